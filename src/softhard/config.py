@@ -1,0 +1,292 @@
+"""Typed configuration: pydantic v2 models with defaults in code; YAML files are small deltas.
+
+Every model forbids unknown keys. :func:`load_config` reads YAML, applies dotted ``--set``
+overrides and turns any validation failure into a :class:`~softhard.errors.ConfigError` whose
+message names the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from softhard.errors import ConfigError
+
+Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file"]
+LabelMode = Literal["soft", "hard", "mixed"]
+Optimizer = Literal["gd", "sgd", "adam"]
+Init = Literal["plain", "symmetric"]
+Signs = Literal["random", "balanced"]
+Device = Literal["cpu", "cuda", "auto"]
+DType = Literal["float32", "float64"]
+TeacherKind = Literal["network", "kernel"]
+Engine = Literal["bank", "loop"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Model):
+    """One dataset with its difficulty settings (one "difficulty level" of an experiment).
+
+    The pipeline (see :mod:`softhard.data`): load the source and pick the binary task, split
+    train/test with ``seed``, mix classes (``mix``), add Gaussian input noise (``noise``),
+    centre and project onto the unit sphere (``normalize``), flip training labels (``flip``).
+    """
+
+    source: Source = "digits"
+    task: str = Field("0-1", description="'a-b' digit pair, 'odd-even', 'low-high' or 'all'")
+    path: str | None = Field(None, description="mnist: folder of IDX files; file: .npz or .csv")
+    label_column: str | None = Field(None, description="file (.csv): name of the label column")
+    noise: float = Field(0.0, ge=0.0, description="std sigma of additive Gaussian input noise")
+    flip: float = Field(0.0, ge=0.0, le=0.5, description="rate r of training-label flips")
+    mix: float = Field(0.0, ge=0.0, le=0.5, description="class mixing lambda (1/2: inseparable)")
+    normalize: bool = Field(True, description="centre and project onto the unit sphere")
+    test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
+    max_train: int | None = Field(None, ge=2, description="subsample the training set")
+    seed: int = Field(0, description="seed of the split and of every difficulty transform")
+    n_samples: int = Field(1000, ge=4, description="synthetic: number of examples")
+    dim: int = Field(16, ge=1, description="synthetic: input dimension")
+    margin: float = Field(0.1, ge=0.0, lt=1.0, description="synthetic: linear margin (difficulty)")
+    label: str | None = Field(None, description="display name; derived from the settings if None")
+
+    @property
+    def display(self) -> str:
+        """The name used in tables and plots."""
+        if self.label:
+            return self.label
+        parts = [f"{self.source}:{self.task}" if self.source != "file" else f"file:{self.path}"]
+        if self.source == "synthetic":
+            parts = [f"synthetic:d={self.dim},margin={self.margin:g}"]
+        for knob in ("mix", "noise", "flip"):
+            value = getattr(self, knob)
+            if value:
+                parts.append(f"{knob}={value:g}")
+        return " ".join(parts)
+
+    @classmethod
+    def parse(cls, spec: str) -> DataConfig:
+        """Parse a dataset spec string: ``SOURCE[:TASK][,key=value...]``.
+
+        Examples: ``digits:3-8``, ``digits:3-8,mix=0.3,noise=0.1``, ``mnist:0-1,path=data/mnist``,
+        ``synthetic,n_samples=500,dim=20,margin=0.05``, ``file:data.csv,label_column=y``.
+        For ``file`` the part after the colon is the path.
+        """
+        head, *rest = [p.strip() for p in spec.split(",")]
+        source, _, task = head.partition(":")
+        fields: dict[str, Any] = {"source": source}
+        if task:
+            fields["path" if source == "file" else "task"] = task
+        for item in rest:
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise ConfigError(
+                    f"dataset spec {spec!r}: {item!r} is not of the form key=value; "
+                    f"keys: {', '.join(cls.model_fields)}"
+                )
+            fields[key.strip()] = yaml.safe_load(value)
+        return validate(cls, fields, where=f"dataset spec {spec!r}")
+
+
+class TeacherConfig(_Model):
+    """The teacher whose logits give the soft labels sigmoid(F(x) / T)."""
+
+    kind: TeacherKind = Field("network", description="'network': wide two-layer net; 'kernel'")
+    width: int = Field(4096, ge=1)
+    epochs: int = Field(300, ge=1)
+    lr: float = Field(1.0, gt=0.0)
+    seed: int = 12345
+    beta: float | None = Field(None, gt=0.0, description="kernel teacher: logit scale (1/gamma)")
+    num_directions: int = Field(2048, ge=16, description="kernel teacher: directions z_k")
+
+
+class StudentConfig(_Model):
+    """The two-layer ReLU student of THEORY.md section 1."""
+
+    init: Init = "plain"
+    signs: Signs = "balanced"
+
+
+class TrainConfig(_Model):
+    """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
+
+    optimizer: Optimizer = "gd"
+    lr: float = Field(1.0, gt=0.0)
+    epochs: int = Field(200, ge=1)
+    batch_size: int | None = Field(None, ge=1, description="sgd/adam mini-batch; None: full")
+    rho: float | None = Field(
+        None, gt=0.0, description="project each w_s onto ||w_s - w_s(0)|| <= rho/sqrt(m)"
+    )
+    t2_scaling: bool = Field(True, description="multiply the soft (KL) term by T^2 (Hinton)")
+
+
+class ExperimentConfig(_Model):
+    """A soft-vs-hard width sweep over one or more difficulty levels."""
+
+    name: str = "experiment"
+    tasks: list[DataConfig] = Field(default_factory=lambda: [DataConfig()], min_length=1)
+    teacher: TeacherConfig = TeacherConfig()
+    student: StudentConfig = StudentConfig()
+    train: TrainConfig = TrainConfig()
+    widths: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    temperature: float = Field(1.0, gt=0.0)
+    kd_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the soft term (mixed)")
+    engine: Engine = "bank"
+    device: Device = "cpu"
+    dtype: DType = "float64"
+    margin: bool = Field(True, description="estimate the NTK margin gamma of every task")
+    out_dir: str = "runs"
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _parse_task_specs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [DataConfig.parse(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("widths")
+    @classmethod
+    def _positive_widths(cls, value: list[int]) -> list[int]:
+        bad = [w for w in value if w < 1]
+        if bad:
+            raise ValueError(f"every width must be >= 1, got {bad}")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _symmetric_needs_even(self) -> ExperimentConfig:
+        if self.student.init == "symmetric":
+            odd = [w for w in self.widths if w % 2]
+            if odd:
+                raise ValueError(f"student.init='symmetric' pairs neurons: odd widths {odd}")
+        return self
+
+    def digest(self) -> str:
+        """A stable hash of the resolved config (16 hex digits)."""
+        return config_digest(self)
+
+
+def config_digest(model: BaseModel) -> str:
+    """sha256 of the model's canonical JSON, 16 hex digits."""
+    text = json.dumps(model.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def validate(model_cls: type[BaseModel], data: Any, *, where: str = "config") -> Any:
+    """Validate ``data`` as ``model_cls``; raise :class:`ConfigError` naming fields and choices."""
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, model_cls, where)) from None
+
+
+def format_validation_error(err: ValidationError, model_cls: type[BaseModel], where: str) -> str:
+    """One paragraph: each bad field by its dotted path, what was wrong and what is allowed."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model_cls, e["loc"][:-1])
+            msg = f"unknown key '{loc}'"
+            if allowed:
+                msg += f"; allowed keys there: {', '.join(allowed)}"
+        else:
+            msg = f"field '{loc}': {e['msg']}"
+            if "input" in e and not isinstance(e["input"], dict | list):
+                msg += f" (got {e['input']!r})"
+        lines.append(msg)
+    return f"{where} is invalid: " + "; ".join(lines) + "."
+
+
+def _allowed_keys(model_cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model_cls
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+    return list(current.model_fields) if current is not None else []
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list items by index, ``tasks.0.mix``)."""
+    data = json.loads(json.dumps(data))  # deep copy of plain data
+    for item in overrides:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"override {item!r} is not of the form key.path=value")
+        value = yaml.safe_load(raw)
+        parts = key.strip().split(".")
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            node = _descend(node, part, parts[: i + 1], item)
+        last = parts[-1]
+        if isinstance(node, list):
+            node[_index(node, last, item)] = value
+        else:
+            node[last] = value
+    return data
+
+
+def _descend(node: Any, part: str, path: list[str], item: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, part, item)]
+    if part not in node or node[part] is None:
+        node[part] = {}
+    if not isinstance(node[part], dict | list):
+        raise ConfigError(f"override {item!r}: '{'.'.join(path)}' is a value, not a section")
+    return node[part]
+
+
+def _index(node: list[Any], part: str, item: str) -> int:
+    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+        raise ConfigError(f"override {item!r}: '{part}' is not an index of a {len(node)}-item list")
+    return int(part)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing or malformed file is a :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, model_cls: type[BaseModel] | None = None
+) -> Any:
+    """Load a YAML config as ``model_cls`` (default :class:`ExperimentConfig`) with overrides."""
+    model_cls = model_cls or ExperimentConfig
+    data = apply_overrides(read_yaml(path), overrides or [])
+    return validate(model_cls, data, where=f"config {path}")
+
+
+def shipped_configs() -> dict[str, Path]:
+    """The configs shipped in the package, by name (file stem)."""
+    folder = Path(__file__).parent / "configs"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
