@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from softhard.errors import ConfigError
 
-Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file"]
+Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
 LabelMode = Literal["soft", "hard", "mixed"]
 Optimizer = Literal["gd", "sgd", "adam"]
 Init = Literal["plain", "symmetric"]
@@ -273,7 +273,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
+        )
     return data
 
 

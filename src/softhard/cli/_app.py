@@ -1,0 +1,38 @@
+"""The typer application; commands live in one module each under :mod:`softhard.cli`."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from softhard.errors import SofthardError
+
+app = typer.Typer(
+    name="softhard",
+    help="Soft-label vs hard-label training: experiments, NTK margin, theory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print a :class:`SofthardError` as one paragraph (no traceback) and exit with status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SofthardError as err:
+            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]

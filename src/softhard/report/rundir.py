@@ -1,0 +1,104 @@
+"""Run folders: written under a temporary name and renamed only when complete.
+
+A run folder holds ``config.yaml`` (the resolved config), ``manifest.json`` (versions, seeds,
+device, git revision, time), ``results.parquet`` / ``results.csv`` (one row per trained student),
+``curves.parquet`` (per-epoch metrics) and figures. While a run is in progress the folder is
+``<name>.partial``; on an error it is removed, so a folder without that suffix is always complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import platform
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel
+
+
+def environment() -> dict[str, Any]:
+    """Package, torch and Python versions, the host and the git revision (if any)."""
+    import numpy
+    import torch
+
+    from softhard import __version__
+
+    return {
+        "softhard": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "git_revision": git_revision(),
+    }
+
+
+def git_revision() -> str | None:
+    """The git revision of the working directory, with ``-dirty`` if it has changes; else None."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{rev}-dirty" if dirty else rev
+
+
+def new_run_name(name: str, digest: str) -> str:
+    """``<name>-<UTC timestamp>-<digest[:8]>``."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{name}-{stamp}-{digest[:8]}"
+
+
+@contextlib.contextmanager
+def run_folder(out_dir: str | Path, name: str) -> Iterator[Path]:
+    """Yield ``out_dir/name.partial``; rename it to ``out_dir/name`` on success, remove on error."""
+    final = Path(out_dir) / name
+    partial = final.with_name(final.name + ".partial")
+    if final.exists():
+        raise FileExistsError(f"run folder {final} exists already")
+    partial.mkdir(parents=True, exist_ok=False)
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    partial.rename(final)
+
+
+def write_config(folder: Path, config: BaseModel) -> None:
+    """The resolved config as ``config.yaml``."""
+    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    (folder / "config.yaml").write_text(text)
+
+
+def write_manifest(folder: Path, **fields: Any) -> dict[str, Any]:
+    """``manifest.json``: the environment plus the given fields (seeds, device, timings...)."""
+    manifest = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **environment(),
+        **fields,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return manifest
+
+
+def write_table(folder: Path, stem: str, table: pd.DataFrame, *, csv: bool = True) -> None:
+    """``<stem>.parquet`` (and ``<stem>.csv``)."""
+    table.to_parquet(folder / f"{stem}.parquet", index=False)
+    if csv:
+        table.to_csv(folder / f"{stem}.csv", index=False)
