@@ -1,0 +1,146 @@
+"""The one-model training loop for two-layer students: the reference every engine is tested against.
+
+Per epoch t = 0..T-1 it records, at the weights ``W_t`` *before* that epoch's updates: the
+reported training loss ``L(W_t)`` (see :class:`~softhard.targets.Targets`), its running average
+``(1/(t+1)) sum_{s<=t} L(W_s)`` (after T epochs this is the theorem's ``(1/T) sum_t L(W_t)``),
+train and test accuracy and the KL to the teacher. The final metrics are taken at ``W_T``.
+Optimisers: full-batch gradient descent (``gd``), mini-batch SGD (``sgd``) and Adam (``adam``),
+each optionally projected onto ``||w_s - w_s(0)|| <= rho / sqrt(m)`` after every step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from softhard import losses
+from softhard.config import TrainConfig
+from softhard.models.two_layer import TwoLayerReLU
+from softhard.targets import Targets
+
+CURVE_COLUMNS = ("loss", "avg_loss", "train_acc", "test_acc", "kl")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of training one student.
+
+    Attributes:
+        weight: final first-layer weights ``W_T``, shape ``(m, d)``.
+        curves: per-epoch arrays (length = epochs run) named by :data:`CURVE_COLUMNS`.
+        final: metrics at ``W_T``: loss, avg_loss (the theorem's average), train_acc, test_acc, kl.
+        diverged: True if the loss became NaN or infinite (training stopped there).
+        reason: why training stopped early, or None.
+    """
+
+    weight: torch.Tensor
+    curves: dict[str, np.ndarray]
+    final: dict[str, float]
+    diverged: bool = False
+    reason: str | None = None
+    epochs_run: int = field(default=0)
+
+
+def batch_order(
+    n: int, batch_size: int | None, epoch: int, shuffle_seed: int
+) -> list[torch.Tensor]:
+    """The mini-batches of one epoch: a permutation seeded by ``(shuffle_seed, epoch)``, cut in order.
+
+    Shared by every student of a bank, so the engines and this loop see the same batches.
+    """
+    if batch_size is None or batch_size >= n:
+        return [torch.arange(n)]
+    gen = torch.Generator().manual_seed(int(shuffle_seed) * 1_000_003 + epoch)
+    perm = torch.randperm(n, generator=gen)
+    return list(perm.split(batch_size))
+
+
+def evaluate(
+    f_train: torch.Tensor,
+    targets: Targets,
+    f_test: torch.Tensor | None,
+    y_test_pm: torch.Tensor | None,
+) -> dict[str, float]:
+    """Loss, accuracies and KL to the teacher from the logits on train and test."""
+    loss = float(targets.loss(f_train).mean())
+    train_acc = float(((f_train > 0) == (targets.y_pm > 0)).double().mean())
+    test_acc = math.nan
+    if f_test is not None and y_test_pm is not None and len(y_test_pm):
+        test_acc = float(((f_test > 0) == (y_test_pm > 0)).double().mean())
+    kl = math.nan
+    if targets.p is not None:
+        kl = float(losses.binary_kl(f_train, targets.p, targets.temperature).mean())
+    return {"loss": loss, "train_acc": train_acc, "test_acc": test_acc, "kl": kl}
+
+
+def train_two_layer(
+    model: TwoLayerReLU,
+    x: torch.Tensor,
+    targets: Targets,
+    cfg: TrainConfig,
+    *,
+    x_test: torch.Tensor | None = None,
+    y_test_pm: torch.Tensor | None = None,
+    shuffle_seed: int = 0,
+) -> TrainResult:
+    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of THEORY.md s.1."""
+    weight = model.weight
+    optimizer = _optimizer(cfg, weight)
+    rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}
+    total, reason = 0.0, None
+    for epoch in range(cfg.epochs):
+        with torch.no_grad():
+            f = model(x)
+            f_test = model(x_test) if x_test is not None else None
+        metrics = evaluate(f, targets, f_test, y_test_pm)
+        if not math.isfinite(metrics["loss"]):
+            reason = f"loss became {metrics['loss']} at epoch {epoch}"
+            break
+        total += metrics["loss"]
+        metrics["avg_loss"] = total / (epoch + 1)
+        for c in CURVE_COLUMNS:
+            rows[c].append(metrics[c])
+        for idx in batch_order(x.shape[0], _batch_size(cfg), epoch, shuffle_seed):
+            xb = x[idx]
+            with torch.no_grad():
+                fb = f if len(idx) == x.shape[0] else model(xb)
+                sub = _subset(targets, idx)
+                weight.grad = model.explicit_grad(xb, sub.objective_grad(fb))
+            optimizer.step()
+            if cfg.rho is not None:
+                model.project_(cfg.rho)
+    with torch.no_grad():
+        f = model(x)
+        f_test = model(x_test) if x_test is not None else None
+    final = evaluate(f, targets, f_test, y_test_pm)
+    epochs_run = len(rows["loss"])
+    final["avg_loss"] = total / epochs_run if epochs_run else math.nan
+    if reason is None and not math.isfinite(final["loss"]):
+        reason = f"loss became {final['loss']} after epoch {epochs_run}"
+    curves = {c: np.asarray(v, dtype=np.float64) for c, v in rows.items()}
+    return TrainResult(
+        weight.detach().clone(), curves, final, reason is not None, reason, epochs_run
+    )
+
+
+def _batch_size(cfg: TrainConfig) -> int | None:
+    """Full batch for ``gd``; the configured mini-batch for ``sgd`` and ``adam``."""
+    return None if cfg.optimizer == "gd" else cfg.batch_size
+
+
+def _subset(targets: Targets, idx: torch.Tensor) -> Targets:
+    if idx.shape[0] == targets.y_pm.shape[0]:
+        return targets
+    p = None if targets.p is None else targets.p[idx]
+    return Targets(targets.y_pm[idx], p, targets.kd_weight, targets.temperature, targets.t2_scaling)
+
+
+def _optimizer(cfg: TrainConfig, weight: torch.nn.Parameter) -> torch.optim.Optimizer:
+    if cfg.optimizer in ("gd", "sgd"):
+        return torch.optim.SGD([weight], lr=cfg.lr)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam([weight], lr=cfg.lr)
+    raise ValueError(f"optimizer must be 'gd', 'sgd' or 'adam', got {cfg.optimizer!r}")
