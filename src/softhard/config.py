@@ -127,8 +127,9 @@ class TrainConfig(_Model):
 
 
 class ExperimentConfig(_Model):
-    """A soft-vs-hard width sweep over one or more difficulty levels."""
+    """A soft-vs-hard width sweep of two-layer students over one or more difficulty levels."""
 
+    kind: Literal["two_layer"] = "two_layer"
     name: str = "experiment"
     tasks: list[DataConfig] = Field(default_factory=lambda: [DataConfig()], min_length=1)
     teacher: TeacherConfig = TeacherConfig()
@@ -248,13 +249,14 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def _descend(node: Any, part: str, path: list[str], item: str) -> Any:
-    if isinstance(node, list):
-        return node[_index(node, part, item)]
-    if part not in node or node[part] is None:
-        node[part] = {}
-    if not isinstance(node[part], dict | list):
+    key: Any = _index(node, part, item) if isinstance(node, list) else part
+    if isinstance(node, dict) and node.get(key) is None:
+        node[key] = {}
+    if isinstance(node[key], str) and ":" in node[key]:  # a dataset spec string: expand it
+        node[key] = DataConfig.parse(node[key]).model_dump(mode="json", exclude_defaults=True)
+    if not isinstance(node[key], dict | list):
         raise ConfigError(f"override {item!r}: '{'.'.join(path)}' is a value, not a section")
-    return node[part]
+    return node[key]
 
 
 def _index(node: list[Any], part: str, item: str) -> int:

@@ -1,0 +1,6 @@
+"""Command-line interface: ``softhard COMMAND``. Each command is a thin layer over the library."""
+
+from softhard.cli import run as _run  # noqa: F401  (registers commands)
+from softhard.cli._app import app
+
+__all__ = ["app"]

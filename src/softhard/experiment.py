@@ -1,0 +1,345 @@
+"""Two-layer soft-vs-hard experiments: prepare each difficulty level, train every student, tabulate.
+
+The unit of work is a *student*: one task (dataset + difficulty), width, seed and label mode.
+:func:`prepare_task` loads the data, builds the teacher and (optionally) estimates the NTK
+margin gamma; :func:`train_students` trains a list of students of one task with the configured
+engine (``bank``: all at once, :mod:`softhard.engine`; ``loop``: one at a time with the
+reference trainer); :func:`run_experiment` does both for a whole config and writes a run folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
+from softhard.data import Dataset, load_dataset
+from softhard.models.two_layer import TwoLayerReLU
+from softhard.targets import make_targets
+from softhard.teacher import TeacherOutput, network_teacher
+from softhard.train import CURVE_COLUMNS, TrainResult, train_two_layer
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """One difficulty level, ready to train on: data (float64, flattened), teacher and gamma.
+
+    Attributes:
+        index: position of the task in the experiment.
+        config: the dataset settings.
+        dataset: the loaded dataset.
+        x, x_test: inputs ``(n, d)``; y_pm, y_test_pm: labels in {-1, +1}.
+        teacher: teacher logits on train and test and the teacher's description.
+        margin: the NTK margin estimate of the training set (``softhard.ntk``), or None.
+    """
+
+    index: int
+    config: DataConfig
+    dataset: Dataset
+    x: torch.Tensor
+    x_test: torch.Tensor
+    y_pm: torch.Tensor
+    y_test_pm: torch.Tensor
+    teacher: TeacherOutput
+    margin: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.config.display
+
+
+@dataclass(frozen=True)
+class StudentJob:
+    """One student of a task: width, seed and label mode (with temperature and kd_weight)."""
+
+    width: int
+    seed: int
+    label_mode: LabelMode
+    temperature: float = 1.0
+    kd_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """What :func:`run_experiment` produced: the run folder and its tables."""
+
+    path: Path | None
+    results: pd.DataFrame
+    curves: pd.DataFrame
+
+
+def prepare_task(
+    task: DataConfig,
+    teacher: TeacherConfig,
+    *,
+    index: int = 0,
+    margin: bool = True,
+    cache: Path | None = None,
+) -> PreparedTask:
+    """Load a task, build its teacher and estimate its margin gamma (if ``margin``)."""
+    dataset = load_dataset(task)
+    if dataset.num_classes != 2:
+        raise ValueError(
+            f"two-layer experiments need a binary task, {task.display} has {dataset.num_classes} classes"
+        )
+    x, x_test = (t.to(torch.float64) for t in dataset.flat())
+    y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm
+    estimate = None
+    if margin or teacher.kind == "kernel":
+        from softhard.ntk import estimate_margin
+
+        estimate = estimate_margin(
+            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
+        )
+    if teacher.kind == "kernel":
+        from softhard.ntk import kernel_teacher
+
+        output = kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
+    else:
+        output = network_teacher(
+            teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
+        )
+    return PreparedTask(index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` means CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        from softhard.errors import ConfigError
+
+        raise ConfigError(
+            "device 'cuda' was asked for but no CUDA device is available; use 'cpu' or 'auto'"
+        )
+    return torch.device(device)
+
+
+def train_students(
+    task: PreparedTask,
+    jobs: Sequence[StudentJob],
+    cfg: ExperimentConfig,
+    *,
+    on_done: Callable[[int], None] | None = None,
+) -> list[TrainResult]:
+    """Train ``jobs`` on ``task`` with ``cfg.engine``; results in the order of ``jobs``."""
+    dtype = getattr(torch, cfg.dtype)
+    device = resolve_device(cfg.device)
+    targets = [
+        make_targets(
+            j.label_mode,
+            task.y_pm,
+            task.teacher.train_logits,
+            temperature=j.temperature,
+            kd_weight=j.kd_weight,
+            t2_scaling=cfg.train.t2_scaling,
+        ).to(dtype, device)
+        for j in jobs
+    ]
+    x, x_test = task.x.to(device, dtype), task.x_test.to(device, dtype)
+    y_test = task.y_test_pm.to(device, dtype)
+    if cfg.engine == "bank" and cfg.train.optimizer != "adam":
+        from softhard.engine import StudentSpec, train_bank
+
+        specs = [
+            StudentSpec(j.width, j.seed, t, init=cfg.student.init, signs=cfg.student.signs)
+            for j, t in zip(jobs, targets, strict=True)
+        ]
+        results = train_bank(
+            x, specs, cfg.train, x_test=x_test, y_test_pm=y_test, device=device, dtype=dtype
+        )
+        if on_done:
+            on_done(len(jobs))
+        return results
+    results = []
+    for job, tgt in zip(jobs, targets, strict=True):
+        model = TwoLayerReLU(
+            x.shape[1],
+            job.width,
+            seed=job.seed,
+            init=cfg.student.init,
+            signs=cfg.student.signs,
+            dtype=dtype,
+        ).to(device)
+        results.append(train_two_layer(model, x, tgt, cfg.train, x_test=x_test, y_test_pm=y_test))
+        if on_done:
+            on_done(1)
+    return results
+
+
+def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
+    """Every width x seed x label mode of the config, in a stable order."""
+    return [
+        StudentJob(w, s, mode, cfg.temperature, cfg.kd_weight)
+        for mode in cfg.label_modes
+        for w in cfg.widths
+        for s in cfg.seeds
+    ]
+
+
+def result_row(
+    task: PreparedTask, job: StudentJob, result: TrainResult, cfg: ExperimentConfig
+) -> dict[str, Any]:
+    """One tidy row: the task's settings, the student's, and its final metrics."""
+    margin = task.margin
+    return {
+        "task": task.name,
+        "task_index": task.index,
+        "source": task.config.source,
+        "task_spec": task.config.task,
+        "noise": task.config.noise,
+        "flip": task.config.flip,
+        "mix": task.config.mix,
+        "gamma": getattr(margin, "gamma", math.nan),
+        "gamma_stderr": getattr(margin, "stderr", math.nan),
+        "width": job.width,
+        "seed": job.seed,
+        "label_mode": job.label_mode,
+        "temperature": job.temperature,
+        "kd_weight": {"hard": 0.0, "soft": 1.0}.get(job.label_mode, job.kd_weight),
+        "optimizer": cfg.train.optimizer,
+        "lr": cfg.train.lr,
+        "epochs": cfg.train.epochs,
+        "epochs_run": result.epochs_run,
+        "final_loss": result.final["loss"],
+        "avg_loss": result.final["avg_loss"],
+        "train_acc": result.final["train_acc"],
+        "test_acc": result.final["test_acc"],
+        "kl_to_teacher": result.final["kl"],
+        "diverged": result.diverged,
+        "reason": result.reason or "",
+        "n_train": task.dataset.n_train,
+        "n_test": task.dataset.n_test,
+        "dim": task.dataset.dim,
+        "teacher_test_acc": task.teacher.info.get("test_acc", math.nan),
+    }
+
+
+def curves_frame(task: PreparedTask, job: StudentJob, result: TrainResult) -> pd.DataFrame:
+    """Per-epoch curves of one student as a tidy frame."""
+    frame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
+    frame.insert(0, "epoch", range(len(frame)))
+    for key, value in (
+        ("label_mode", job.label_mode),
+        ("seed", job.seed),
+        ("width", job.width),
+        ("task", task.name),
+    ):
+        frame.insert(0, key, value)
+    return frame
+
+
+def run_experiment(
+    cfg: ExperimentConfig,
+    *,
+    out_dir: str | Path | None = None,
+    write: bool = True,
+    progress: bool = True,
+    cache: Path | None = None,
+) -> ExperimentResult:
+    """Run a whole experiment; with ``write`` store it in a new folder under ``out_dir``.
+
+    Every task is prepared (data, teacher, gamma) before the run folder is created, so bad
+    input fails before anything is written; the folder is complete or absent (see
+    :func:`softhard.report.run_folder`).
+    """
+    import time
+
+    from softhard.report.progress import student_progress
+
+    start = time.perf_counter()
+    tasks = [
+        prepare_task(t, cfg.teacher, index=i, margin=cfg.margin, cache=cache)
+        for i, t in enumerate(cfg.tasks)
+    ]
+    jobs = jobs_for(cfg)
+    rows, curves = [], []
+    with student_progress(len(tasks) * len(jobs), enabled=progress) as advance:
+        for task in tasks:
+            results = train_students(task, jobs, cfg, on_done=advance)
+            for job, result in zip(jobs, results, strict=True):
+                rows.append(result_row(task, job, result, cfg))
+                curves.append(curves_frame(task, job, result))
+    table = pd.DataFrame(rows)
+    curve_table = pd.concat(curves, ignore_index=True)
+    path = None
+    if write:
+        path = _write_run(
+            cfg,
+            tasks,
+            table,
+            curve_table,
+            Path(out_dir or cfg.out_dir),
+            time.perf_counter() - start,
+        )
+    return ExperimentResult(path, table, curve_table)
+
+
+def _write_run(
+    cfg: ExperimentConfig,
+    tasks: list[PreparedTask],
+    table: pd.DataFrame,
+    curves: pd.DataFrame,
+    out_dir: Path,
+    seconds: float,
+) -> Path:
+    from softhard.report import (
+        plot_width_sweep,
+        run_folder,
+        write_config,
+        write_manifest,
+        write_table,
+    )
+    from softhard.report.rundir import new_run_name
+
+    name = new_run_name(cfg.name, cfg.digest())
+    with run_folder(out_dir, name) as folder:
+        write_config(folder, cfg)
+        write_table(folder, "results", table)
+        write_table(folder, "curves", curves, csv=False)
+        titles = {t.name: _task_title(t) for t in tasks}
+        plot_width_sweep(table, folder / "soft_vs_hard.png", title=cfg.name, task_titles=titles)
+        write_manifest(
+            folder,
+            config_digest=cfg.digest(),
+            seeds=cfg.seeds,
+            teacher_seed=cfg.teacher.seed,
+            data_seeds=[t.config.seed for t in tasks],
+            device=str(resolve_device(cfg.device)),
+            dtype=cfg.dtype,
+            engine=cfg.engine,
+            threads=torch.get_num_threads(),
+            seconds=round(seconds, 2),
+            teachers=[t.teacher.info for t in tasks],
+            margins=[_margin_info(t) for t in tasks],
+        )
+    return folder.with_name(name)
+
+
+def _task_title(task: PreparedTask) -> str:
+    gamma = getattr(task.margin, "gamma", None)
+    return task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
+
+
+def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
+    m = task.margin
+    if m is None:
+        return None
+    return {k: getattr(m, k) for k in ("gamma", "lower", "upper", "stderr") if hasattr(m, k)}
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per task x width x label mode: test accuracy and epoch-averaged loss."""
+    keys = ["task_index", "task", "width", "label_mode"]
+    agg = table.groupby(keys, sort=True)[["test_acc", "avg_loss"]].mean().reset_index()
+    wide = agg.pivot_table(
+        index=["task_index", "task", "width"], columns="label_mode", values=["test_acc", "avg_loss"]
+    )
+    wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
+    return wide.reset_index().drop(columns="task_index")

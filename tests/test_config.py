@@ -1,0 +1,97 @@
+import pytest
+import yaml
+
+from softhard.config import (
+    DataConfig,
+    ExperimentConfig,
+    apply_overrides,
+    load_config,
+    shipped_configs,
+    validate,
+)
+from softhard.errors import ConfigError
+
+
+def _write(tmp_path, data):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_defaults_and_small_delta(tmp_path):
+    cfg = load_config(_write(tmp_path, {"name": "x", "widths": [4, 1, 4], "train": {"lr": 0.5}}))
+    assert cfg.widths == [1, 4]
+    assert cfg.train.lr == 0.5 and cfg.train.optimizer == "gd"
+
+
+def test_unknown_key_is_named_with_allowed_keys(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, {"train": {"lrr": 0.5}}))
+    msg = str(err.value)
+    assert "train.lrr" in msg and "allowed keys" in msg and "epochs" in msg
+
+
+def test_bad_value_names_field_and_choices(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, {"train": {"optimizer": "sgdd"}}))
+    msg = str(err.value)
+    assert "train.optimizer" in msg and "'gd'" in msg and "'adam'" in msg and "sgdd" in msg
+
+
+def test_bad_label_mode_and_width(tmp_path):
+    with pytest.raises(ConfigError, match="label_modes.0"):
+        load_config(_write(tmp_path, {"label_modes": ["kd"]}))
+    with pytest.raises(ConfigError, match="width"):
+        load_config(_write(tmp_path, {"widths": [0, 2]}))
+
+
+def test_overrides_nested_and_indexed(tmp_path):
+    path = _write(tmp_path, {"tasks": ["digits:0-1", "digits:3-8"]})
+    cfg = load_config(path, ["train.epochs=7", "tasks.1.mix=0.25", "seeds=[3, 4]"])
+    assert cfg.train.epochs == 7 and cfg.seeds == [3, 4]
+    assert cfg.tasks[1].mix == 0.25 and cfg.tasks[1].task == "3-8"
+    with pytest.raises(ConfigError, match="index"):
+        load_config(path, ["tasks.5.mix=0.1"])
+    with pytest.raises(ConfigError, match="key.path=value"):
+        apply_overrides({}, ["justakey"])
+
+
+def test_data_spec_parsing():
+    cfg = DataConfig.parse("digits:3-8,mix=0.3,noise=0.1")
+    assert (cfg.source, cfg.task, cfg.mix, cfg.noise) == ("digits", "3-8", 0.3, 0.1)
+    assert cfg.display == "digits:3-8 mix=0.3 noise=0.1"
+    assert DataConfig.parse("file:data.csv,label_column=y").path == "data.csv"
+    with pytest.raises(ConfigError, match="source"):
+        DataConfig.parse("imagenet:0-1")
+    with pytest.raises(ConfigError, match="key=value"):
+        DataConfig.parse("digits:0-1,mix")
+    with pytest.raises(ConfigError, match="mix"):
+        DataConfig.parse("digits:0-1,mix=0.9")
+
+
+def test_symmetric_init_rejects_odd_widths():
+    with pytest.raises(ConfigError, match="odd widths"):
+        validate(ExperimentConfig, {"student": {"init": "symmetric"}, "widths": [1, 2]})
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_digest_is_stable_and_sensitive():
+    a = ExperimentConfig(widths=[1, 2])
+    assert a.digest() == ExperimentConfig(widths=[2, 1]).digest()
+    assert a.digest() != ExperimentConfig(widths=[1, 3]).digest()
+
+
+@pytest.mark.parametrize("name", sorted(shipped_configs()))
+def test_every_shipped_config_validates(name):
+    from softhard.cli.run import load_any_config
+
+    cfg = load_any_config(name, None)
+    assert cfg.name
