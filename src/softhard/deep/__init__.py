@@ -1,0 +1,34 @@
+"""Deep students (CIFAR-style ResNets, VGGs, small CNNs) trained with soft or hard labels.
+
+Public API: :class:`DeepExperimentConfig`, :func:`run_deep_experiment`, the model table
+:data:`MODELS` with :func:`build_model`, :func:`train_model` and :class:`TeacherCache`.
+"""
+
+from softhard.deep.config import (
+    DeepExperimentConfig,
+    DeepStudentConfig,
+    DeepTeacherConfig,
+    DeepTrainConfig,
+)
+from softhard.deep.models import MODELS, Arch, build_model, count_parameters
+from softhard.deep.run import run_deep_experiment, summarize_deep
+from softhard.deep.teacher_cache import TeacherCache, TeacherOutputs, teacher_hash
+from softhard.deep.train import TrainResult, train_model
+
+__all__ = [
+    "MODELS",
+    "Arch",
+    "DeepExperimentConfig",
+    "DeepStudentConfig",
+    "DeepTeacherConfig",
+    "DeepTrainConfig",
+    "TeacherCache",
+    "TeacherOutputs",
+    "TrainResult",
+    "build_model",
+    "count_parameters",
+    "run_deep_experiment",
+    "summarize_deep",
+    "teacher_hash",
+    "train_model",
+]

@@ -1,0 +1,114 @@
+"""Typed config of a deep soft-vs-hard experiment (``kind: deep`` at the top of the YAML).
+
+Defaults live here; a YAML file is a small delta. Image tasks default to ``normalize: false``
+(the unit-sphere projection of the two-layer study is for flat vectors); inputs are instead
+standardised per channel with training-set statistics when ``train.standardize`` is true.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from softhard.config import DataConfig, Device, LabelMode, config_digest
+from softhard.deep.models import Arch
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeepTeacherConfig(_Model):
+    """The teacher: trained on hard labels with :class:`DeepTrainConfig` except ``epochs``."""
+
+    arch: Arch = "resnet20"
+    width: int = Field(32, ge=1)
+    epochs: int = Field(30, ge=1)
+    seed: int = 12345
+
+
+class DeepStudentConfig(_Model):
+    """The student family; its width is swept by :attr:`DeepExperimentConfig.widths`."""
+
+    arch: Arch = "resnet8"
+
+
+class DeepTrainConfig(_Model):
+    """Mini-batch SGD with momentum, weight decay and a cosine learning-rate schedule."""
+
+    lr: float = Field(0.05, gt=0.0, description="peak learning rate")
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float = Field(5e-4, ge=0.0)
+    schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_epochs: int = Field(0, ge=0, description="linear warm-up before the cosine")
+    batch_size: int = Field(128, ge=1)
+    epochs: int = Field(30, ge=1)
+    augment: bool = Field(False, description="random crop (pad 4) + horizontal flip; 32x32 only")
+    standardize: bool = Field(True, description="per-channel mean/std from the training set")
+    eval_batch_size: int = Field(1024, ge=1)
+
+
+class DeepExperimentConfig(_Model):
+    """A width sweep of deep students over tasks (noise levels), seeds and label modes.
+
+    ``label_modes``: ``soft`` trains on ``softmax(F/T)`` of the teacher (``kd_weight`` = 1),
+    ``hard`` on the labels (``kd_weight`` = 0), ``mixed`` on ``kd_weight * [T^2] KL + (1 -
+    kd_weight) * CE`` (THEORY.md section 2; ``t2_scaling`` is Hinton's T^2 factor).
+    """
+
+    kind: Literal["deep"] = "deep"
+    name: str = "deep"
+    tasks: list[DataConfig] = Field(
+        default_factory=lambda: [DataConfig(source="digits", task="all", normalize=False)],
+        min_length=1,
+    )
+    teacher: DeepTeacherConfig = DeepTeacherConfig()
+    student: DeepStudentConfig = DeepStudentConfig()
+    train: DeepTrainConfig = DeepTrainConfig()
+    widths: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    temperature: float = Field(4.0, gt=0.0)
+    kd_weight: float = Field(0.9, ge=0.0, le=1.0, description="soft-term weight of 'mixed'")
+    t2_scaling: bool = True
+    device: Device = "auto"
+    amp: bool = Field(False, description="bfloat16 autocast on CUDA (ignored on CPU)")
+    deterministic: bool = Field(True, description="deterministic kernels, no cudnn benchmark")
+    cache_dir: str | None = Field(None, description="teacher cache; None: <out_dir>/.teacher_cache")
+    out_dir: str = "runs"
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _image_defaults(cls, value: Any) -> Any:
+        """Parse spec strings; a task that does not set ``normalize`` gets ``normalize: false``."""
+        if not isinstance(value, list):
+            return value
+        out = []
+        for item in value:
+            if isinstance(item, str):
+                parsed = DataConfig.parse(item)
+                has_key = "normalize=" in item.replace(" ", "")
+                out.append(parsed if has_key else parsed.model_copy(update={"normalize": False}))
+            elif isinstance(item, dict) and "normalize" not in item:
+                out.append({**item, "normalize": False})
+            else:
+                out.append(item)
+        return out
+
+    @field_validator("widths")
+    @classmethod
+    def _sorted_widths(cls, value: list[int]) -> list[int]:
+        bad = [w for w in value if w < 1]
+        if bad:
+            raise ValueError(f"every width must be >= 1, got {bad}")
+        return sorted(set(value))
+
+    def kd_weight_of(self, mode: str) -> float:
+        """The soft-term weight of a label mode: soft 1, hard 0, mixed ``kd_weight``."""
+        return {"soft": 1.0, "hard": 0.0, "mixed": self.kd_weight}[mode]
+
+    def digest(self) -> str:
+        """A stable hash of the resolved config (16 hex digits)."""
+        return config_digest(self)

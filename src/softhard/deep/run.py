@@ -1,0 +1,212 @@
+"""Run a deep soft-vs-hard experiment: a teacher per task, students over width x seed x label mode.
+
+For every task (a noise level): load the data (:func:`softhard.data.load_dataset`), standardise
+it per channel, train the teacher on hard labels or load it from the cache, get its logits from
+the verified output cache (:mod:`softhard.deep.teacher_cache`), then train every student with
+:func:`softhard.deep.train.train_model`. The run folder (written atomically, see
+:mod:`softhard.report.rundir`) holds ``config.yaml``, ``manifest.json``, ``results.parquet`` /
+``.csv`` (one row per task x width x seed x label mode), ``summary.csv`` (means over seeds),
+``curves.parquet`` (per epoch, teachers and students) and ``test_acc_vs_width.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from softhard.config import DataConfig
+from softhard.deep.config import DeepExperimentConfig
+from softhard.deep.models import build_model, count_parameters
+from softhard.deep.teacher_cache import TeacherCache, TeacherOutputs
+from softhard.deep.train import (
+    TrainResult,
+    deterministic_mode,
+    resolve_device,
+    standardize,
+    train_model,
+)
+from softhard.report.plots import plot_width_sweep
+from softhard.report.progress import student_progress
+from softhard.report.rundir import (
+    new_run_name,
+    run_folder,
+    write_config,
+    write_manifest,
+    write_table,
+)
+
+FIGURE = "test_acc_vs_width.png"
+
+
+def run_deep_experiment(
+    cfg: DeepExperimentConfig, out_dir: str | Path | None = None, progress: bool = True
+) -> Path:
+    """Run ``cfg`` and return the completed run folder (``<out_dir>/<name>-<time>-<digest>``).
+
+    ``out_dir`` defaults to ``cfg.out_dir``; the teacher cache to ``cfg.cache_dir`` or
+    ``<out_dir>/.teacher_cache``. ``progress`` shows a rich progress bar.
+    """
+    out = Path(out_dir if out_dir is not None else cfg.out_dir)
+    cache = TeacherCache(cfg.cache_dir if cfg.cache_dir else out / ".teacher_cache")
+    device = resolve_device(cfg.device)
+    students = len(cfg.widths) * len(cfg.seeds) * len(cfg.label_modes)
+    rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    teachers: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    name = new_run_name(cfg.name, cfg.digest())
+    with (
+        run_folder(out, name) as folder,
+        deterministic_mode(cfg.deterministic),
+        student_progress(len(cfg.tasks) * (1 + students), enabled=progress, label=cfg.name) as step,
+    ):
+        write_config(folder, cfg)
+        for task in cfg.tasks:
+            result = _run_task(cfg, task, cache, device, step)
+            rows += result["rows"]
+            curves += result["curves"]
+            teachers.append(result["teacher"])
+        results = pd.DataFrame(rows)
+        write_table(folder, "results", results)
+        write_table(folder, "summary", summarize_deep(results), csv=True)
+        write_table(folder, "curves", pd.DataFrame(curves), csv=False)
+        _plot(results, teachers, folder / FIGURE, cfg)
+        write_manifest(
+            folder,
+            kind="deep",
+            device=str(device),
+            cuda_device=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            amp=cfg.amp and device.type == "cuda",
+            deterministic=cfg.deterministic,
+            torch_threads=torch.get_num_threads(),
+            seeds=cfg.seeds,
+            teachers=teachers,
+            seconds=round(time.perf_counter() - start, 2),
+        )
+    return out / name
+
+
+def summarize_deep(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of test accuracy, per task, width and label mode (wide table).
+
+    Columns: ``task, noise, width, params`` then ``test_acc_<mode>`` and ``test_acc_std_<mode>``.
+    """
+    keys = ["task", "noise", "width", "params"]
+    stats = results.groupby([*keys, "label_mode"], sort=False)["test_acc"].agg(["mean", "std"])
+    wide = stats.unstack("label_mode")
+    wide.columns = [
+        f"test_acc_{mode}" if s == "mean" else f"test_acc_std_{mode}" for s, mode in wide.columns
+    ]
+    return wide.reset_index()
+
+
+def _run_task(
+    cfg: DeepExperimentConfig,
+    task: DataConfig,
+    cache: TeacherCache,
+    device: torch.device,
+    step: Any,
+) -> dict[str, Any]:
+    """The teacher and all students of one task: result rows, curve rows, teacher summary."""
+    from softhard.data import load_dataset  # the data pipeline (task selection, split, noise)
+
+    ds = load_dataset(task)
+    data = _prepare(ds, cfg, device)
+    in_shape = tuple(ds.x_train.shape[1:])
+    outputs, teacher_info, teacher_curves = _teacher(cfg, task, ds, data, in_shape, cache, device)
+    step(1)
+    base = {"task": ds.name, "noise": task.noise}
+    curves = [{**base, "role": "teacher", "width": cfg.teacher.width, "seed": cfg.teacher.seed,
+               "label_mode": "hard", **h} for h in teacher_curves]  # fmt: skip
+    teacher_logits = outputs.train_logits.to(device)
+    rows = []
+    for width in cfg.widths:
+        for seed in cfg.seeds:
+            for mode in cfg.label_modes:
+                model = build_model(cfg.student.arch, in_shape, ds.num_classes, width, seed=seed)
+                model = model.to(device)
+                res = train_model(
+                    model, data, cfg.train, seed=seed, teacher_logits=teacher_logits,
+                    kd_weight=cfg.kd_weight_of(mode), temperature=cfg.temperature,
+                    t2_scaling=cfg.t2_scaling, amp=cfg.amp,
+                )  # fmt: skip
+                key = {**base, "width": width, "seed": seed, "label_mode": mode}
+                rows.append({**key, **_row(res, count_parameters(model)),
+                             "arch": cfg.student.arch, "kd_weight": cfg.kd_weight_of(mode),
+                             "temperature": cfg.temperature,
+                             "teacher_test_acc": teacher_info["test_acc"]})  # fmt: skip
+                curves += [{**key, "role": "student", **h} for h in res.history]
+                step(1)
+    return {"rows": rows, "curves": curves, "teacher": teacher_info}
+
+
+def _prepare(ds: Any, cfg: DeepExperimentConfig, device: torch.device) -> tuple[Tensor, ...]:
+    """``(x_train, y_train, x_test, y_test)`` as float32 / int64 on ``device``, standardised."""
+    x_train, x_test = ds.x_train.to(torch.float32), ds.x_test.to(torch.float32)
+    if cfg.train.standardize:
+        x_train, x_test = standardize(x_train, x_test)
+    return (x_train.to(device), ds.y_train.to(device), x_test.to(device), ds.y_test.to(device))
+
+
+def _teacher(
+    cfg: DeepExperimentConfig,
+    task: DataConfig,
+    ds: Any,
+    data: tuple[Tensor, ...],
+    in_shape: tuple[int, ...],
+    cache: TeacherCache,
+    device: torch.device,
+) -> tuple[TeacherOutputs, dict[str, Any], tuple[dict[str, float], ...]]:
+    """Train the teacher (or load its cached weights) and get its verified, cached outputs."""
+    t = cfg.teacher
+    fingerprint = ds.fingerprint()
+    recipe = {"teacher": t.model_dump(mode="json"), "train": cfg.train.model_dump(mode="json"),
+              "amp": cfg.amp, "fingerprint": fingerprint, "noise_seed": task.seed}  # fmt: skip
+    model = build_model(t.arch, in_shape, ds.num_classes, t.width, seed=t.seed)
+    history: tuple[dict[str, float], ...] = ()
+    trained = not cache.load_weights(model, recipe)
+    model = model.to(device)
+    if trained:
+        res = train_model(model, data, cfg.train, seed=t.seed, epochs=t.epochs, amp=cfg.amp)
+        history = res.history
+        cache.save_weights(model, recipe)
+    identity = {"arch": t.arch, "width": t.width, "in_shape": list(in_shape),
+                "num_classes": ds.num_classes, "standardize": cfg.train.standardize}  # fmt: skip
+    outputs = cache.outputs(
+        model, identity, (data[0], data[2]), fingerprint=fingerprint, noise_seed=task.seed,
+        batch_size=cfg.train.eval_batch_size,
+    )  # fmt: skip
+    test_acc = float((outputs.test_logits.argmax(1) == ds.y_test).float().mean())
+    train_acc = float((outputs.train_logits.argmax(1) == ds.y_train).float().mean())
+    info = {"task": ds.name, "arch": t.arch, "width": t.width, "params": count_parameters(model),
+            "test_acc": test_acc, "train_acc": train_acc, "trained": trained,
+            "weights": cache.weights_path(recipe).name, "outputs_key": outputs.key[:16],
+            "outputs_cache": outputs.status, "outputs_reason": outputs.reason,
+            "fingerprint": fingerprint, "n_train": ds.n_train, "n_test": ds.n_test}  # fmt: skip
+    return outputs, info, history
+
+
+def _row(res: TrainResult, params: int) -> dict[str, Any]:
+    return {"test_acc": res.test_acc, "train_acc": res.train_acc, "final_loss": res.final_loss,
+            "avg_loss": res.avg_loss, "params": params, "seconds": round(res.seconds, 3)}  # fmt: skip
+
+
+def _plot(
+    results: pd.DataFrame, teachers: list[dict[str, Any]], path: Path, cfg: DeepExperimentConfig
+) -> None:
+    """Test (and train) accuracy against the student's width, one panel per task."""
+    titles = {
+        t["task"]: f"{t['task']}\nteacher {t['arch']}x{t['width']}: {t['test_acc']:.3f}"
+        for t in teachers
+    }
+    table = results.rename(columns={"width": f"{cfg.student.arch} width"})
+    plot_width_sweep(
+        table, path, x=f"{cfg.student.arch} width", metrics=("test_acc", "train_acc"),
+        title=f"{cfg.name}: soft vs hard labels (T={cfg.temperature:g}), mean and min-max over "
+        f"{len(cfg.seeds)} seeds", task_titles=titles,
+    )  # fmt: skip

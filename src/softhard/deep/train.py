@@ -1,0 +1,262 @@
+"""One training loop for deep students and teachers: mini-batch SGD, momentum, cosine schedule.
+
+Soft versus hard is a choice of *target*, not of trainer: the loop minimises
+``kd_objective(f, y, F; kd_weight, T)`` = ``kd_weight [T^2] KL(softmax(F/T) || softmax(f/T)) +
+(1 - kd_weight) CE(f, y)`` (THEORY.md section 2; :func:`softhard.losses.kd_objective`), with
+``kd_weight`` 0 for hard labels and 1 for soft labels. Reported losses are unscaled (no T^2).
+
+Reproducible: the initial weights come from :func:`~softhard.deep.models.build_model`'s seed;
+batch order and augmentation use their own ``torch.Generator`` seeded from ``seed``; inside
+:func:`deterministic_mode` torch uses deterministic kernels and no cudnn benchmark search. On
+CPU the same seed gives the same numbers; on CUDA, ``amp`` uses bfloat16 autocast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from softhard.deep.config import DeepTrainConfig
+from softhard.errors import ConfigError
+from softhard.losses import kd_objective
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The outcome of one training run.
+
+    Attributes:
+        test_acc: final test accuracy (eval mode).
+        train_acc: final accuracy on the clean training inputs (eval mode, no augmentation).
+        final_loss: mean training loss of the last epoch (unscaled, see module docstring).
+        avg_loss: the mean over epochs of the epoch losses, ``(1/E) sum_e L_e`` (THEORY.md s. 2).
+        seconds: wall time of the training.
+        history: one dict per epoch: ``epoch, lr, loss, avg_loss, train_acc`` (running accuracy
+            over the epoch's training batches, train mode, augmented inputs), ``test_acc``.
+    """
+
+    test_acc: float
+    train_acc: float
+    final_loss: float
+    avg_loss: float
+    seconds: float
+    history: tuple[dict[str, float], ...]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA if available else CPU; ``cuda`` without a GPU is a :class:`ConfigError`."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device: 'cuda' was asked for but torch sees no CUDA device; use cpu/auto"
+        )
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool = True) -> Iterator[None]:
+    """Deterministic torch kernels and no cudnn benchmark inside; restores the settings after."""
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+    )
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2:]
+
+
+def standardize(x_train: Tensor, x_test: Tensor) -> tuple[Tensor, Tensor]:
+    """Subtract the training mean and divide by the training std, per channel (axis 1).
+
+    Flat inputs ``(n, d)`` use one mean and std over all features.
+    """
+    dims = [0, *range(2, x_train.dim())] if x_train.dim() > 2 else [0, 1]
+    mean = x_train.mean(dim=dims, keepdim=True)
+    std = x_train.std(dim=dims, keepdim=True).clamp_min(1e-8)
+    return (x_train - mean) / std, (x_test - mean) / std
+
+
+def augment(x: Tensor, generator: torch.Generator, pad: int = 4) -> Tensor:
+    """Random crop after zero padding by ``pad`` and random horizontal flip, per image.
+
+    Random numbers come from the CPU ``generator``; the work is batched on ``x``'s device.
+    """
+    n, _, h, w = x.shape
+    shifts = torch.randint(0, 2 * pad + 1, (2, n), generator=generator).to(x.device)
+    flips = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    padded = nn.functional.pad(x, (pad, pad, pad, pad))
+    rows = shifts[0][:, None] + torch.arange(h, device=x.device)
+    cols = shifts[1][:, None] + torch.arange(w, device=x.device)
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    idx = torch.arange(n, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, x: Tensor, *, batch_size: int = 1024, amp: bool = False
+) -> Tensor:
+    """Eval-mode logits of ``model`` on ``x`` (on ``x``'s device), float32."""
+    model.eval()
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        with _autocast(x.device, amp):
+            out.append(model(x[start : start + batch_size]).float())
+    return torch.cat(out)
+
+
+def accuracy(logits: Tensor, labels: Tensor) -> float:
+    """Fraction of rows whose arg-max is the label."""
+    return float((logits.argmax(dim=1) == labels).float().mean())
+
+
+def train_model(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    cfg: DeepTrainConfig,
+    *,
+    seed: int,
+    teacher_logits: Tensor | None = None,
+    kd_weight: float = 0.0,
+    temperature: float = 1.0,
+    t2_scaling: bool = True,
+    epochs: int | None = None,
+    amp: bool = False,
+) -> TrainResult:
+    """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)``.
+
+    All tensors (and ``teacher_logits``, the teacher's logits on ``x_train``) must already be
+    on the model's device. ``epochs`` overrides ``cfg.epochs`` (the teacher's own count).
+    """
+    x_train, y_train, x_test, y_test = data
+    epochs = epochs or cfg.epochs
+    n = x_train.shape[0]
+    steps_per_epoch = max(1, n // cfg.batch_size + (n % cfg.batch_size >= 2))
+    optimiser = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        nesterov=cfg.nesterov and cfg.momentum > 0,
+    )
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: _lr_factor(step, total, cfg.warmup_epochs * steps_per_epoch, cfg)
+    )
+    order_gen = torch.Generator().manual_seed(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 7919)
+    do_augment = cfg.augment and x_train.dim() == 4 and tuple(x_train.shape[2:]) == (32, 32)
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    loss_sum = 0.0
+    for epoch in range(1, epochs + 1):
+        lr = optimiser.param_groups[0]["lr"]
+        loss, run_acc = _epoch(
+            model, optimiser, schedule, (x_train, y_train, teacher_logits),
+            cfg.batch_size, order_gen, aug_gen if do_augment else None,
+            kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling, amp=amp,
+        )  # fmt: skip
+        loss_sum += loss
+        test_logits = predict_logits(model, x_test, batch_size=cfg.eval_batch_size, amp=amp)
+        history.append(
+            {"epoch": epoch, "lr": lr, "loss": loss, "avg_loss": loss_sum / epoch,
+             "train_acc": run_acc, "test_acc": accuracy(test_logits, y_test)}
+        )  # fmt: skip
+    train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
+    return TrainResult(
+        test_acc=history[-1]["test_acc"],
+        train_acc=accuracy(train_logits, y_train),
+        final_loss=history[-1]["loss"],
+        avg_loss=loss_sum / epochs,
+        seconds=time.perf_counter() - start,
+        history=tuple(history),
+    )
+
+
+def _epoch(
+    model: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    batch_data: tuple[Tensor, Tensor, Tensor | None],
+    batch_size: int,
+    order_gen: torch.Generator,
+    aug_gen: torch.Generator | None,
+    *,
+    kd_weight: float,
+    temperature: float,
+    t2_scaling: bool,
+    amp: bool,
+) -> tuple[float, float]:
+    """One pass over the shuffled training set; returns (mean reported loss, running accuracy)."""
+    x_all, y_all, t_all = batch_data
+    model.train()
+    perm = torch.randperm(x_all.shape[0], generator=order_gen).to(x_all.device)
+    loss_sum = torch.zeros((), device=x_all.device)
+    correct = torch.zeros((), dtype=torch.long, device=x_all.device)
+    seen = 0
+    for begin in range(0, x_all.shape[0], batch_size):
+        idx = perm[begin : begin + batch_size]
+        if idx.numel() < 2:  # batch norm needs two examples
+            continue
+        x, y = x_all[idx], y_all[idx]
+        teacher = None if t_all is None else t_all[idx]
+        if aug_gen is not None:
+            x = augment(x, aug_gen)
+        with _autocast(x.device, amp):
+            logits = model(x).float()
+        objective = kd_objective(
+            logits, y, teacher, kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling
+        )
+        optimiser.zero_grad(set_to_none=True)
+        objective.backward()
+        optimiser.step()
+        schedule.step()
+        with torch.no_grad():
+            reported = objective
+            if t2_scaling and temperature != 1.0 and kd_weight > 0:
+                reported = kd_objective(
+                    logits, y, teacher, kd_weight=kd_weight, temperature=temperature,
+                    t2_scaling=False,
+                )  # fmt: skip
+            loss_sum += reported.detach() * idx.numel()  # summed on the device: no sync
+            correct += (logits.argmax(dim=1) == y).sum()
+            seen += idx.numel()
+    return float(loss_sum) / max(seen, 1), int(correct) / max(seen, 1)
+
+
+def _lr_factor(step: int, total: int, warmup: int, cfg: DeepTrainConfig) -> float:
+    """Multiplier of the peak learning rate at ``step``: linear warm-up, then cosine or constant.
+
+    Cosine (Loshchilov & Hutter 2017, no restarts): ``0.5 (1 + cos(pi t / T))`` over the steps
+    after the warm-up.
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    if cfg.schedule == "constant":
+        return 1.0
+    t = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+
+
+def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[None]:
+    if amp and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
