@@ -1,0 +1,20 @@
+"""The neural tangent kernel of the two-layer model, its margin gamma and the kernel-limit teacher.
+
+THEORY.md section 3. Public API:
+
+- :func:`limiting_ntk`, :func:`empirical_ntk`: the closed-form and finite-width NTK Gram matrices.
+- :func:`estimate_margin` -> :class:`MarginEstimate`: gamma with a primal/dual certificate.
+- :class:`KernelTeacher`: the teacher F(x) = beta E_z[<v(z), x> 1[<z, x> > 0]] of the theorem.
+"""
+
+from softhard.ntk.kernel import empirical_ntk, limiting_ntk
+from softhard.ntk.margin import MarginEstimate, estimate_margin, margin_directions, project_simplex
+
+__all__ = [
+    "MarginEstimate",
+    "empirical_ntk",
+    "estimate_margin",
+    "limiting_ntk",
+    "margin_directions",
+    "project_simplex",
+]

@@ -1,0 +1,93 @@
+"""The activation-pattern operator behind the margin estimator and the kernel teacher.
+
+For directions z_1..z_K and examples (x_i, y_i) the pattern matrix is D_ki = 1[<z_k, x_i> > 0]
+(THEORY.md section 3). The estimator needs two products with it per iteration:
+
+    forward:  G(q)_k = sum_i q_i y_i D_ki x_i                      (K, d)   g_k(q) of the dual
+    margins:  m_i(U) = y_i (1/K) sum_k D_ki <u_k, x_i>             (n,)     primal margins of v = U
+
+``margins`` is the adjoint of ``forward`` (up to 1/K): for U_k = g_k/||g_k|| it is the gradient of
+the dual objective, and its minimum is the primal lower bound. Both are computed chunk by chunk over
+directions, so the working memory is O(n * chunk_size) besides an optional cache of the pattern.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_SPARSE_FRACTION = 0.25  # forward on the support of q only when it holds fewer examples than this
+
+
+class PatternOperator:
+    """The products of the (K, n) pattern matrix of ``directions`` and ``x`` (see module docstring).
+
+    Args:
+        x: examples, shape ``(n, d)``.
+        y: labels in {-1, +1}, shape ``(n,)``, same dtype and device as ``x``.
+        directions: z_k, shape ``(K, d)``, same dtype and device as ``x``.
+        chunk_size: directions per chunk.
+        max_cache_bytes: keep the pattern (as ``x.dtype``, one ``(n, chunk)`` block per chunk) when it
+            fits in this many bytes; otherwise recompute each block from ``x @ z^T`` when needed.
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        directions: torch.Tensor,
+        *,
+        chunk_size: int,
+        max_cache_bytes: int,
+    ) -> None:
+        self.x = x
+        self.yx = y[:, None] * x
+        self.num_directions = int(directions.shape[0])
+        self.chunks = list(torch.split(directions, chunk_size))
+        n, itemsize = int(x.shape[0]), x.element_size()
+        cache = n * self.num_directions * itemsize <= max_cache_bytes
+        self._cache = [self._block(z) for z in self.chunks] if cache else None
+
+    def _block(self, z: torch.Tensor) -> torch.Tensor:
+        """The pattern block D^T for the directions ``z``: shape ``(n, len(z))``, 0/1 in x.dtype."""
+        return (self.x @ z.T > 0).to(self.x.dtype)
+
+    def _blocks(self):
+        if self._cache is not None:
+            yield from self._cache
+        else:
+            for z in self.chunks:
+                yield self._block(z)
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        """G(q), shape ``(K, d)``: row k is g_k(q) = sum_i q_i y_i D_ki x_i.
+
+        Linear in q, so it may be called with any real vector (not only points of the simplex).
+        """
+        support = torch.nonzero(q).squeeze(1)
+        sparse = support.numel() < _SPARSE_FRACTION * q.numel()
+        weighted = q[support, None] * self.yx[support] if sparse else q[:, None] * self.yx
+        rows = []
+        for block in self._blocks():
+            rows.append((block[support] if sparse else block).T @ weighted)
+        return torch.cat(rows)
+
+    def margins(self, u: torch.Tensor) -> torch.Tensor:
+        """m(U), shape ``(n,)``: m_i = y_i (1/K) sum_k D_ki <u_k, x_i> for directions' vectors U (K, d)."""
+        acc = torch.zeros_like(self.x)
+        for block, u_chunk in zip(self._blocks(), torch.split(u, len(self.chunks[0])), strict=True):
+            acc += block @ u_chunk
+        return (acc * self.yx).sum(dim=1) / self.num_directions
+
+    def fractions(self) -> torch.Tensor:
+        """Shape ``(n,)``: the fraction of directions with <z_k, x_i> > 0 for each example."""
+        total = torch.zeros(self.x.shape[0], dtype=self.x.dtype, device=self.x.device)
+        for block in self._blocks():
+            total += block.sum(dim=1)
+        return total / self.num_directions
+
+
+def unit_rows(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(U, norms)``: rows of ``g`` scaled to unit length (a zero row stays zero) and their norms."""
+    norms = torch.linalg.vector_norm(g, dim=1)
+    safe = torch.where(norms > 0, norms, torch.ones_like(norms))
+    return g / safe[:, None], norms

@@ -1,0 +1,376 @@
+"""The NTK separation margin gamma with a primal/dual certificate (THEORY.md section 3).
+
+With K directions z_k ~ N(0, I_d) and the pattern D_ki = 1[<z_k, x_i> > 0]:
+
+    primal  gamma_K = max_{||v_k|| <= 1} min_i y_i (1/K) sum_k <v_k, x_i> D_ki
+    dual    gamma_K = min_{q in simplex_n} F(q),   F(q) = (1/K) sum_k ||g_k(q)||,
+            g_k(q) = sum_i q_i y_i D_ki x_i.
+
+F is convex and 1-homogeneous; its gradient dF/dq_i = y_i (1/K) sum_k D_ki <x_i, g_k/||g_k||> is
+exactly the vector of primal margins of v_k = g_k(q)/||g_k(q)||. So every gradient gives a lower bound
+(min_i of it; v = 0 gives 0) and every feasible q an upper bound F(q); we stop when the gap is below
+``tol`` relative to the upper bound. The dual is solved by accelerated projected gradient (FISTA with
+backtracking on the smoothness constant, function-value restart and Euclidean projection onto the
+simplex); G(q) is linear in q, so the extrapolated point costs no extra product. Each iteration costs
+one product with the (K, n) pattern each way, chunked over directions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from softhard.errors import ConfigError, DataError
+from softhard.ntk._operator import PatternOperator, unit_rows
+
+__all__ = ["MarginEstimate", "estimate_margin", "margin_directions", "signed_labels"]
+
+_ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
+_MAX_BACKTRACK = 60
+
+
+@dataclass(frozen=True)
+class MarginEstimate:
+    """The NTK margin of a dataset for K sampled directions, with its certificate.
+
+    Attributes:
+        gamma: the estimate of gamma_K, the midpoint of ``[lower, upper]``.
+        lower: primal certificate: min_i y_i (1/K) sum_k <v_k, x_i> D_ki for an explicit
+            v_k = g_k(q')/||g_k(q')|| (q' an iterate of the solver; v = 0 gives 0): gamma_K >= lower.
+        upper: dual certificate F(q) at the returned ``q``: gamma_K <= upper.
+        stderr: Monte-Carlo standard error of gamma_K over independent draws of the K directions,
+            std_k ||g_k(q)|| / sqrt(K) (first order, by the envelope theorem; see ``tests``).
+        fresh_lower: the primal min_i margin of v(z) = g(z; q)/||g(z; q)|| on fresh directions
+            (an honest out-of-sample lower estimate; biased low by the minimum over n examples).
+        fresh_upper: F(q) on fresh directions, an unbiased estimate of E_z ||g(z; q)|| >= gamma.
+        q: example weights of the dual, shape ``(n,)``, on the simplex (float64, CPU). Large
+            weights mark the hard examples (the support of q*).
+        hardest: example indices sorted by decreasing ``q``, shape ``(n,)``, int64.
+        directions: the z_k used, shape ``(K, d)`` (float64, CPU).
+        iterations: solver iterations run.
+        seconds: wall-clock time of the whole estimate.
+        num_directions: K.
+        converged: whether ``upper - lower <= tol * upper`` (or gamma is numerically 0) was reached.
+        tol: the relative-gap tolerance asked for.
+        seed: the seed of the directions (``None`` when directions were given).
+    """
+
+    gamma: float
+    lower: float
+    upper: float
+    stderr: float
+    fresh_lower: float
+    fresh_upper: float
+    q: torch.Tensor = field(repr=False)
+    hardest: torch.Tensor = field(repr=False)
+    directions: torch.Tensor = field(repr=False)
+    iterations: int
+    seconds: float
+    num_directions: int
+    converged: bool
+    tol: float
+    seed: int | None
+
+    @property
+    def gap(self) -> float:
+        """Relative gap ``(upper - lower) / upper`` (0 when upper is 0)."""
+        return (self.upper - self.lower) / self.upper if self.upper > 0 else 0.0
+
+    @property
+    def error(self) -> float:
+        """One-sigma error of ``gamma`` as an estimate of gamma: ``stderr + (upper - lower) / 2``."""
+        return self.stderr + (self.upper - self.lower) / 2
+
+    def summary(self) -> dict[str, float | int | bool]:
+        """The scalar fields, for one row of a results table."""
+        return {
+            "gamma": self.gamma,
+            "gamma_lower": self.lower,
+            "gamma_upper": self.upper,
+            "gamma_stderr": self.stderr,
+            "gamma_fresh_lower": self.fresh_lower,
+            "gamma_fresh_upper": self.fresh_upper,
+            "gamma_gap": self.gap,
+            "gamma_iterations": self.iterations,
+            "gamma_seconds": self.seconds,
+            "gamma_num_directions": self.num_directions,
+            "gamma_converged": self.converged,
+        }
+
+
+def estimate_margin(
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    *,
+    num_directions: int = 4096,
+    seed: int = 0,
+    tol: float = 1e-3,
+    max_iter: int = 5000,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float64,
+    chunk_size: int = 1024,
+    directions: torch.Tensor | None = None,
+    fresh_directions: int | None = None,
+    max_cache_bytes: int = 2**30,
+) -> MarginEstimate:
+    """Estimate the NTK margin gamma of ``(x, y)`` with K = ``num_directions`` directions.
+
+    Formulas: THEORY.md section 3 (see the module docstring). The inputs are used as given: no
+    centring or normalisation here (``softhard.data`` does it for datasets).
+
+    Args:
+        x: examples, shape ``(n, d)``; no NaN/inf and no all-zero row.
+        y: labels, shape ``(n,)``, in {-1, +1} or {0, 1} (0 means -1).
+        num_directions: K, the number of directions z_k ~ N(0, I_d) (ignored if ``directions``).
+        seed: seed of the directions (drawn on CPU, so CPU and CUDA see the same z_k).
+        tol: stop when ``upper - lower <= tol * upper``.
+        max_iter: iteration cap; ``converged`` is False if it is hit first.
+        device: where to compute ("cpu", "cuda", ...).
+        dtype: compute dtype (float64 by default: gaps of 1e-3 on margins of 1e-2 need it).
+        chunk_size: directions per chunk; memory besides the pattern cache is O(n * chunk_size).
+        directions: explicit z_k, shape ``(K, d)``, instead of sampling them.
+        fresh_directions: number of fresh directions for ``fresh_lower``/``fresh_upper``
+            (default K; 0 skips them and sets them to NaN).
+        max_cache_bytes: cache the (K, n) pattern if it fits, else recompute it block by block.
+
+    Returns:
+        A :class:`MarginEstimate`.
+
+    Raises:
+        DataError: bad ``x``/``y`` (shapes, NaN/inf, empty, labels, zero rows).
+        ConfigError: bad solver settings.
+    """
+    start = time.perf_counter()
+    _check_settings(num_directions, tol, max_iter, chunk_size, fresh_directions)
+    xt, yt = signed_labels_and_inputs(x, y, dtype=dtype, device=device)
+    n, d = xt.shape
+    if directions is None:
+        z_solve, z_fresh = margin_directions(num_directions, d, seed, fresh=fresh_directions)
+    else:
+        z_solve = _given_directions(directions, d)
+        fresh = len(z_solve) if fresh_directions is None else fresh_directions
+        z_fresh = margin_directions(0, d, seed, fresh=fresh)[1]
+    op = PatternOperator(
+        xt, yt, z_solve.to(device, dtype), chunk_size=chunk_size, max_cache_bytes=max_cache_bytes
+    )
+    scale = float(torch.linalg.vector_norm(xt, dim=1).max())
+    sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, max_iter=max_iter)
+    u, norms = unit_rows(op.forward(sol.q))
+    lower = max(sol.lower, float(op.margins(u).min()))
+    upper = min(sol.upper, float(norms.mean()))
+    k = op.num_directions
+    stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
+    fresh_lower, fresh_upper = _fresh(xt, yt, sol.q, z_fresh, dtype, device, chunk_size)
+    q = sol.q.detach().to("cpu", torch.float64)
+    return MarginEstimate(
+        gamma=(lower + upper) / 2,
+        lower=lower,
+        upper=upper,
+        stderr=stderr,
+        fresh_lower=fresh_lower,
+        fresh_upper=fresh_upper,
+        q=q,
+        hardest=torch.argsort(q, descending=True, stable=True),
+        directions=z_solve,
+        iterations=sol.iterations,
+        seconds=time.perf_counter() - start,
+        num_directions=k,
+        converged=_converged(upper, lower, tol, _ABS_TOL * tol * scale),
+        tol=tol,
+        seed=seed if directions is None else None,
+    )
+
+
+def margin_directions(
+    num_directions: int, dim: int, seed: int, *, fresh: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(z_solve, z_fresh)``: independent N(0, I_dim) directions, float64 on CPU.
+
+    Two independent streams spawned from ``seed`` (numpy SeedSequence), so that the fresh
+    directions never overlap the solve directions of any K. ``fresh`` defaults to ``num_directions``.
+    """
+    solve_seed, fresh_seed = (
+        int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)
+    )
+    fresh = num_directions if fresh is None else fresh
+    gens = (torch.Generator().manual_seed(solve_seed), torch.Generator().manual_seed(fresh_seed))
+    return tuple(  # type: ignore[return-value]
+        torch.randn(k, dim, generator=g, dtype=torch.float64)
+        for k, g in zip((num_directions, fresh), gens, strict=True)
+    )
+
+
+def signed_labels(y: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Labels as float64 {-1, +1}: accepts {-1, +1} or {0, 1} (also bool); anything else is a DataError."""
+    yt = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y).detach().cpu()
+    if yt.dtype == torch.bool:
+        yt = yt.to(torch.int64)
+    if yt.ndim != 1:
+        raise DataError(f"labels y must have shape (n,), got {tuple(yt.shape)}.")
+    yf = yt.to(torch.float64)
+    if not torch.isfinite(yf).all():
+        raise DataError("labels y contain NaN or inf; allowed labels are {-1, +1} or {0, 1}.")
+    values = set(torch.unique(yf).tolist())
+    if values <= {-1.0, 1.0}:
+        return yf
+    if values <= {0.0, 1.0}:
+        return 2.0 * yf - 1.0
+    raise DataError(
+        f"labels y take the values {sorted(values)[:10]}; the margin needs two classes given as "
+        "{-1, +1} or {0, 1}."
+    )
+
+
+def signed_labels_and_inputs(
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``(x, y)`` and return them as ``(n, d)`` and ``(n,)`` tensors of ``dtype`` on ``device``."""
+    xt = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach()
+    if xt.ndim != 2:
+        raise DataError(
+            f"inputs x must have shape (n, d), got {tuple(xt.shape)}; flatten them first."
+        )
+    if xt.shape[0] == 0 or xt.shape[1] == 0:
+        raise DataError(f"inputs x are empty (shape {tuple(xt.shape)}); need n >= 1 and d >= 1.")
+    yt = signed_labels(y)
+    if yt.shape[0] != xt.shape[0]:
+        raise DataError(f"x has {xt.shape[0]} examples but y has {yt.shape[0]} labels.")
+    xt = xt.to(device=device, dtype=dtype)
+    if not torch.isfinite(xt).all():
+        bad = torch.nonzero(~torch.isfinite(xt).all(dim=1)).squeeze(1)[:5].tolist()
+        raise DataError(f"inputs x contain NaN or inf (rows {bad}...); remove or impute them.")
+    zero = torch.nonzero((xt == 0).all(dim=1)).squeeze(1)
+    if zero.numel():
+        raise DataError(
+            f"examples {zero[:5].tolist()} are all-zero; the NTK margin of a zero input is 0 "
+            "(no direction activates it). Remove them or centre/normalise differently."
+        )
+    return xt, yt.to(device=device, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class _Solution:
+    q: torch.Tensor
+    lower: float
+    upper: float
+    iterations: int
+
+
+def _solve_dual(
+    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
+) -> _Solution:
+    """FISTA on min_{q in simplex} F(q) with backtracking and restart; tracks the best bounds."""
+    x = op.x
+    q = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device)
+    g = op.forward(q)
+    f = float(torch.linalg.vector_norm(g, dim=1).mean())
+    q_prev, g_prev, t = q, g, 1.0
+    lip = float(torch.linalg.vector_norm(x, dim=1).max())  # scale-equivariant start, adapted below
+    best_q, best_up, best_lo = q, f, 0.0  # v = 0 certifies gamma_K >= 0
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007  (used after the loop)
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+        theta = (t - 1.0) / t_next
+        q_ext, g_ext = q + theta * (q - q_prev), g + theta * (g - g_prev)
+        u, norms = unit_rows(g_ext)
+        f_ext, grad = float(norms.mean()), op.margins(u)
+        best_lo = max(best_lo, float(grad.min()))
+        q_new, g_new, f_new, lip = _backtrack(op, q_ext, g_ext, f_ext, grad, lip)
+        if f_new < best_up:
+            best_q, best_up = q_new, f_new
+        if _converged(best_up, best_lo, tol, atol):
+            break
+        if f_new > f:  # restart the momentum
+            q_prev, g_prev, t = q_new, g_new, 1.0
+        else:
+            q_prev, g_prev, t = q, g, t_next
+        q, g, f = q_new, g_new, f_new
+        lip *= 0.9
+    return _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it)
+
+
+def _backtrack(
+    op: PatternOperator,
+    q_ext: torch.Tensor,
+    g_ext: torch.Tensor,
+    f_ext: float,
+    grad: torch.Tensor,
+    lip: float,
+) -> tuple[torch.Tensor, torch.Tensor, float, float]:
+    """One projected gradient step from ``q_ext``, doubling ``lip`` until the quadratic bound holds."""
+    for _ in range(_MAX_BACKTRACK):
+        q_new = project_simplex(q_ext - grad / lip)
+        g_new = op.forward(q_new)
+        f_new = float(torch.linalg.vector_norm(g_new, dim=1).mean())
+        step = q_new - q_ext
+        model = f_ext + float(grad @ step) + 0.5 * lip * float(step @ step)
+        if f_new <= model + 1e-12 * abs(f_ext):
+            break
+        lip *= 2.0
+    return q_new, g_new, f_new, lip
+
+
+def project_simplex(v: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of ``v`` (shape ``(n,)``) onto {q >= 0, sum q = 1} (sort-based)."""
+    u, _ = torch.sort(v, descending=True)
+    css = torch.cumsum(u, 0) - 1.0
+    idx = torch.arange(1, v.numel() + 1, dtype=v.dtype, device=v.device)
+    rho = int(torch.nonzero(u - css / idx > 0)[-1])
+    return torch.clamp(v - css[rho] / (rho + 1), min=0.0)
+
+
+def _converged(upper: float, lower: float, tol: float, atol: float) -> bool:
+    gap = upper - max(lower, 0.0)
+    return gap <= tol * upper or upper <= atol
+
+
+def _fresh(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    q: torch.Tensor,
+    z: torch.Tensor,
+    dtype: torch.dtype,
+    device: str | torch.device,
+    chunk_size: int,
+) -> tuple[float, float]:
+    """Primal min-margin and dual value of q's v(z) = g(z; q)/||g(z; q)|| on fresh directions."""
+    if len(z) == 0:
+        return math.nan, math.nan
+    op = PatternOperator(x, y, z.to(device, dtype), chunk_size=chunk_size, max_cache_bytes=2**62)
+    u, norms = unit_rows(op.forward(q))
+    return float(op.margins(u).min()), float(norms.mean())
+
+
+def _given_directions(directions: torch.Tensor, d: int) -> torch.Tensor:
+    z = torch.as_tensor(directions).detach().to("cpu", torch.float64)
+    if z.ndim != 2 or z.shape[1] != d or z.shape[0] == 0:
+        raise ConfigError(f"directions must have shape (K, {d}) with K >= 1, got {tuple(z.shape)}.")
+    if not torch.isfinite(z).all():
+        raise ConfigError("directions contain NaN or inf.")
+    return z
+
+
+def _check_settings(
+    num_directions: int, tol: float, max_iter: int, chunk_size: int, fresh: int | None
+) -> None:
+    problems = []
+    if num_directions < 1:
+        problems.append(f"num_directions must be >= 1 (got {num_directions})")
+    if not 0 < tol < 1:
+        problems.append(f"tol must be in (0, 1) (got {tol})")
+    if max_iter < 1:
+        problems.append(f"max_iter must be >= 1 (got {max_iter})")
+    if chunk_size < 1:
+        problems.append(f"chunk_size must be >= 1 (got {chunk_size})")
+    if fresh is not None and fresh < 0:
+        problems.append(f"fresh_directions must be >= 0 (got {fresh})")
+    if problems:
+        raise ConfigError("estimate_margin: " + "; ".join(problems) + ".")
