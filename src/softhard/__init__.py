@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from softhard.config import DataConfig, ExperimentConfig, load_config
-from softhard.data import Dataset
+from softhard.data import Dataset, load_dataset
 from softhard.errors import ConfigError, DataError, SofthardError
 
 try:
@@ -20,4 +20,5 @@ __all__ = [
     "SofthardError",
     "__version__",
     "load_config",
+    "load_dataset",
 ]
