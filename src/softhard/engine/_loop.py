@@ -1,0 +1,146 @@
+"""Training of one range of students for all epochs (the range's models share only the data).
+
+Per epoch t the logits of every model at ``W_t`` on the training and test examples are written
+into a buffer before any update of that epoch (the reference's metric convention, see
+:mod:`softhard.train`); full-batch gradient descent reuses those logits for its step, mini-batch
+SGD steps through the shared :func:`softhard.train.batch_order`. Metrics are computed from the
+buffer in bulk every few epochs. A model whose logits stop being finite at epoch t is frozen
+there: its weights ``W_t`` are kept, its rows zeroed, and it stops updating; the others go on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+
+from softhard.engine._kernels import (
+    Workspace,
+    apply_update,
+    forward_tile,
+    grad_tile,
+    tile_targets,
+)
+from softhard.engine._layout import Range
+from softhard.engine._metrics import METRICS, bulk_metrics
+from softhard.train import batch_order
+
+_BUFFER_ELEMENTS = 1 << 22  # logits buffered between metric evaluations
+
+
+class RangeTrainer:
+    """Trains one :class:`Range` for ``epochs`` epochs; results per model afterwards."""
+
+    def __init__(
+        self,
+        rng: Range,
+        x_all: torch.Tensor,
+        n_train: int,
+        y_test: torch.Tensor | None,
+        chunk_elements: int,
+        chunk_examples: int,
+    ) -> None:
+        self.rng, self.x_all, self.n = rng, x_all, n_train
+        self.y_test = y_test
+        c, k = rng.num_neurons, rng.num_models
+        self.block = max(1, min(chunk_examples, chunk_elements // c, x_all.shape[0]))
+        self.ws = Workspace(rng, self.block)
+        self.train_blocks = [
+            (cols, x_all[cols], tile_targets(rng, cols)) for cols in _cuts(0, n_train, self.block)
+        ]
+        self.test_blocks = [
+            (cols, x_all[cols]) for cols in _cuts(n_train, x_all.shape[0], self.block)
+        ]
+        per_epoch = k * x_all.shape[0]
+        self.buf = x_all.new_empty(max(1, _BUFFER_ELEMENTS // per_epoch), k, x_all.shape[0])
+        self.filled = 0
+        self.records: list[dict[str, torch.Tensor]] = []
+        self.death: list[int | None] = [None] * k
+        self.snapshot: dict[int, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------- epochs
+    def gd_epoch(self, epoch: int) -> None:
+        """Logits at ``W_t`` (test, then train with the gradient), then one full-batch step."""
+        f = self.buf[self.filled]
+        for cols, xb in self.test_blocks:
+            forward_tile(self.rng, xb, f[:, cols], self.ws)
+        for i, (cols, xb, tgt) in enumerate(self.train_blocks):
+            grad_tile(self.rng, xb, f[:, cols], tgt, self.ws, accumulate=i > 0)
+        self._check(epoch, f)
+        apply_update(self.rng, self.ws, self.n)
+        self._advance()
+
+    def sgd_epoch(self, epoch: int, batch_size: int, shuffle_seed: int) -> None:
+        """Logits at ``W_t`` on every example, then the epoch's mini-batch steps."""
+        f = self.buf[self.filled]
+        self._forward_all(f)
+        self._check(epoch, f)
+        device = self.x_all.device
+        for idx in batch_order(self.n, batch_size, epoch, shuffle_seed):
+            idx = idx.to(device)
+            xb, tgt = self.x_all[idx], tile_targets(self.rng, idx)
+            out = f.new_empty(self.rng.num_models, len(idx))
+            for i, cols in enumerate(_cuts(0, len(idx), self.block)):
+                sub = {k: v[:, cols] for k, v in tgt.items()}
+                grad_tile(self.rng, xb[cols], out[:, cols], sub, self.ws, accumulate=i > 0)
+            apply_update(self.rng, self.ws, len(idx))
+        self._advance()
+
+    def finish(self) -> dict[str, torch.Tensor]:
+        """Flush the buffer; metrics at the final weights, ``(k,)`` per metric."""
+        self._flush()
+        f = self.buf[:1]
+        self._forward_all(f[0])
+        return {k: v[0] for k, v in bulk_metrics(f, self.n, self.rng.tgt, self.y_test).items()}
+
+    # ---------------------------------------------------------------- helpers
+    def _forward_all(self, f: torch.Tensor) -> None:
+        for cols, xb, _ in self.train_blocks:
+            forward_tile(self.rng, xb, f[:, cols], self.ws)
+        for cols, xb in self.test_blocks:
+            forward_tile(self.rng, xb, f[:, cols], self.ws)
+
+    def _check(self, epoch: int, f: torch.Tensor) -> None:
+        """Freeze every model whose training logits at ``W_t`` are not all finite."""
+        finite = torch.isfinite(f[:, : self.n]).all(dim=1)
+        if bool(finite.all()):
+            return
+        rng = self.rng
+        for j in torch.nonzero(~finite).flatten().tolist():
+            if self.death[j] is not None:
+                continue
+            rows = slice(rng.offsets[j], rng.offsets[j + 1])
+            self.death[j] = epoch
+            self.snapshot[j] = rng.weight[rows].clone()
+            for t in (rng.weight, rng.coef, self.ws.grad):
+                t[rows] = 0.0
+
+    def _advance(self) -> None:
+        self.filled += 1
+        if self.filled == self.buf.shape[0]:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.filled:
+            rec = bulk_metrics(self.buf[: self.filled], self.n, self.rng.tgt, self.y_test)
+            self.records.append(rec)
+            self.filled = 0
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """Every epoch's metrics, ``(epochs, k)`` float64 per metric."""
+        if not self.records:
+            k = self.rng.num_models
+            return {m: np.zeros((0, k)) for m in METRICS}
+        return {m: torch.cat([r[m] for r in self.records]).numpy() for m in METRICS}
+
+
+def _cuts(start: int, stop: int, size: int) -> list[slice]:
+    """``[start, stop)`` cut into near-equal contiguous slices of at most ``size``."""
+    total = stop - start
+    if total <= 0:
+        return []
+    pieces = math.ceil(total / size)
+    bounds = [start + (total * i) // pieces for i in range(pieces + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]

@@ -1,0 +1,37 @@
+"""Per-epoch metrics of many models at once, from their buffered logits.
+
+The same quantities as :func:`softhard.train.evaluate`, vectorised over epochs and models:
+reported loss ``(1 - w) mean logistic + w mean KL(p || sigmoid(f/T))``, train and test accuracy
+and the KL to the teacher (NaN without one).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+METRICS = ("loss", "train_acc", "test_acc", "kl")
+
+
+def bulk_metrics(
+    f: torch.Tensor, n_train: int, tgt: dict[str, torch.Tensor], y_test: torch.Tensor | None
+) -> dict[str, torch.Tensor]:
+    """Metrics of logits ``f`` ``(E, k, n_train + n_test)`` as ``(E, k)`` float64 CPU tensors."""
+    f_tr = f[:, :, :n_train]
+    kd = tgt["kd"].view(-1)
+    logistic = F.softplus(torch.mul(tgt["neg_y"], f_tr)).mean(-1)
+    z = torch.mul(f_tr, tgt["inv_t"])
+    kl_each = F.softplus(-z).add_(z.mul_(tgt["one_minus_p"])).add_(tgt["neg_entropy"])
+    kl = kl_each.mean(-1)
+    zero = torch.zeros((), dtype=f.dtype, device=f.device)
+    loss = torch.where(kd < 1.0, (1.0 - kd) * logistic, zero) + torch.where(kd > 0.0, kd * kl, zero)
+    train_acc = ((f_tr > 0) == (tgt["y"] > 0)).double().mean(-1)
+    if y_test is not None and f.shape[-1] > n_train:
+        test_acc = ((f[:, :, n_train:] > 0) == (y_test > 0)).double().mean(-1)
+    else:
+        test_acc = torch.full_like(train_acc, math.nan)
+    kl = torch.where(tgt["has_p"], kl.double(), math.nan)
+    out = {"loss": loss.double(), "train_acc": train_acc, "test_acc": test_acc, "kl": kl}
+    return {k: v.cpu() for k, v in out.items()}

@@ -1,0 +1,174 @@
+"""``train_bank``: many two-layer students (widths, seeds, targets, learning rates) in one pass.
+
+The bank holds every student's first layer as rows of one wide hidden layer and trains them with
+the explicit two-matrix-product gradient of THEORY.md section 1 (see
+:mod:`softhard.engine._kernels`), chunked over neurons (ranges of whole models) and examples.
+Each student gets the same :class:`~softhard.train.TrainResult` as the one-model reference
+:func:`softhard.train.train_two_layer` (same metric convention, same initialisation, same batch
+order); ``tests/test_engine.py`` holds the two against each other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from softhard.config import TrainConfig
+from softhard.engine._layout import build_range, plan_ranges
+from softhard.engine._loop import RangeTrainer
+from softhard.errors import ConfigError
+from softhard.models.two_layer import Init, Signs
+from softhard.targets import Targets
+from softhard.train import CURVE_COLUMNS, TrainResult
+
+_DEFAULT_CHUNKS = {"cpu": (2048, 512), "cuda": (1 << 16, 1 << 14)}
+
+
+@dataclass(frozen=True)
+class StudentSpec:
+    """One student of a bank.
+
+    Attributes:
+        width: number of hidden neurons m.
+        seed: seed of :func:`~softhard.models.two_layer.init_two_layer` (same network as
+            ``TwoLayerReLU(dim, width, seed=seed, init=init, signs=signs)``).
+        targets: its training targets (hard, soft or mixed; any temperature).
+        init, signs: initialisation (see :func:`~softhard.models.two_layer.init_two_layer`).
+        lr: its learning rate; None means ``cfg.lr``.
+    """
+
+    width: int
+    seed: int
+    targets: Targets
+    init: Init = "plain"
+    signs: Signs = "balanced"
+    lr: float | None = None
+
+
+def train_bank(
+    x: torch.Tensor,
+    students: Sequence[StudentSpec],
+    cfg: TrainConfig,
+    *,
+    x_test: torch.Tensor | None = None,
+    y_test_pm: torch.Tensor | None = None,
+    shuffle_seed: int = 0,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    chunk_neurons: int | None = None,
+    chunk_examples: int | None = None,
+) -> list[TrainResult]:
+    """Train every student on ``(x, student.targets)``; one result per student, in order.
+
+    Supports ``cfg.optimizer`` ``gd`` (full batch) and ``sgd`` (mini-batches of
+    ``cfg.batch_size`` in the order of :func:`softhard.train.batch_order`, shared by the bank),
+    each optionally projected (``cfg.rho``: ``||w_s - w_s(0)|| <= rho / sqrt(m)``).
+    ``cfg.t2_scaling`` is ignored: each student's :class:`Targets` carries its own.
+
+    Args:
+        x: training inputs ``(n, d)``.
+        students: the students; their targets must have ``n`` labels.
+        x_test, y_test_pm: optional test set for ``test_acc``.
+        chunk_neurons: neurons per range (whole models; a wider model forms its own range);
+            default 2048 on CPU, 65536 on CUDA.
+        chunk_examples: examples per tile; a tile never exceeds ``chunk_neurons *
+            chunk_examples`` entries. Default 512 on CPU, 16384 on CUDA.
+
+    Raises:
+        ConfigError: Adam (train those with the reference loop, engine ``loop``), mismatched
+            shapes, or a width below 1.
+    """
+    device = torch.device(device)
+    _check_inputs(x, students, cfg, x_test, y_test_pm)
+    default_neurons, default_examples = _DEFAULT_CHUNKS.get(device.type, _DEFAULT_CHUNKS["cpu"])
+    chunk_neurons = chunk_neurons or default_neurons
+    chunk_examples = chunk_examples or default_examples
+    n = x.shape[0]
+    parts = [x] if x_test is None else [x, x_test]
+    x_all = torch.cat([p.to(dtype=dtype, device=device) for p in parts]).contiguous()
+    y_test = None if y_test_pm is None else y_test_pm.to(dtype=dtype, device=device)
+    full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
+    results: list[TrainResult | None] = [None] * len(students)
+    for members in plan_ranges(students, chunk_neurons):
+        rng = build_range(
+            students, members, x.shape[1], lr=cfg.lr, rho=cfg.rho, dtype=dtype, device=device
+        )
+        trainer = RangeTrainer(
+            rng, x_all, n, y_test, chunk_neurons * chunk_examples, chunk_examples
+        )
+        for epoch in range(cfg.epochs):
+            if full_batch:
+                trainer.gd_epoch(epoch)
+            else:
+                assert cfg.batch_size is not None
+                trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
+        final = trainer.finish()
+        for j, result in enumerate(_results(trainer, final, cfg.epochs)):
+            results[members[j]] = result
+    return [r for r in results if r is not None]
+
+
+def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResult]:
+    """Per-model :class:`TrainResult` from a finished range."""
+    rng, curves = trainer.rng, trainer.curves()
+    out = []
+    for j in range(rng.num_models):
+        death = trainer.death[j]
+        run = epochs if death is None else death
+        loss = curves["loss"][:run, j]
+        bad = np.flatnonzero(~np.isfinite(loss))
+        if len(bad):  # loss overflowed with finite logits: stop the record there
+            death, run, loss = int(bad[0]), int(bad[0]), loss[: bad[0]]
+        total = np.cumsum(loss)
+        model_curves = {
+            "loss": loss,
+            "avg_loss": total / np.arange(1, run + 1),
+            **{m: curves[m][:run, j] for m in ("train_acc", "test_acc", "kl")},
+        }
+        if death is None:
+            end = {m: float(final[m][j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+            weight = rng.weight[rng.offsets[j] : rng.offsets[j + 1]].clone()
+            reason = None
+            if not math.isfinite(end["loss"]):
+                reason = f"loss became {end['loss']} after epoch {run}"
+        else:
+            end = {m: float(curves[m][death, j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+            weight = trainer.snapshot.get(j, rng.weight[rng.offsets[j] : rng.offsets[j + 1]])
+            reason = f"loss became {end['loss']} at epoch {death}"
+        end["avg_loss"] = float(total[-1]) / run if run else math.nan
+        ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
+        out.append(TrainResult(weight, ordered, end, reason is not None, reason, run))
+    return out
+
+
+def _check_inputs(
+    x: torch.Tensor,
+    students: Sequence[StudentSpec],
+    cfg: TrainConfig,
+    x_test: torch.Tensor | None,
+    y_test_pm: torch.Tensor | None,
+) -> None:
+    if cfg.optimizer not in ("gd", "sgd"):
+        raise ConfigError(
+            f"train.optimizer={cfg.optimizer!r} is not supported by the bank engine, which trains "
+            "'gd' and 'sgd' (each optionally projected with train.rho); train Adam students with "
+            "the one-model reference loop (engine: loop)."
+        )
+    if x.ndim != 2:
+        raise ConfigError(f"train_bank needs inputs of shape (n, d), got {tuple(x.shape)}")
+    if (x_test is None) != (y_test_pm is None):
+        raise ConfigError("train_bank: give both x_test and y_test_pm, or neither")
+    if x_test is not None and (x_test.ndim != 2 or x_test.shape[1] != x.shape[1]):
+        raise ConfigError(f"x_test must be (n_test, {x.shape[1]}), got {tuple(x_test.shape)}")
+    for i, s in enumerate(students):
+        if s.width < 1:
+            raise ConfigError(f"student {i}: width must be >= 1, got {s.width}")
+        if s.targets.y_pm.shape[0] != x.shape[0]:
+            raise ConfigError(
+                f"student {i}: its targets have {s.targets.y_pm.shape[0]} labels but x has "
+                f"{x.shape[0]} examples"
+            )
