@@ -1,0 +1,140 @@
+"""The student bank against the one-model reference trainer, model by model."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from softhard.config import TrainConfig
+from softhard.engine import StudentSpec, train_bank
+from softhard.errors import ConfigError
+from softhard.models.two_layer import TwoLayerReLU
+from softhard.targets import make_targets
+from softhard.train import CURVE_COLUMNS, train_two_layer
+
+RTOL = {torch.float32: 1e-5, torch.float64: 1e-10}
+CONFIGS = {
+    "gd": TrainConfig(optimizer="gd", lr=1.0, epochs=15),
+    "projected_gd": TrainConfig(optimizer="gd", lr=1.0, epochs=15, rho=0.3),
+    "sgd": TrainConfig(optimizer="sgd", lr=0.5, epochs=5, batch_size=16),
+}
+
+
+def _data(dtype, n=48, n_test=20, d=6):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(n, d, generator=gen, dtype=torch.float64), dim=1)
+    xt = torch.nn.functional.normalize(
+        torch.randn(n_test, d, generator=gen, dtype=torch.float64), dim=1
+    )
+    y = torch.where(x[:, 0] + 0.3 * x[:, 1] > 0, 1.0, -1.0).to(torch.float64)
+    yt = torch.where(xt[:, 0] + 0.3 * xt[:, 1] > 0, 1.0, -1.0).to(torch.float64)
+    teacher = 3.0 * torch.tanh(2.0 * x[:, 0] - x[:, 2])
+    return x.to(dtype), y.to(dtype), xt.to(dtype), yt.to(dtype), teacher.to(dtype)
+
+
+def _students(y, teacher, widths=(1, 2, 3, 8, 17)):
+    out = []
+    for width in widths:
+        for seed, mode in [(0, "hard"), (1, "soft"), (2, "mixed")]:
+            targets = make_targets(mode, y, teacher, temperature=2.0 if mode == "mixed" else 1.0)
+            signs = "random" if seed == 1 else "balanced"
+            out.append(
+                StudentSpec(width, seed + width, targets, signs=signs, lr=0.7 * seed or None)
+            )
+    return out
+
+
+def _reference(spec, x, cfg, xt, yt, dtype):
+    model = TwoLayerReLU(
+        x.shape[1], spec.width, seed=spec.seed, init=spec.init, signs=spec.signs, dtype=dtype
+    )
+    cfg = cfg.model_copy(update={"lr": cfg.lr if spec.lr is None else spec.lr})
+    return train_two_layer(model, x, spec.targets, cfg, x_test=xt, y_test_pm=yt)
+
+
+def _assert_same(bank, ref, rtol):
+    finite = ref.weight[torch.isfinite(ref.weight)]
+    scale = float(finite.abs().max()) if finite.numel() else 1.0
+    torch.testing.assert_close(bank.weight, ref.weight, rtol=0, atol=rtol * scale, equal_nan=True)
+    assert (bank.diverged, bank.reason, bank.epochs_run) == (
+        ref.diverged,
+        ref.reason,
+        ref.epochs_run,
+    )
+    for column in CURVE_COLUMNS:
+        np.testing.assert_allclose(bank.curves[column], ref.curves[column], rtol=rtol, atol=rtol)
+    assert bank.final.keys() == ref.final.keys()
+    for key, value in ref.final.items():
+        if math.isnan(value):
+            assert math.isnan(bank.final[key]), key
+        else:
+            assert bank.final[key] == pytest.approx(value, rel=rtol, abs=rtol), key
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_every_model_matches_the_reference(name, dtype):
+    x, y, xt, yt, teacher = _data(dtype)
+    students = _students(y, teacher)
+    cfg = CONFIGS[name]
+    # small chunks: several ranges, several example blocks, a model wider than a range
+    results = train_bank(
+        x, students, cfg, x_test=xt, y_test_pm=yt, dtype=dtype, chunk_neurons=12, chunk_examples=20
+    )
+    assert len(results) == len(students)
+    for spec, bank in zip(students, results, strict=True):
+        assert bank.weight.shape == (spec.width, x.shape[1])
+        _assert_same(bank, _reference(spec, x, cfg, xt, yt, dtype), RTOL[dtype])
+
+
+@pytest.mark.parametrize("chunks", [(1, 1), (4096, 4096)])
+def test_chunk_sizes_do_not_change_results(chunks):
+    x, y, xt, yt, teacher = _data(torch.float64)
+    students = _students(y, teacher, widths=(1, 5))
+    cfg = CONFIGS["gd"]
+    base = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=torch.float64)
+    other = train_bank(
+        x,
+        students,
+        cfg,
+        x_test=xt,
+        y_test_pm=yt,
+        dtype=torch.float64,
+        chunk_neurons=chunks[0],
+        chunk_examples=chunks[1],
+    )
+    for a, b in zip(base, other, strict=True):
+        torch.testing.assert_close(a.weight, b.weight, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.curves["loss"], b.curves["loss"], rtol=1e-12)
+
+
+def test_a_diverging_model_stops_and_the_others_go_on():
+    x, y, xt, yt, teacher = _data(torch.float64)
+    good = _students(y, teacher, widths=(3,))
+    bad = StudentSpec(4, 0, make_targets("hard", y, teacher), lr=math.inf)
+    students = [good[0], bad, *good[1:]]
+    cfg = CONFIGS["gd"]
+    results = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=torch.float64)
+    assert results[1].diverged and results[1].reason.startswith("loss became nan at epoch 1")
+    assert not any(r.diverged for i, r in enumerate(results) if i != 1)
+    for spec, bank in zip(students, results, strict=True):
+        _assert_same(bank, _reference(spec, x, cfg, xt, yt, torch.float64), 1e-10)
+
+
+def test_without_test_set_test_accuracy_is_nan():
+    x, y, _, _, teacher = _data(torch.float64)
+    (result,) = train_bank(x, _students(y, teacher, widths=(2,))[:1], CONFIGS["gd"])
+    assert np.isnan(result.curves["test_acc"]).all() and math.isnan(result.final["test_acc"])
+    assert result.epochs_run == CONFIGS["gd"].epochs
+
+
+def test_adam_and_bad_shapes_are_config_errors():
+    x, y, xt, _, teacher = _data(torch.float64)
+    students = _students(y, teacher, widths=(2,))
+    with pytest.raises(ConfigError, match="engine: loop"):
+        train_bank(x, students, TrainConfig(optimizer="adam"))
+    with pytest.raises(ConfigError, match="labels"):
+        train_bank(x[:10], students, CONFIGS["gd"])
+    with pytest.raises(ConfigError, match="both"):
+        train_bank(x, students, CONFIGS["gd"], x_test=xt)
