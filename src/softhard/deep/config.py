@@ -76,6 +76,11 @@ class DeepExperimentConfig(_Model):
     device: Device = "auto"
     amp: bool = Field(False, description="bfloat16 autocast on CUDA (ignored on CPU)")
     deterministic: bool = Field(True, description="deterministic kernels, no cudnn benchmark")
+    cpu_threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch CPU threads during the run (1 suits tiny CNNs); None: default",
+    )
     cache_dir: str | None = Field(None, description="teacher cache; None: <out_dir>/.teacher_cache")
     out_dir: str = "runs"
 

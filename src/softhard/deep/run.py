@@ -25,6 +25,7 @@ from softhard.deep.models import build_model, count_parameters
 from softhard.deep.teacher_cache import TeacherCache, TeacherOutputs
 from softhard.deep.train import (
     TrainResult,
+    cpu_threads,
     deterministic_mode,
     resolve_device,
     standardize,
@@ -63,6 +64,7 @@ def run_deep_experiment(
     with (
         run_folder(out, name) as folder,
         deterministic_mode(cfg.deterministic),
+        cpu_threads(cfg.cpu_threads),
         student_progress(len(cfg.tasks) * (1 + students), enabled=progress, label=cfg.name) as step,
     ):
         write_config(folder, cfg)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -59,7 +60,7 @@ def teacher_hash(model: nn.Module, config: dict[str, Any]) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 
@@ -125,7 +126,7 @@ class TeacherCache:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
-        except (RuntimeError, OSError, ValueError, KeyError, EOFError):
+        except (RuntimeError, OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError):
             return False
         return True
 
@@ -139,7 +140,7 @@ class TeacherCache:
     def _read(self, path: Path) -> tuple[dict[str, Any] | None, str]:
         try:
             entry = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, OSError, ValueError, EOFError) as err:
+        except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as err:
             return None, f"unreadable entry {path.name}: {type(err).__name__}"
         if not isinstance(entry, dict) or not {"train_logits", "test_logits", "meta"} <= set(entry):
             return None, f"entry {path.name} lacks train_logits/test_logits/meta"

@@ -82,6 +82,18 @@ def deterministic_mode(enabled: bool = True) -> Iterator[None]:
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2:]
 
 
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` inside (no change for None); restored after."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def standardize(x_train: Tensor, x_test: Tensor) -> tuple[Tensor, Tensor]:
     """Subtract the training mean and divide by the training std, per channel (axis 1).
 
