@@ -13,6 +13,8 @@ directions, so the working memory is O(n * chunk_size) besides an optional cache
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 _SPARSE_FRACTION = 0.25  # forward on the support of q only when it holds fewer examples than this
@@ -26,8 +28,8 @@ class PatternOperator:
         y: labels in {-1, +1}, shape ``(n,)``, same dtype and device as ``x``.
         directions: z_k, shape ``(K, d)``, same dtype and device as ``x``.
         chunk_size: directions per chunk.
-        max_cache_bytes: keep the pattern (as ``x.dtype``, one ``(n, chunk)`` block per chunk) when it
-            fits in this many bytes; otherwise recompute each block from ``x @ z^T`` when needed.
+        max_cache_bytes: keep the whole (n, K) pattern (as ``x.dtype``) when it fits in this many
+            bytes; otherwise recompute one ``(n, chunk_size)`` block at a time from ``x @ z^T``.
     """
 
     def __init__(
@@ -45,18 +47,22 @@ class PatternOperator:
         self.chunks = list(torch.split(directions, chunk_size))
         n, itemsize = int(x.shape[0]), x.element_size()
         cache = n * self.num_directions * itemsize <= max_cache_bytes
-        self._cache = [self._block(z) for z in self.chunks] if cache else None
+        # cached: one (n, K) block, so each product is a single matmul; else one block per chunk
+        self._cache = self._block(directions) if cache else None
 
     def _block(self, z: torch.Tensor) -> torch.Tensor:
         """The pattern block D^T for the directions ``z``: shape ``(n, len(z))``, 0/1 in x.dtype."""
         return (self.x @ z.T > 0).to(self.x.dtype)
 
-    def _blocks(self):
+    def _blocks(self) -> Iterator[tuple[slice, torch.Tensor]]:
+        """``(rows of the directions, pattern block (n, len))`` for the cache or each chunk."""
         if self._cache is not None:
-            yield from self._cache
-        else:
-            for z in self.chunks:
-                yield self._block(z)
+            yield slice(0, self.num_directions), self._cache
+            return
+        start = 0
+        for z in self.chunks:
+            yield slice(start, start + len(z)), self._block(z)
+            start += len(z)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """G(q), shape ``(K, d)``: row k is g_k(q) = sum_i q_i y_i D_ki x_i.
@@ -66,22 +72,20 @@ class PatternOperator:
         support = torch.nonzero(q).squeeze(1)
         sparse = support.numel() < _SPARSE_FRACTION * q.numel()
         weighted = q[support, None] * self.yx[support] if sparse else q[:, None] * self.yx
-        rows = []
-        for block in self._blocks():
-            rows.append((block[support] if sparse else block).T @ weighted)
-        return torch.cat(rows)
+        rows = [(block[support] if sparse else block).T @ weighted for _, block in self._blocks()]
+        return rows[0] if len(rows) == 1 else torch.cat(rows)
 
     def margins(self, u: torch.Tensor) -> torch.Tensor:
         """m(U), shape ``(n,)``: m_i = y_i (1/K) sum_k D_ki <u_k, x_i> for directions' vectors U (K, d)."""
         acc = torch.zeros_like(self.x)
-        for block, u_chunk in zip(self._blocks(), torch.split(u, len(self.chunks[0])), strict=True):
-            acc += block @ u_chunk
+        for rows, block in self._blocks():
+            acc += block @ u[rows]
         return (acc * self.yx).sum(dim=1) / self.num_directions
 
     def fractions(self) -> torch.Tensor:
         """Shape ``(n,)``: the fraction of directions with <z_k, x_i> > 0 for each example."""
         total = torch.zeros(self.x.shape[0], dtype=self.x.dtype, device=self.x.device)
-        for block in self._blocks():
+        for _, block in self._blocks():
             total += block.sum(dim=1)
         return total / self.num_directions
 

@@ -31,6 +31,7 @@ __all__ = ["MarginEstimate", "estimate_margin", "margin_directions", "signed_lab
 
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
 _MAX_BACKTRACK = 60
+_SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _solve_dual)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def estimate_margin(
     upper = min(sol.upper, float(norms.mean()))
     k = op.num_directions
     stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
-    fresh_lower, fresh_upper = _fresh(xt, yt, sol.q, z_fresh, dtype, device, chunk_size)
+    fresh_lower, fresh_upper = _fresh(
+        xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes
+    )
     q = sol.q.detach().to("cpu", torch.float64)
     return MarginEstimate(
         gamma=(lower + upper) / 2,
@@ -267,55 +270,83 @@ class _Solution:
 def _solve_dual(
     op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
 ) -> _Solution:
-    """FISTA on min_{q in simplex} F(q) with backtracking and restart; tracks the best bounds."""
+    """FISTA on min_{q in simplex} F_mu(q) with backtracking and restart; tracks the best bounds.
+
+    F_mu(q) = (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu) is F smoothed (F - mu <= F_mu <= F), with
+    mu = _SMOOTHING * tol * (best upper bound): where some g_k(q*) = 0 (cancellation; common with few
+    examples in low dimension) F is not differentiable, and the smoothed gradient's vectors
+    u_k = g_k / sqrt(||g_k||^2 + mu^2) (||u_k|| < 1) are still a good primal point. The smoothing
+    costs at most mu, a fraction of the tolerance, in both bounds.
+    """
     x = op.x
     q = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device)
     g = op.forward(q)
-    f = float(torch.linalg.vector_norm(g, dim=1).mean())
+    best_q, best_up, best_lo = q, _value(g, 0.0), 0.0  # v = 0 certifies gamma_K >= 0
+    mu = _SMOOTHING * best_up
+    f = _value(g, mu)
     q_prev, g_prev, t = q, g, 1.0
     lip = float(torch.linalg.vector_norm(x, dim=1).max())  # scale-equivariant start, adapted below
-    best_q, best_up, best_lo = q, f, 0.0  # v = 0 certifies gamma_K >= 0
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007  (used after the loop)
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         theta = (t - 1.0) / t_next
         q_ext, g_ext = q + theta * (q - q_prev), g + theta * (g - g_prev)
-        u, norms = unit_rows(g_ext)
-        f_ext, grad = float(norms.mean()), op.margins(u)
+        u, norms = _smoothed_unit_rows(g_ext, mu)
+        grad = op.margins(u)  # gradient of F_mu at q_ext = margins of the primal point v = u
         best_lo = max(best_lo, float(grad.min()))
-        q_new, g_new, f_new, lip = _backtrack(op, q_ext, g_ext, f_ext, grad, lip)
-        if f_new < best_up:
-            best_q, best_up = q_new, f_new
+        f_ext = float((norms - mu).mean())
+        q_new, g_new, lip = _backtrack(op, q_ext, f_ext, grad, lip, mu)
+        f_true = _value(g_new, 0.0)
+        if f_true < best_up:
+            best_q, best_up = q_new, f_true
         if _converged(best_up, best_lo, tol, atol):
             break
+        mu_next = min(mu, _SMOOTHING * max(best_up - best_lo, tol * best_up))
+        f, f_new, mu = _value(g, mu_next), _value(g_new, mu_next), mu_next
         if f_new > f:  # restart the momentum
             q_prev, g_prev, t = q_new, g_new, 1.0
         else:
             q_prev, g_prev, t = q, g, t_next
-        q, g, f = q_new, g_new, f_new
+        q, g = q_new, g_new
         lip *= 0.9
     return _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it)
+
+
+def _value(g: torch.Tensor, mu: float) -> float:
+    """F_mu for G = g: (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu); mu = 0 gives F."""
+    norms = torch.linalg.vector_norm(g, dim=1)
+    if mu == 0:
+        return float(norms.mean())
+    return float((torch.sqrt(norms * norms + mu * mu) - mu).mean())
+
+
+def _smoothed_unit_rows(g: torch.Tensor, mu: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(g_k / s_k, s_k)`` with s_k = sqrt(||g_k||^2 + mu^2) (a zero row with mu = 0 stays zero)."""
+    if mu == 0:
+        return unit_rows(g)
+    s = torch.sqrt((g * g).sum(dim=1) + mu * mu)
+    return g / s[:, None], s
 
 
 def _backtrack(
     op: PatternOperator,
     q_ext: torch.Tensor,
-    g_ext: torch.Tensor,
     f_ext: float,
     grad: torch.Tensor,
     lip: float,
-) -> tuple[torch.Tensor, torch.Tensor, float, float]:
-    """One projected gradient step from ``q_ext``, doubling ``lip`` until the quadratic bound holds."""
+    mu: float,
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """One projected gradient step on F_mu from ``q_ext``, doubling ``lip`` until the quadratic
+    upper bound F_mu(q_new) <= F_mu(q_ext) + <grad, step> + lip/2 ||step||^2 holds."""
     for _ in range(_MAX_BACKTRACK):
         q_new = project_simplex(q_ext - grad / lip)
         g_new = op.forward(q_new)
-        f_new = float(torch.linalg.vector_norm(g_new, dim=1).mean())
         step = q_new - q_ext
         model = f_ext + float(grad @ step) + 0.5 * lip * float(step @ step)
-        if f_new <= model + 1e-12 * abs(f_ext):
+        if _value(g_new, mu) <= model + 1e-12 * abs(f_ext):
             break
         lip *= 2.0
-    return q_new, g_new, f_new, lip
+    return q_new, g_new, lip
 
 
 def project_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -337,14 +368,13 @@ def _fresh(
     y: torch.Tensor,
     q: torch.Tensor,
     z: torch.Tensor,
-    dtype: torch.dtype,
-    device: str | torch.device,
     chunk_size: int,
+    max_cache_bytes: int,
 ) -> tuple[float, float]:
     """Primal min-margin and dual value of q's v(z) = g(z; q)/||g(z; q)|| on fresh directions."""
     if len(z) == 0:
         return math.nan, math.nan
-    op = PatternOperator(x, y, z.to(device, dtype), chunk_size=chunk_size, max_cache_bytes=2**62)
+    op = PatternOperator(x, y, z, chunk_size=chunk_size, max_cache_bytes=max_cache_bytes)
     u, norms = unit_rows(op.forward(q))
     return float(op.margins(u).min()), float(norms.mean())
 

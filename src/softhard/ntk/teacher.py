@@ -109,7 +109,7 @@ class KernelTeacher:
         if not beta > 0:
             raise ConfigError(f"teacher.beta must be > 0, got {beta}.")
         directions = estimate.directions.to(device, dtype)
-        op = PatternOperator(xt, yt, directions, chunk_size=chunk_size, max_cache_bytes=2**62)
+        op = PatternOperator(xt, yt, directions, chunk_size=chunk_size, max_cache_bytes=0)
         vectors, _ = unit_rows(op.forward(estimate.q.to(device, dtype)))
         return cls(
             directions=directions,
