@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from softhard.config import DataConfig, Device, LabelMode, config_digest
 from softhard.deep.models import Arch
@@ -60,6 +60,9 @@ class DeepExperimentConfig(_Model):
 
     kind: Literal["deep"] = "deep"
     name: str = "deep"
+    data_path: str | None = Field(
+        None, description="path given to every task that sets none (e.g. the CIFAR-10 folder)"
+    )
     tasks: list[DataConfig] = Field(
         default_factory=lambda: [DataConfig(source="digits", task="all", normalize=False)],
         min_length=1,
@@ -86,20 +89,22 @@ class DeepExperimentConfig(_Model):
 
     @field_validator("tasks", mode="before")
     @classmethod
-    def _image_defaults(cls, value: Any) -> Any:
-        """Parse spec strings; a task that does not set ``normalize`` gets ``normalize: false``."""
+    def _image_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        """Parse spec strings; a task that does not set ``normalize`` gets ``normalize: false``
+        and one that sets no ``path`` gets ``data_path``."""
         if not isinstance(value, list):
             return value
+        data_path = info.data.get("data_path")
         out = []
         for item in value:
             if isinstance(item, str):
                 parsed = DataConfig.parse(item)
-                has_key = "normalize=" in item.replace(" ", "")
-                out.append(parsed if has_key else parsed.model_copy(update={"normalize": False}))
-            elif isinstance(item, dict) and "normalize" not in item:
-                out.append({**item, "normalize": False})
-            else:
-                out.append(item)
+                item = parsed.model_dump(exclude_unset=True)
+            if isinstance(item, dict):
+                item = {"normalize": False, **item}
+                if data_path is not None and item.get("path") is None:
+                    item["path"] = data_path
+            out.append(item)
         return out
 
     @field_validator("widths")
