@@ -9,8 +9,10 @@ THEORY.md section 3. Public API:
 
 from softhard.ntk.kernel import empirical_ntk, limiting_ntk
 from softhard.ntk.margin import MarginEstimate, estimate_margin, margin_directions, project_simplex
+from softhard.ntk.teacher import KernelTeacher
 
 __all__ = [
+    "KernelTeacher",
     "MarginEstimate",
     "empirical_ntk",
     "estimate_margin",
