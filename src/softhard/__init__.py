@@ -5,6 +5,8 @@ from importlib.metadata import PackageNotFoundError, version
 from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
 from softhard.errors import ConfigError, DataError, SofthardError
+from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.theory import crossover, hard_neurons, soft_neurons
 
 try:
     __version__ = version("softhard")
@@ -17,8 +19,16 @@ __all__ = [
     "DataError",
     "Dataset",
     "ExperimentConfig",
+    "KernelTeacher",
+    "MarginEstimate",
     "SofthardError",
     "__version__",
+    "crossover",
+    "empirical_ntk",
+    "estimate_margin",
+    "hard_neurons",
+    "limiting_ntk",
     "load_config",
     "load_dataset",
+    "soft_neurons",
 ]

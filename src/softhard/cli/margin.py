@@ -1,0 +1,106 @@
+"""``softhard margin SPEC``: the NTK margin gamma of a dataset, its hardest examples, neuron bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from softhard import theory
+from softhard.cli._app import app, console, friendly_errors
+from softhard.config import DataConfig, validate
+from softhard.data import Dataset, load_dataset
+from softhard.ntk import MarginEstimate, estimate_margin
+
+
+def resolve_spec(spec: str, label_column: str | None = None) -> DataConfig:
+    """A dataset spec string (``digits:3-8,mix=0.3``) or the path of a ``.npz``/``.csv`` file."""
+    if Path(spec).suffix.lower() in (".npz", ".csv") and "," not in spec and ":" not in spec:
+        fields = {"source": "file", "path": spec, "label_column": label_column}
+        return validate(DataConfig, fields, where=f"data file {spec!r}")
+    if label_column and "label_column=" not in spec:
+        spec = f"{spec},label_column={label_column}"
+    return DataConfig.parse(spec)
+
+
+@app.command("margin")
+@friendly_errors
+def margin(
+    spec: Annotated[
+        str,
+        typer.Argument(help="dataset spec (e.g. 'digits:3-8,mix=0.3') or a .npz/.csv file"),
+    ],
+    eps: Annotated[float, typer.Option(help="target loss for the neuron bounds")] = 0.01,
+    num_directions: Annotated[int, typer.Option(help="directions K")] = 4096,
+    seed: Annotated[int, typer.Option(help="seed of the directions")] = 0,
+    tol: Annotated[float, typer.Option(help="relative gap (upper-lower)/upper")] = 1e-3,
+    device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
+    top: Annotated[int, typer.Option(help="how many of the hardest examples to list")] = 10,
+    label_column: Annotated[str | None, typer.Option(help=".csv files: the label column")] = None,
+) -> None:
+    """NTK margin gamma with its certificate, the hardest examples, and soft/hard neuron bounds.
+
+    The data are loaded (and by default centred and projected onto the unit sphere) exactly as an
+    experiment would load them; gamma is computed on the training split.
+    """
+    cfg = resolve_spec(spec, label_column)
+    ds = load_dataset(cfg)
+    x, _ = ds.flat()
+    est = estimate_margin(
+        x, ds.y_train, num_directions=num_directions, seed=seed, tol=tol, device=device
+    )
+    console.print(_margin_table(ds, est))
+    console.print(_hardest_table(ds, est, top))
+    console.print(_neurons_table(est, eps))
+    if not est.converged:
+        console.print(
+            f"[yellow]warning:[/yellow] not converged in {est.iterations} iterations "
+            f"(relative gap {est.gap:.2e} > tol {tol:g})."
+        )
+
+
+def _margin_table(ds: Dataset, est: MarginEstimate) -> Table:
+    table = Table(title=f"NTK margin gamma of {ds.name} (train: n={ds.n_train}, d={ds.dim})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    rows = [
+        ("gamma", f"{est.gamma:.6g}", f"+- {est.error:.2g} (stderr + half gap)"),
+        ("lower", f"{est.lower:.6g}", "primal certificate (explicit v)"),
+        ("upper", f"{est.upper:.6g}", "dual certificate (weights q)"),
+        ("relative gap", f"{est.gap:.2e}", "(upper - lower) / upper"),
+        ("stderr", f"{est.stderr:.2g}", "Monte-Carlo error over draws of directions"),
+        ("fresh lower", f"{est.fresh_lower:.6g}", "primal v on fresh directions"),
+        ("fresh upper", f"{est.fresh_upper:.6g}", "dual q on fresh directions"),
+        ("directions K", str(est.num_directions), f"seed {est.seed}"),
+        ("iterations", str(est.iterations), f"{est.seconds:.2f} s, converged: {est.converged}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _hardest_table(ds: Dataset, est: MarginEstimate, top: int) -> Table:
+    table = Table(title=f"the {top} hardest training examples (largest dual weight q)")
+    for col in ("rank", "index", "label", "weight q"):
+        table.add_column(col, justify="right")
+    for rank, i in enumerate(est.hardest[:top].tolist(), start=1):
+        table.add_row(str(rank), str(i), str(int(ds.y_train[i])), f"{float(est.q[i]):.4g}")
+    return table
+
+
+def _neurons_table(est: MarginEstimate, eps: float) -> Table:
+    table = Table(title=f"neurons sufficient for average loss <= eps = {eps:g} (constants C = 1)")
+    for col in ("labels", "bound", "neurons"):
+        table.add_column(col, justify="right" if col == "neurons" else "left")
+    if est.gamma <= 0:
+        table.add_row("-", "gamma = 0: not separable by the NTK, no bound", "-")
+        return table
+    table.add_row("soft", "1 / (gamma^2 eps)", f"{theory.soft_neurons(est.gamma, eps):.4g}")
+    table.add_row("hard", "ln(1/eps) / gamma^4", f"{theory.hard_neurons(est.gamma, eps):.4g}")
+    cross = theory.crossover_gamma(eps)
+    better = "soft" if est.gamma < cross else "hard"
+    table.add_row("crossover", f"gamma* = sqrt(eps ln(1/eps)) = {cross:.4g}", f"{better} fewer")
+    return table

@@ -1,0 +1,70 @@
+"""``softhard margin SPEC`` end to end on CPU."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from softhard.cli import app
+from softhard.cli.margin import resolve_spec
+
+runner = CliRunner()
+
+
+def _invoke(*args):
+    return runner.invoke(app, ["margin", *args], env={"COLUMNS": "200"})
+
+
+def test_digits_spec_prints_gamma_hardest_and_neurons():
+    result = _invoke("digits:3-8,mix=0.2", "--num-directions", "512", "--top", "3", "--eps", "0.05")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for text in ("NTK margin gamma of digits:3-8 mix=0.2", "lower", "upper", "stderr"):
+        assert text in out
+    assert "3 hardest" in out and "weight q" in out
+    assert "soft" in out and "hard" in out and "eps = 0.05" in out
+    gamma = float(next(line for line in out.splitlines() if "│ gamma " in line).split("│")[2])
+    assert 0.01 < gamma < 0.2
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3))
+    y = (x[:, 0] > 0).astype(np.int64)
+    npz = tmp_path / "data.npz"
+    np.savez(npz, X=x, y=y)
+    csv = tmp_path / "data.csv"
+    rows = ["a,b,c,target", *(f"{r[0]},{r[1]},{r[2]},{t}" for r, t in zip(x, y, strict=True))]
+    csv.write_text("\n".join(rows) + "\n")
+    return npz, csv
+
+
+def test_npz_and_csv_files(files):
+    npz, csv = files
+    for args in ([str(npz)], [str(csv), "--label-column", "target"]):
+        result = _invoke(*args, "--num-directions", "256")
+        assert result.exit_code == 0, result.output
+        assert "NTK margin gamma of" in result.output and "converged: True" in result.output
+
+
+def test_resolve_spec():
+    assert resolve_spec("data/x.npz").source == "file"
+    assert resolve_spec("data/x.csv", "y").label_column == "y"
+    cfg = resolve_spec("digits:3-8,mix=0.3")
+    assert (cfg.source, cfg.task, cfg.mix) == ("digits", "3-8", 0.3)
+    assert resolve_spec("file:d.csv", "lab").label_column == "lab"
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["nosuch:1-2"], "source"),
+        (["missing.npz"], "does not exist"),
+        (["digits:3-8", "--num-directions", "0"], "num_directions"),
+    ],
+)
+def test_errors_are_one_paragraph_with_exit_code_2(args, match):
+    result = _invoke(*args)
+    assert result.exit_code == 2
+    assert match in result.output
+    assert "Traceback" not in result.output
