@@ -27,7 +27,7 @@ from softhard.engine._layout import Range
 from softhard.engine._metrics import METRICS, bulk_metrics
 from softhard.train import batch_order
 
-_BUFFER_ELEMENTS = 1 << 22  # logits buffered between metric evaluations
+_BUFFER_ELEMENTS = 1 << 17  # logits buffered between metric evaluations
 
 
 class RangeTrainer:
@@ -93,7 +93,12 @@ class RangeTrainer:
         self._flush()
         f = self.buf[:1]
         self._forward_all(f[0])
-        return {k: v[0] for k, v in bulk_metrics(f, self.n, self.rng.tgt, self.y_test).items()}
+        return {
+            k: v[0]
+            for k, v in bulk_metrics(
+                f, self.n, self.rng.tgt, self.y_test, self.rng.has_hard
+            ).items()
+        }
 
     # ---------------------------------------------------------------- helpers
     def _forward_all(self, f: torch.Tensor) -> None:
@@ -104,9 +109,9 @@ class RangeTrainer:
 
     def _check(self, epoch: int, f: torch.Tensor) -> None:
         """Freeze every model whose training logits at ``W_t`` are not all finite."""
-        finite = torch.isfinite(f[:, : self.n]).all(dim=1)
-        if bool(finite.all()):
+        if math.isfinite(float(f[:, : self.n].sum())):  # NaN and inf propagate into the sum
             return
+        finite = torch.isfinite(f[:, : self.n]).all(dim=1)
         rng = self.rng
         for j in torch.nonzero(~finite).flatten().tolist():
             if self.death[j] is not None:
@@ -124,7 +129,9 @@ class RangeTrainer:
 
     def _flush(self) -> None:
         if self.filled:
-            rec = bulk_metrics(self.buf[: self.filled], self.n, self.rng.tgt, self.y_test)
+            rec = bulk_metrics(
+                self.buf[: self.filled], self.n, self.rng.tgt, self.y_test, self.rng.has_hard
+            )
             self.records.append(rec)
             self.filled = 0
 

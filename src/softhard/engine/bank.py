@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ def train_bank(
     dtype: torch.dtype = torch.float32,
     chunk_neurons: int | None = None,
     chunk_examples: int | None = None,
+    workers: int | None = None,
 ) -> list[TrainResult]:
     """Train every student on ``(x, student.targets)``; one result per student, in order.
 
@@ -77,6 +79,9 @@ def train_bank(
             default 2048 on CPU, 65536 on CUDA.
         chunk_examples: examples per tile; a tile never exceeds ``chunk_neurons *
             chunk_examples`` entries. Default 512 on CPU, 16384 on CUDA.
+        workers: CPU only: ranges trained side by side in this many threads, each running
+            single-threaded torch ops (torch's thread count is set to 1 meanwhile and restored
+            after). Default ``torch.get_num_threads()``. Results do not depend on it.
 
     Raises:
         ConfigError: Adam (train those with the reference loop, engine ``loop``), mismatched
@@ -92,8 +97,8 @@ def train_bank(
     x_all = torch.cat([p.to(dtype=dtype, device=device) for p in parts]).contiguous()
     y_test = None if y_test_pm is None else y_test_pm.to(dtype=dtype, device=device)
     full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
-    results: list[TrainResult | None] = [None] * len(students)
-    for members in plan_ranges(students, chunk_neurons):
+
+    def train_range(members: list[int]) -> list[tuple[int, TrainResult]]:
         rng = build_range(
             students, members, x.shape[1], lr=cfg.lr, rho=cfg.rho, dtype=dtype, device=device
         )
@@ -107,9 +112,32 @@ def train_bank(
                 assert cfg.batch_size is not None
                 trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
         final = trainer.finish()
-        for j, result in enumerate(_results(trainer, final, cfg.epochs)):
-            results[members[j]] = result
+        return list(zip(members, _results(trainer, final, cfg.epochs), strict=True))
+
+    ranges = sorted(plan_ranges(students, chunk_neurons), key=_range_cost(students), reverse=True)
+    results: list[TrainResult | None] = [None] * len(students)
+    for done in _map_ranges(train_range, ranges, device, workers):
+        for s, result in done:
+            results[s] = result
     return [r for r in results if r is not None]
+
+
+def _range_cost(students: Sequence[StudentSpec]):
+    return lambda members: sum(students[s].width for s in members)
+
+
+def _map_ranges(fn, ranges: list[list[int]], device: torch.device, workers: int | None):
+    """``fn`` over the ranges: in a pool of single-threaded workers on CPU, else in turn."""
+    workers = workers or torch.get_num_threads()
+    if device.type != "cpu" or workers <= 1 or len(ranges) <= 1:
+        return [fn(r) for r in ranges]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fn, ranges))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResult]:
