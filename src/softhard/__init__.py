@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
+from softhard.engine import StudentSpec, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
 from softhard.theory import crossover, hard_neurons, soft_neurons
@@ -22,6 +23,7 @@ __all__ = [
     "KernelTeacher",
     "MarginEstimate",
     "SofthardError",
+    "StudentSpec",
     "__version__",
     "crossover",
     "empirical_ntk",
@@ -31,4 +33,5 @@ __all__ = [
     "load_config",
     "load_dataset",
     "soft_neurons",
+    "train_bank",
 ]
