@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from softhard.errors import ConfigError, DataError
+from softhard.ntk._inputs import signed_labels_and_inputs
 from softhard.ntk._operator import PatternOperator, unit_rows
-from softhard.ntk.margin import MarginEstimate, estimate_margin, signed_labels_and_inputs
+from softhard.ntk.margin import MarginEstimate, estimate_margin
 
 __all__ = ["KernelTeacher"]
 

@@ -1,0 +1,60 @@
+"""Validation of the inputs of the margin estimator and the kernel teacher (clear DataErrors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from softhard.errors import DataError
+
+
+def signed_labels(y: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Labels as float64 {-1, +1}: accepts {-1, +1} or {0, 1} (also bool); anything else is a DataError."""
+    yt = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y).detach().cpu()
+    if yt.dtype == torch.bool:
+        yt = yt.to(torch.int64)
+    if yt.ndim != 1:
+        raise DataError(f"labels y must have shape (n,), got {tuple(yt.shape)}.")
+    yf = yt.to(torch.float64)
+    if not torch.isfinite(yf).all():
+        raise DataError("labels y contain NaN or inf; allowed labels are {-1, +1} or {0, 1}.")
+    values = set(torch.unique(yf).tolist())
+    if values <= {-1.0, 1.0}:
+        return yf
+    if values <= {0.0, 1.0}:
+        return 2.0 * yf - 1.0
+    raise DataError(
+        f"labels y take the values {sorted(values)[:10]}; the margin needs two classes given as "
+        "{-1, +1} or {0, 1}."
+    )
+
+
+def signed_labels_and_inputs(
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``(x, y)`` and return them as ``(n, d)`` and ``(n,)`` tensors of ``dtype`` on ``device``."""
+    xt = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach()
+    if xt.ndim != 2:
+        raise DataError(
+            f"inputs x must have shape (n, d), got {tuple(xt.shape)}; flatten them first."
+        )
+    if xt.shape[0] == 0 or xt.shape[1] == 0:
+        raise DataError(f"inputs x are empty (shape {tuple(xt.shape)}); need n >= 1 and d >= 1.")
+    yt = signed_labels(y)
+    if yt.shape[0] != xt.shape[0]:
+        raise DataError(f"x has {xt.shape[0]} examples but y has {yt.shape[0]} labels.")
+    xt = xt.to(device=device, dtype=dtype)
+    if not torch.isfinite(xt).all():
+        bad = torch.nonzero(~torch.isfinite(xt).all(dim=1)).squeeze(1)[:5].tolist()
+        raise DataError(f"inputs x contain NaN or inf (rows {bad}...); remove or impute them.")
+    zero = torch.nonzero((xt == 0).all(dim=1)).squeeze(1)
+    if zero.numel():
+        raise DataError(
+            f"examples {zero[:5].tolist()} are all-zero; the NTK margin of a zero input is 0 "
+            "(no direction activates it). Remove them or centre/normalise differently."
+        )
+    return xt, yt.to(device=device, dtype=dtype)
