@@ -122,3 +122,40 @@ def test_unknown_key_and_bad_arch_are_config_errors(tmp_path):
     path.write_text(yaml.safe_dump({**TINY, "epochs": 3}))
     with pytest.raises(ConfigError, match="unknown key 'epochs'"):
         load_config(path, model_cls=DeepExperimentConfig)
+
+
+def test_cli_runs_a_deep_config(tmp_path):
+    from typer.testing import CliRunner
+
+    from softhard.cli import app
+
+    path = tmp_path / "tiny.yaml"
+    tiny = {**TINY, "tasks": TINY["tasks"][:1], "widths": [1], "label_modes": ["soft"]}
+    path.write_text(yaml.safe_dump(tiny))
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    folders = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith("tiny-")]
+    assert len(folders) == 1
+    assert len(pd.read_csv(folders[0] / "results.csv")) == 1
+
+
+def test_cli_reports_missing_cifar_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from softhard.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "deep_cifar10",
+            "--set",
+            f"data_path={tmp_path}/nowhere",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "CIFAR-10" in result.output
+    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())

@@ -203,7 +203,9 @@ def _plot(
 ) -> None:
     """Test (and train) accuracy against the student's width, one panel per task."""
     titles = {
-        t["task"]: f"{t['task']}\nteacher {t['arch']}x{t['width']}: {t['test_acc']:.3f}"
+        t[
+            "task"
+        ]: f"{t['task']}\nteacher {t['arch']} width {t['width']}: test acc {t['test_acc']:.3f}"
         for t in teachers
     }
     table = results.rename(columns={"width": f"{cfg.student.arch} width"})
