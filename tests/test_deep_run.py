@@ -159,3 +159,24 @@ def test_cli_reports_missing_cifar_folder(tmp_path):
     assert result.exit_code == 2
     assert "CIFAR-10" in result.output
     assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_shipped_cifar_config_runs_reduced_on_generated_files(tmp_path):
+    import numpy as np
+
+    from softhard.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar10_file
+
+    rng = np.random.default_rng(0)
+    for name in (*TRAIN_FILES, TEST_FILE):
+        labels = np.arange(20) % 10
+        write_cifar10_file(tmp_path / name, rng.integers(0, 256, (20, 3, 32, 32)), labels)
+    overrides = [
+        f"data_path={tmp_path}", "widths=[2]", "seeds=[0]", "train.epochs=1",
+        "teacher.width=2", "teacher.epochs=1", "teacher.arch=resnet8", "device=cpu", "cpu_threads=1",
+    ]  # fmt: skip
+    cfg = load_config(shipped_configs()["deep_cifar10"], overrides, model_cls=DeepExperimentConfig)
+    assert cfg.train.augment and cfg.amp  # amp is ignored on CPU
+    folder = run_deep_experiment(cfg, out_dir=tmp_path / "runs", progress=False)
+    results = pd.read_parquet(folder / "results.parquet")
+    assert len(results) == 3 * 2 and set(results["label_mode"]) == {"soft", "hard"}
+    assert results["params"].iloc[0] == 1420  # resnet8 of base width 2
