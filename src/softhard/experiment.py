@@ -98,14 +98,35 @@ def prepare_task(
             x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
         )
     if teacher.kind == "kernel":
-        from softhard.ntk import kernel_teacher
-
-        output = kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
+        output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
     else:
         output = network_teacher(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
         )
     return PreparedTask(index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate)
+
+
+def _kernel_teacher(
+    cfg: TeacherConfig,
+    estimate: Any,
+    x: torch.Tensor,
+    y_pm: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test_pm: torch.Tensor,
+) -> TeacherOutput:
+    """The kernel-limit teacher of THEORY.md section 3 from the task's margin solution."""
+    from softhard.ntk import KernelTeacher
+
+    teacher = KernelTeacher.from_estimate(x, y_pm, estimate, beta=cfg.beta)
+    train_logits, test_logits = teacher.logits(x).cpu(), teacher.logits(x_test).cpu()
+    info = {
+        "kind": "kernel",
+        "beta": teacher.beta,
+        "num_directions": teacher.num_directions,
+        "train_acc": float(((train_logits > 0) == (y_pm > 0)).double().mean()),
+        "test_acc": float(((test_logits > 0) == (y_test_pm > 0)).double().mean()),
+    }
+    return TeacherOutput(train_logits, test_logits, info)
 
 
 def resolve_device(device: str) -> torch.device:

@@ -11,6 +11,7 @@ each optionally projected onto ``||w_s - w_s(0)|| <= rho / sqrt(m)`` after every
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +89,7 @@ def train_two_layer(
 ) -> TrainResult:
     """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of THEORY.md s.1."""
     weight = model.weight
-    optimizer = _optimizer(cfg, weight)
+    step = _stepper(cfg, weight)
     rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}
     total, reason = 0.0, None
     for epoch in range(cfg.epochs):
@@ -109,7 +110,7 @@ def train_two_layer(
                 fb = f if len(idx) == x.shape[0] else model(xb)
                 sub = _subset(targets, idx)
                 weight.grad = model.explicit_grad(xb, sub.objective_grad(fb))
-            optimizer.step()
+            step()
             if cfg.rho is not None:
                 model.project_(cfg.rho)
     with torch.no_grad():
@@ -138,9 +139,15 @@ def _subset(targets: Targets, idx: torch.Tensor) -> Targets:
     return Targets(targets.y_pm[idx], p, targets.kd_weight, targets.temperature, targets.t2_scaling)
 
 
-def _optimizer(cfg: TrainConfig, weight: torch.nn.Parameter) -> torch.optim.Optimizer:
+def _stepper(cfg: TrainConfig, weight: torch.nn.Parameter) -> Callable[[], None]:
+    """One update from ``weight.grad``: ``W -= lr G`` for gd and sgd; torch's Adam for adam."""
     if cfg.optimizer in ("gd", "sgd"):
-        return torch.optim.SGD([weight], lr=cfg.lr)
+
+        def sgd_step() -> None:
+            with torch.no_grad():
+                weight.sub_(weight.grad, alpha=cfg.lr)
+
+        return sgd_step
     if cfg.optimizer == "adam":
-        return torch.optim.Adam([weight], lr=cfg.lr)
+        return torch.optim.Adam([weight], lr=cfg.lr).step
     raise ValueError(f"optimizer must be 'gd', 'sgd' or 'adam', got {cfg.optimizer!r}")

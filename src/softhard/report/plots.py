@@ -30,6 +30,7 @@ def plot_width_sweep(
     x: str = "width",
     title: str | None = None,
     task_titles: dict[str, str] | None = None,
+    xlabel: str | None = None,
 ) -> Path:
     """One column per task (difficulty level), one row per metric; a line per label mode.
 
@@ -48,7 +49,7 @@ def plot_width_sweep(
             if row == 0:
                 ax.set_title((task_titles or {}).get(task, task), fontsize=10)
             if row == len(metrics) - 1:
-                ax.set_xlabel("number of neurons" if x == "width" else x)
+                ax.set_xlabel(xlabel or ("number of neurons" if x == "width" else x))
             if col == 0:
                 ax.set_ylabel(LABELS.get(metric, metric))
     handles, labels = axes[0][0].get_legend_handles_labels()

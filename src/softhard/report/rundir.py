@@ -42,16 +42,23 @@ def environment() -> dict[str, Any]:
 
 
 def git_revision() -> str | None:
-    """The git revision of the working directory, with ``-dirty`` if it has changes; else None."""
+    """The git revision of softhard's source tree, ``-dirty`` if it has changes; None if not in git."""
+    here = Path(__file__).parent
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+            cwd=here,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=5,
+            cwd=here,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
