@@ -1,0 +1,27 @@
+"""Sweeps: grids of runs with stable ids, a SQLite run store, local and Ray executors, resume,
+and the minimum-width search."""
+
+from softhard.sweep.executors import LocalExecutor, RayExecutor, RunGroup, make_executor, run_group
+from softhard.sweep.runner import DEFAULT_STORE, SweepResult, execute_runs, run_sweep, summary_table
+from softhard.sweep.spec import Run, SweepSpec, expand, load_sweep_spec, run_id
+from softhard.sweep.store import RunOutcome, RunStore
+
+__all__ = [
+    "DEFAULT_STORE",
+    "LocalExecutor",
+    "RayExecutor",
+    "Run",
+    "RunGroup",
+    "RunOutcome",
+    "RunStore",
+    "SweepResult",
+    "SweepSpec",
+    "execute_runs",
+    "expand",
+    "load_sweep_spec",
+    "make_executor",
+    "run_group",
+    "run_id",
+    "run_sweep",
+    "summary_table",
+]

@@ -1,0 +1,182 @@
+"""Where groups of runs are trained: in this process, in a local process pool, or on Ray.
+
+The unit sent to a worker is a :class:`RunGroup`: runs that share task, teacher, training
+settings and dtype, trained by one call of :func:`softhard.experiment.train_students` (one
+student bank). Workers only compute; they send back :class:`~.store.RunOutcome` objects and the
+driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from softhard.sweep.store import RunOutcome
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Runs trained together: ``(run id, single-student config as JSON data)`` pairs."""
+
+    runs: tuple[tuple[str, dict[str, Any]], ...]
+    threads: int = 1
+
+
+def run_group(group: RunGroup) -> list[RunOutcome]:
+    """Prepare the group's task once and train all its students in one ``train_students`` call.
+
+    A student whose loss became NaN/inf comes back failed with the trainer's reason; an error
+    that stops the whole group (bad data, out of memory) fails every run of it with that error.
+    """
+    import torch
+
+    from softhard.config import ExperimentConfig
+    from softhard.experiment import StudentJob, prepare_task, result_row, train_students
+
+    start = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, group.threads))
+    try:
+        cfgs = [ExperimentConfig.model_validate(c) for _, c in group.runs]
+        head = cfgs[0]
+        task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
+        jobs = [
+            StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
+            for c in cfgs
+        ]
+        results = train_students(task, jobs, head)
+    except Exception as err:  # the whole group failed: every run carries the reason
+        reason = f"{type(err).__name__}: {err}"
+        return [RunOutcome(run_id, False, {}, {}, reason) for run_id, _ in group.runs]
+    finally:
+        torch.set_num_threads(threads)
+    seconds = (time.perf_counter() - start) / len(jobs)
+    outcomes = []
+    for (run_id, _), cfg, job, res in zip(group.runs, cfgs, jobs, results, strict=True):
+        row = result_row(task, job, res, cfg)
+        curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
+        outcomes.append(RunOutcome(run_id, not res.diverged, row, curves, res.reason, seconds))
+    return outcomes
+
+
+class Executor(Protocol):
+    """Trains groups and yields each group's outcomes as soon as it is done."""
+
+    workers: int
+
+    def threads(self) -> int: ...
+
+    def map(self, groups: Sequence[RunGroup]) -> Iterator[list[RunOutcome]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """A pool of ``workers`` processes (spawned; in this process when ``workers == 1``)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        cores = os.cpu_count() or 1
+        self.workers = max(1, min(workers or cores, cores * 4))
+        self._cores = cores
+        self._pool: ProcessPoolExecutor | None = None
+
+    def threads(self) -> int:
+        return max(1, self._cores // self.workers)
+
+    def map(self, groups: Sequence[RunGroup]) -> Iterator[list[RunOutcome]]:
+        if self.workers == 1:
+            for group in groups:
+                yield run_group(group)
+            return
+        if self._pool is None:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")  # fork after torch threads can hang
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        pending = {self._pool.submit(run_group, g) for g in groups}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class RayExecutor:
+    """Ray tasks running :func:`run_group` (``ray.init(address)`` unless Ray is running)."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:  # pragma: no cover - depends on the extra
+            from softhard.errors import ConfigError
+
+            raise ConfigError("--executor ray needs Ray: pip install 'softhard[ray]'") from None
+        self._ray = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = max(1, workers or cpus)
+        self._remote = ray.remote(num_cpus=1)(run_group)
+
+    def threads(self) -> int:
+        return 1
+
+    def map(self, groups: Sequence[RunGroup]) -> Iterator[list[RunOutcome]]:
+        ray = self._ray
+        pending = [self._remote.remote(g) for g in groups]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+
+    def close(self) -> None:
+        if self._owns:
+            self._ray.shutdown()
+
+
+def make_executor(
+    kind: str, *, workers: int | None = None, ray_address: str | None = None
+) -> Executor:
+    """``local`` (default) or ``ray``."""
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(ray_address, workers)
+    from softhard.errors import ConfigError
+
+    raise ConfigError(f"executor must be 'local' or 'ray', got {kind!r}")
+
+
+def plan_groups(
+    runs: Sequence[Any], *, units: int, threads: int, max_size: int | None = None
+) -> list[RunGroup]:
+    """Group runs by :attr:`~.spec.Run.group_key` and cut groups so there are >= ``units`` units.
+
+    Each group is cut into near-equal chunks of at most ``max(1, ceil(len(runs) / units))``
+    runs (and at most ``max_size``), so every worker gets work while banks stay large.
+    """
+    groups: dict[str, list[Any]] = {}
+    for run in runs:
+        groups.setdefault(run.group_key, []).append(run)
+    size = max(1, math.ceil(len(runs) / max(1, units)))
+    if max_size:
+        size = min(size, max_size)
+    out = []
+    for members in groups.values():
+        k = math.ceil(len(members) / size)
+        for i in range(k):
+            part = members[i::k]
+            out.append(
+                RunGroup(tuple((r.id, r.config.model_dump(mode="json")) for r in part), threads)
+            )
+    return out

@@ -1,0 +1,201 @@
+"""Run a sweep against its store: claim what is left, train it in groups, write results.
+
+:func:`run_sweep` expands and validates the whole spec first (nothing starts on a bad spec),
+registers its runs in the store, then loops: claim the runs that are pending (failed ones too
+with ``retry_failed``; running ones whose driver is gone), train them in groups with the chosen
+executor and write each run's results in one transaction. Runs that another live driver is
+training are waited for, so when it returns every run of the sweep is done or failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from softhard.sweep.executors import make_executor, plan_groups
+from softhard.sweep.spec import Run, SweepSpec, expand
+from softhard.sweep.store import RunStore, new_owner
+
+DEFAULT_STORE = Path("runs") / "sweeps"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: its store folder, one row per run, and counts by status."""
+
+    name: str
+    store: Path
+    table: pd.DataFrame
+    counts: dict[str, int]
+    trained: int
+    seconds: float
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    store_dir: str | Path | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    group_size: int | None = None,
+) -> SweepResult:
+    """Run every run of ``spec`` not yet done; see the module docstring."""
+    start = time.perf_counter()
+    runs = expand(spec)
+    folder = Path(store_dir or DEFAULT_STORE)
+    with RunStore(folder) as store:
+        store.register(spec.name, spec.model_dump(mode="json"), runs, replace=True)
+        trained = execute_runs(
+            store,
+            runs,
+            executor=executor,
+            workers=workers,
+            ray_address=ray_address,
+            retry_failed=retry_failed,
+            progress=progress,
+            group_size=group_size,
+        )
+        table = store.runs(spec.name)
+    counts = {s: int((table["status"] == s).sum()) for s in ("done", "failed")}
+    return SweepResult(spec.name, folder, table, counts, trained, time.perf_counter() - start)
+
+
+def execute_runs(
+    store: RunStore,
+    runs: Sequence[Run],
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    group_size: int | None = None,
+    poll: float = 0.5,
+) -> int:
+    """Train the runs of ``runs`` that are claimable until all are done or failed.
+
+    Returns how many runs this driver trained. On an exception (Ctrl-C included) the runs it
+    had claimed go back to pending.
+    """
+    by_id = {r.id: r for r in runs}
+    owner = new_owner()
+    trained = 0
+    ex = None
+    try:
+        with _progress(store, list(by_id), enabled=progress) as tick:
+            first = True
+            while True:
+                claimed = store.claim(by_id, owner, retry_failed=retry_failed and first)
+                first = False
+                if claimed:
+                    ex = ex or make_executor(executor, workers=workers, ray_address=ray_address)
+                    todo = [by_id[i] for i in claimed]
+                    groups = plan_groups(
+                        todo, units=ex.workers, threads=ex.threads(), max_size=group_size
+                    )
+                    for outcomes in ex.map(groups):
+                        for outcome in outcomes:
+                            if store.finish(outcome, owner):
+                                trained += 1
+                                tick(outcome.ok)
+                left = [
+                    i for i, (s, _) in store.statuses(by_id).items() if s in ("pending", "running")
+                ]
+                if not left:
+                    break
+                if not claimed:
+                    time.sleep(poll)  # another driver is training them
+                    tick(None)
+    except BaseException:
+        store.release(owner)
+        raise
+    finally:
+        if ex is not None:
+            ex.close()
+    return trained
+
+
+@contextlib.contextmanager
+def _progress(
+    store: RunStore, run_ids: list[str], *, enabled: bool
+) -> Iterator[Callable[[bool | None], None]]:
+    """A rich bar: runs done, failed and left, with an ETA; ``tick(ok)`` after each run."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    statuses = [s for s, _ in store.statuses(run_ids).values()]
+    done, failed = statuses.count("done"), statuses.count("failed")
+    if not enabled:
+        yield lambda ok: None
+        return
+    columns = (
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "done {task.fields[done]} · failed {task.fields[failed]} · left {task.fields[left]}"
+        ),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    total = len(run_ids)
+    with Progress(*columns) as bar:
+        task = bar.add_task(
+            "runs",
+            total=total,
+            completed=done + failed,
+            done=done,
+            failed=failed,
+            left=total - done - failed,
+        )
+        counts = {"done": done, "failed": failed}
+
+        def tick(ok: bool | None) -> None:
+            if ok is None:
+                return
+            counts["done" if ok else "failed"] += 1
+            left = total - counts["done"] - counts["failed"]
+            bar.update(task, advance=1, done=counts["done"], failed=counts["failed"], left=left)
+
+        yield tick
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds of done runs per task x width x label mode (avg loss, test accuracy)."""
+    done = table[table["status"] == "done"]
+    if done.empty:
+        return pd.DataFrame()
+    keys = [
+        k
+        for k in (
+            "task",
+            "label_mode",
+            "width",
+            "temperature",
+            "kd_weight",
+            "optimizer",
+            "lr",
+            "epochs",
+        )
+        if k in done
+    ]
+    varying = [k for k in keys if k in ("task", "label_mode", "width") or done[k].nunique() > 1]
+    agg = done.groupby(varying, sort=True).agg(
+        seeds=("seed", "nunique"), avg_loss=("avg_loss", "mean"), test_acc=("test_acc", "mean")
+    )
+    return agg.reset_index()

@@ -1,0 +1,175 @@
+"""Sweep specs: a base experiment plus a grid over any of its fields, expanded into runs.
+
+A spec (YAML, ``kind: sweep``)::
+
+    kind: sweep
+    name: digits_lr
+    base: {tasks: [digits:0-1], train: {epochs: 300}, engine: bank}
+    grid:
+      train.lr: [0.5, 1.0]
+      tasks: [digits:0-1, digits:3-8]
+      widths: [[1, 2, 4], [8, 16]]    # a list-valued field takes a list per grid value
+      temperature: [1.0, 2.0]
+
+Every combination of grid values is applied to ``base`` (as dotted overrides) and validated as an
+:class:`~softhard.config.ExperimentConfig`; each resulting config is then split into *runs*: one
+student (one task x width x seed x label mode). A run's id is the hash of its resolved
+single-student config (``name`` and ``out_dir`` left out), so re-expanding a spec gives the same
+ids whatever the grid order, and two sweeps that contain the same student share its run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from softhard.config import (
+    ExperimentConfig,
+    _inner_model,
+    apply_overrides,
+    read_yaml,
+    validate,
+)
+from softhard.errors import ConfigError
+
+_NOT_IN_ID = ("name", "out_dir")
+# fields of a single-student config that do not change how its task is prepared and trained
+# together with others (see group_key): StudentJob fields plus the per-student choices.
+_PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
+
+
+class SweepSpec(BaseModel):
+    """A sweep: ``base`` (an ExperimentConfig delta) and ``grid`` (dotted field -> values)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["sweep"] = "sweep"
+    name: str = Field(..., min_length=1, description="the sweep's name in the run store")
+    base: dict[str, Any] = Field(default_factory=dict, description="ExperimentConfig delta")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="field -> values")
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        empty = [k for k, v in grid.items() if not v]
+        if empty:
+            raise ValueError(f"grid lists must not be empty: {', '.join(empty)}")
+        return grid
+
+
+@dataclass(frozen=True)
+class Run:
+    """One student of a sweep: its id and its resolved single-student config."""
+
+    id: str
+    config: ExperimentConfig
+
+    @property
+    def group_key(self) -> str:
+        """Runs with the same key train in one call of ``train_students`` (one bank)."""
+        return group_key(self.config)
+
+    def config_json(self) -> str:
+        return json.dumps(self.config.model_dump(mode="json"), sort_keys=True)
+
+
+def load_sweep_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read and validate a sweep spec file (and every run it expands to)."""
+    data = apply_overrides(read_yaml(path), overrides or [])
+    spec = validate(SweepSpec, data, where=f"sweep spec {path}")
+    expand(spec, where=f"sweep spec {path}")  # fail now, before any run starts
+    return spec
+
+
+def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
+    """All runs of ``spec`` (unique ids, stable order); a bad grid raises ConfigError."""
+    where = where or f"sweep spec {spec.name!r}"
+    for key in spec.grid:
+        _check_path(key, where)
+    base = validate(ExperimentConfig, spec.base, where=f"{where}: base")
+    keys = sorted(spec.grid)
+    runs: dict[str, Run] = {}
+    for values in itertools.product(*(spec.grid[k] for k in keys)):
+        data = base.model_dump(mode="json")
+        for key, value in zip(keys, values, strict=True):
+            data = _set(data, key, value)
+        label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
+        cfg = validate(ExperimentConfig, data, where=f"{where}: grid point ({label})")
+        for run in split_runs(cfg.model_copy(update={"name": spec.name})):
+            runs.setdefault(run.id, run)
+    return list(runs.values())
+
+
+def split_runs(cfg: ExperimentConfig) -> list[Run]:
+    """One run per task x width x seed x label mode of ``cfg``."""
+    runs = []
+    for task in cfg.tasks:
+        for mode in cfg.label_modes:
+            for width in cfg.widths:
+                for seed in cfg.seeds:
+                    one = cfg.model_copy(
+                        update={
+                            "tasks": [task],
+                            "widths": [width],
+                            "seeds": [seed],
+                            "label_modes": [mode],
+                        }
+                    )
+                    runs.append(Run(run_id(one), one))
+    return runs
+
+
+def run_id(cfg: ExperimentConfig) -> str:
+    """sha256 of the single-student config without ``name`` and ``out_dir`` (16 hex digits)."""
+    data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID))
+    return config_digest_of(data)
+
+
+def group_key(cfg: ExperimentConfig) -> str:
+    """Hash of everything but the per-student fields: same task, teacher, training, dtype."""
+    data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID + _PER_STUDENT))
+    return config_digest_of(data)
+
+
+def config_digest_of(data: dict[str, Any]) -> str:
+    """sha256 of plain data's canonical JSON, 16 hex digits (as ``config_digest``)."""
+    import hashlib
+
+    text = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_path(key: str, where: str) -> None:
+    """A grid key must name a field of ExperimentConfig (dotted through sections)."""
+    model: Any = ExperimentConfig
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if part.isdigit() and i > 0:  # an item of a list field (tasks.0.mix)
+            continue
+        if model is None or part not in model.model_fields:
+            allowed = ", ".join(model.model_fields) if model is not None else "(none)"
+            where_in = ".".join(parts[:i]) or "the experiment config"
+            raise ConfigError(
+                f"{where}: grid key '{key}' is not a field: '{part}' is unknown in "
+                f"{where_in}; allowed there: {allowed}."
+            )
+        model = _inner_model(model.model_fields[part].annotation)
+    if key in ("kind", "name", "out_dir"):
+        raise ConfigError(f"{where}: grid key '{key}' cannot vary within a sweep.")
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Set a dotted key; a bare task value (``digits:3-8``) stands for a one-task list."""
+    if key == "tasks" and not isinstance(value, list):
+        value = [value]
+    if key in ("widths", "seeds", "label_modes") and not isinstance(value, list):
+        value = [value]
+    return apply_overrides(data, [f"{key}={json.dumps(value)}"])
+
+
+__all__ = ["Run", "SweepSpec", "expand", "group_key", "load_sweep_spec", "run_id", "split_runs"]

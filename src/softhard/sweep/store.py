@@ -1,0 +1,387 @@
+"""The run store: one SQLite file (standard library, WAL mode) per sweep folder.
+
+Tables: ``runs`` (one row per student: id, config JSON, status, reason, metrics JSON, attempts,
+owner, host, times), ``sweep_runs`` (which runs belong to which sweep), ``sweeps`` (each sweep's
+spec) and ``curves`` (per-epoch metrics, one row per run and epoch).
+
+Status goes ``pending -> running -> done | failed``. Only a sweep's driver writes; a run is
+claimed (``running``, with the driver's owner token) in one transaction and its results are
+written in one transaction that also marks it ``done`` -- so a killed driver leaves nothing
+half-written, and a ``running`` run whose owner process is gone is claimed again as pending.
+Several drivers may share a store: each write takes SQLite's write lock (``BEGIN IMMEDIATE``,
+with a busy timeout), and a run is only written by the driver that claimed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from softhard.train import CURVE_COLUMNS
+
+STORE_FILE = "softhard.sqlite"
+STATUSES = ("pending", "running", "done", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    task TEXT, width INTEGER, seed INTEGER, label_mode TEXT,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    reason TEXT,
+    metrics TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    owner TEXT, host TEXT,
+    created REAL, started REAL, finished REAL
+);
+CREATE TABLE IF NOT EXISTS sweeps (name TEXT PRIMARY KEY, spec TEXT, created REAL, updated REAL);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep TEXT NOT NULL, run_id TEXT NOT NULL REFERENCES runs(id),
+    PRIMARY KEY (sweep, run_id)
+);
+CREATE TABLE IF NOT EXISTS curves (
+    run_id TEXT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL,
+    loss REAL, avg_loss REAL, train_acc REAL, test_acc REAL, kl REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+"""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a worker sends back for one run: metrics row and curves, or a failure reason."""
+
+    run_id: str
+    ok: bool
+    row: dict[str, Any]
+    curves: dict[str, list[float]]
+    reason: str | None = None
+    seconds: float = 0.0
+
+
+def new_owner() -> str:
+    """An owner token for one driver: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(owner: str | None, me: str) -> bool:
+    """True if ``owner`` is a driver of this host whose process has ended (or an old one of ours)."""
+    if not owner or owner == me:
+        return not owner
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's driver: assume it is alive
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # an earlier driver in this process that did not finish
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+class RunStore:
+    """A sweep folder's SQLite store (``<folder>/softhard.sqlite``)."""
+
+    def __init__(self, folder: str | Path, *, timeout: float = 60.0) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / STORE_FILE
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def register(
+        self, sweep: str, spec: dict[str, Any], runs: Sequence[Any], *, replace: bool
+    ) -> int:
+        """Add ``runs`` (``Run`` objects) as pending if new; make them members of ``sweep``.
+
+        With ``replace`` the sweep's membership becomes exactly ``runs``. Returns how many runs
+        were new to the store.
+        """
+        now = time.time()
+        with self._write() as db:
+            before = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            db.executemany(
+                "INSERT OR IGNORE INTO runs (id, config, task, width, seed, label_mode, status,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [_run_values(r, now) for r in runs],
+            )
+            db.execute(
+                "INSERT INTO sweeps (name, spec, created, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, updated = excluded.updated",
+                (sweep, json.dumps(spec, sort_keys=True), now, now),
+            )
+            if replace:
+                db.execute("DELETE FROM sweep_runs WHERE sweep = ?", (sweep,))
+            db.executemany(
+                "INSERT OR IGNORE INTO sweep_runs (sweep, run_id) VALUES (?, ?)",
+                [(sweep, r.id) for r in runs],
+            )
+            after = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return after - before
+
+    def claim(self, run_ids: Iterable[str], owner: str, *, retry_failed: bool) -> list[str]:
+        """Mark the claimable runs among ``run_ids`` ``running`` by ``owner``; return their ids.
+
+        Claimable: pending; failed (with ``retry_failed``); running for a driver that is gone.
+        """
+        wanted = list(run_ids)
+        claimed = []
+        with self._write() as db:
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT id, status, owner FROM runs WHERE id IN ({marks})", chunk
+                ).fetchall()
+                for run_id, status, run_owner in rows:
+                    if (
+                        status == "pending"
+                        or (status == "failed" and retry_failed)
+                        or (status == "running" and _owner_gone(run_owner, owner))
+                    ):
+                        claimed.append(run_id)
+            db.executemany(
+                "UPDATE runs SET status = 'running', owner = ?, host = ?, started = ?,"
+                " attempts = attempts + 1, reason = NULL WHERE id = ?",
+                [(owner, socket.gethostname(), time.time(), i) for i in claimed],
+            )
+        return claimed
+
+    def finish(self, outcome: RunOutcome, owner: str) -> bool:
+        """Write one run's results and mark it done (or failed) in one transaction.
+
+        Only the claiming ``owner`` may write; a run already done is never written again.
+        Returns False (and writes nothing) otherwise.
+        """
+        status = "done" if outcome.ok else "failed"
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE runs SET status = ?, reason = ?, metrics = ?, finished = ?, owner = NULL"
+                " WHERE id = ? AND owner = ? AND status = 'running'",
+                (
+                    status,
+                    outcome.reason,
+                    json.dumps(_plain(outcome.row)),
+                    time.time(),
+                    outcome.run_id,
+                    owner,
+                ),
+            )
+            if cur.rowcount != 1:
+                return False
+            db.execute("DELETE FROM curves WHERE run_id = ?", (outcome.run_id,))
+            db.executemany(
+                "INSERT INTO curves (run_id, epoch, loss, avg_loss, train_acc, test_acc, kl)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _curve_rows(outcome),
+            )
+        return True
+
+    def release(self, owner: str) -> None:
+        """Put the runs still ``running`` for ``owner`` back to pending (on a clean abort)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'",
+                (owner,),
+            )
+
+    def statuses(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """``id -> (status, owner)`` for the given runs."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, status, owner in self._db.execute(
+                f"SELECT id, status, owner FROM runs WHERE id IN ({marks})", chunk
+            ):
+                out[run_id] = (status, owner)
+        return out
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep: name, runs by status, last update."""
+        query = (
+            "SELECT s.name AS sweep, COUNT(r.id) AS runs,"
+            + "".join(f" SUM(r.status = '{s}') AS {s}," for s in STATUSES)
+            + " MAX(r.finished) AS last_finished FROM sweeps s"
+            " LEFT JOIN sweep_runs m ON m.sweep = s.name LEFT JOIN runs r ON r.id = m.run_id"
+            " GROUP BY s.name ORDER BY s.name"
+        )
+        return pd.read_sql_query(query, self._db)
+
+    def runs(self, sweep: str | None = None, *, status: str | None = None) -> pd.DataFrame:
+        """The runs (of ``sweep``, or all) as a tidy table: store columns plus every metric."""
+        query = (
+            "SELECT r.id, r.status, r.reason, r.attempts, r.host, r.started, r.finished,"
+            " r.task, r.width, r.seed, r.label_mode, r.metrics, r.config FROM runs r"
+        )
+        args: list[Any] = []
+        clauses = []
+        if sweep is not None:
+            query += " JOIN sweep_runs m ON m.run_id = r.id"
+            clauses.append("m.sweep = ?")
+            args.append(sweep)
+        if status is not None:
+            clauses.append("r.status = ?")
+            args.append(status)
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        frame = pd.read_sql_query(
+            query + " ORDER BY r.task, r.label_mode, r.width, r.seed, r.id", self._db, params=args
+        )
+        return _expand_metrics(frame)
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run's row (config and metrics parsed) with sweeps it belongs to; prefix ids work."""
+        row = self._db.execute(
+            "SELECT id, status, reason, attempts, owner, host, created, started, finished,"
+            " config, metrics FROM runs WHERE id LIKE ? ORDER BY id LIMIT 2",
+            (run_id + "%",),
+        ).fetchall()
+        if len(row) != 1:
+            return None
+        keys = (
+            "id",
+            "status",
+            "reason",
+            "attempts",
+            "owner",
+            "host",
+            "created",
+            "started",
+            "finished",
+            "config",
+            "metrics",
+        )
+        out = dict(zip(keys, row[0], strict=True))
+        out["config"] = json.loads(out["config"])
+        out["metrics"] = json.loads(out["metrics"]) if out["metrics"] else None
+        out["sweeps"] = [
+            r[0]
+            for r in self._db.execute("SELECT sweep FROM sweep_runs WHERE run_id = ?", (out["id"],))
+        ]
+        return out
+
+    def curves(self, sweep: str | None = None) -> pd.DataFrame:
+        """Per-epoch curves (of ``sweep``'s runs, or all) as a tidy table."""
+        query = "SELECT c.* FROM curves c"
+        args: list[Any] = []
+        if sweep is not None:
+            query += " JOIN sweep_runs m ON m.run_id = c.run_id WHERE m.sweep = ?"
+            args.append(sweep)
+        return pd.read_sql_query(query + " ORDER BY c.run_id, c.epoch", self._db, params=args)
+
+    def integrity(self) -> str:
+        """``PRAGMA integrity_check`` ("ok" for a sound file)."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def export(self, out_dir: str | Path, sweep: str | None = None) -> list[Path]:
+        """Write ``runs.parquet``/``runs.csv`` and ``curves.parquet`` for ``sweep`` (or all)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        runs = self.runs(sweep).drop(columns=["config"])
+        paths = [out / "runs.parquet", out / "runs.csv", out / "curves.parquet"]
+        runs.to_parquet(paths[0], index=False)
+        runs.to_csv(paths[1], index=False)
+        self.curves(sweep).to_parquet(paths[2], index=False)
+        return paths
+
+
+def _run_values(run: Any, now: float) -> tuple[Any, ...]:
+    cfg = run.config
+    return (
+        run.id,
+        run.config_json(),
+        cfg.tasks[0].display,
+        cfg.widths[0],
+        cfg.seeds[0],
+        cfg.label_modes[0],
+        now,
+    )
+
+
+def _curve_rows(outcome: RunOutcome) -> list[tuple[Any, ...]]:
+    cols = [outcome.curves.get(c, []) for c in CURVE_COLUMNS]
+    n = min((len(c) for c in cols), default=0)
+    return [(outcome.run_id, t, *(_num(c[t]) for c in cols)) for t in range(n)]
+
+
+def _num(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe metrics: numpy scalars to Python, NaN/inf kept as strings JSON can carry."""
+    out = {}
+    for key, value in row.items():
+        if hasattr(value, "item"):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def _expand_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    metrics = [json.loads(m) if m else {} for m in frame.pop("metrics")]
+    extra = pd.DataFrame(metrics, index=frame.index)
+    for col in extra.columns:
+        extra[col] = extra[col].map(lambda v: float(v) if v in ("nan", "inf", "-inf") else v)
+    extra = extra.drop(
+        columns=[c for c in extra.columns if c in frame.columns and c != "task"], errors="ignore"
+    )
+    if "task" in extra.columns:
+        extra = extra.drop(columns="task")
+    return pd.concat([frame, extra], axis=1)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
