@@ -42,9 +42,15 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
         from softhard.deep.config import DeepExperimentConfig
 
         return validate(DeepExperimentConfig, data, where=f"config {path}")
+    if kind in ("sweep", "min_width"):  # specs of `softhard sweep` / `softhard min-width`
+        from softhard.sweep import load_min_width_spec, load_sweep_spec
+
+        loader = load_sweep_spec if kind == "sweep" else load_min_width_spec
+        return loader(path, overrides)
     if kind != "two_layer":
         raise ConfigError(
-            f"config {path}: field 'kind' must be 'two_layer' or 'deep' (got {kind!r})"
+            f"config {path}: field 'kind' must be 'two_layer', 'deep', 'sweep' or 'min_width' "
+            f"(got {kind!r})"
         )
     return validate(ExperimentConfig, data, where=f"config {path}")
 

@@ -244,6 +244,17 @@ class RunStore:
                 out[run_id] = (status, owner)
         return out
 
+    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        """``id -> (status, metrics)`` for the given runs."""
+        out: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, status, metrics in self._db.execute(
+                f"SELECT id, status, metrics FROM runs WHERE id IN ({marks})", chunk
+            ):
+                out[run_id] = (status, json.loads(metrics) if metrics else None)
+        return out
+
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: name, runs by status, last update."""
         query = (

@@ -1,0 +1,186 @@
+"""``softhard sweep``, ``softhard runs list|show|export`` and ``softhard min-width``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from softhard.cli._app import app, console, friendly_errors
+from softhard.cli.run import QuietOption, SetOption, resolve_config_path
+from softhard.errors import ConfigError
+
+StoreOption = Annotated[
+    Path | None, typer.Option("--store", help="sweep folder holding softhard.sqlite [runs/sweeps]")
+]
+ExecutorOption = Annotated[str, typer.Option("--executor", help="local (processes) or ray")]
+RayOption = Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address")]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", "-w", help="parallel workers [core count]")
+]
+
+runs_app = typer.Typer(help="Inspect and export the run store.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@app.command("sweep")
+@friendly_errors
+def sweep(
+    spec: Annotated[str, typer.Argument(help="sweep spec YAML (kind: sweep) or shipped name")],
+    set_: SetOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayOption = None,
+    workers: WorkersOption = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="train failed runs again")
+    ] = False,
+    store: StoreOption = None,
+    group_size: Annotated[
+        int | None, typer.Option("--group-size", help="most runs sent to a worker at once")
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Run (or resume) a sweep: runs already done are skipped, results go to the run store."""
+    from softhard.sweep import load_sweep_spec, run_sweep, summary_table
+
+    loaded = load_sweep_spec(resolve_config_path(spec), set_)
+    result = run_sweep(
+        loaded,
+        store_dir=store,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+        retry_failed=retry_failed,
+        progress=not quiet,
+        group_size=group_size,
+    )
+    print_frame(summary_table(result.table), f"sweep {result.name}: mean over seeds")
+    failed = result.table[result.table["status"] == "failed"]
+    if len(failed):
+        print_frame(failed[["id", "task", "width", "seed", "label_mode", "reason"]], "failed runs")
+    console.print(
+        f"{result.counts['done']} done, {result.counts['failed']} failed, "
+        f"{result.trained} trained now, {result.seconds:.1f} s; store: [bold]{result.store}[/bold]",
+        soft_wrap=True,
+    )
+
+
+@runs_app.command("list")
+@friendly_errors
+def runs_list(
+    store: StoreOption = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="list this sweep's runs")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="only runs with it")] = None,
+) -> None:
+    """The sweeps in the store (or one sweep's runs, with --sweep)."""
+    with _open(store) as st:
+        if sweep is None and status is None:
+            print_frame(st.sweeps(), f"sweeps in {st.path}")
+            return
+        table = st.runs(sweep, status=status)
+    cols = ["id", "status", "task", "label_mode", "width", "seed", "attempts", "avg_loss"]
+    cols += [c for c in ("test_acc", "reason") if c in table]
+    print_frame(table[[c for c in cols if c in table]], f"runs of {sweep or 'all sweeps'}")
+
+
+@runs_app.command("show")
+@friendly_errors
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough)")],
+    store: StoreOption = None,
+) -> None:
+    """One run: status, config and metrics."""
+    with _open(store) as st:
+        row = st.run(run_id)
+    if row is None:
+        raise ConfigError(f"no single run with id starting {run_id!r} in the store")
+    console.print_json(json.dumps(row, default=str))
+
+
+@runs_app.command("export")
+@friendly_errors
+def runs_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the exported files")],
+    store: StoreOption = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="only this sweep")] = None,
+) -> None:
+    """Write runs.parquet, runs.csv and curves.parquet."""
+    with _open(store) as st:
+        paths = st.export(out, sweep)
+    for path in paths:
+        console.print(f"wrote [bold]{path}[/bold]", soft_wrap=True)
+
+
+@app.command("min-width")
+@friendly_errors
+def min_width(
+    spec: Annotated[str, typer.Argument(help="min-width spec YAML (kind: min_width) or name")],
+    set_: SetOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayOption = None,
+    workers: WorkersOption = None,
+    store: StoreOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder for the result")] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Smallest width whose mean-over-seeds metric reaches each eps (bracket + bisection)."""
+    from softhard.sweep import load_min_width_spec, min_width_search
+
+    loaded = load_min_width_spec(resolve_config_path(spec), set_)
+    result = min_width_search(
+        loaded,
+        store_dir=store,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+        progress=not quiet,
+    )
+    table = result.table.drop(columns=["path"])
+    print_frame(table, f"minimum width for {loaded.metric} <= eps (mean over seeds)")
+    path = _write_min_width(loaded, result, Path(out or loaded.base_config().out_dir))
+    evaluated = int(result.table.groupby(["task", "label_mode"])["widths_evaluated"].first().sum())
+    full = len(loaded.tasks) * len(loaded.label_modes) * (loaded.max_width - loaded.min_width + 1)
+    console.print(
+        f"widths evaluated: {evaluated} of a full grid of {full} "
+        f"({evaluated * len(loaded.seeds)} of {full * len(loaded.seeds)} runs; "
+        f"{result.trained} trained now, {result.seconds:.1f} s); folder: [bold]{path}[/bold]",
+        soft_wrap=True,
+    )
+
+
+def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
+    from softhard.config import config_digest
+    from softhard.report import run_folder, write_manifest, write_table
+    from softhard.report.rundir import new_run_name
+
+    name = new_run_name(spec.name, config_digest(spec))
+    with run_folder(out_dir, name) as folder:
+        (folder / "spec.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
+        write_table(folder, "min_width", result.table)
+        write_table(folder, "evaluated", result.evaluated)
+        write_manifest(folder, store=str(result.store), trained=result.trained)
+    return folder.with_name(name)
+
+
+def _open(store: Path | None) -> Any:
+    from softhard.sweep import DEFAULT_STORE, RunStore
+    from softhard.sweep.store import STORE_FILE
+
+    folder = Path(store or DEFAULT_STORE)
+    if not (folder / STORE_FILE).is_file():
+        raise ConfigError(f"no run store at {folder / STORE_FILE}; pass --store DIR")
+    return RunStore(folder)
+
+
+def print_frame(frame: pd.DataFrame, title: str) -> None:
+    """A tidy table as a rich table (floats to 4 significant digits)."""
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col).replace("_", " "), justify="left" if col == "task" else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
