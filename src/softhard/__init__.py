@@ -6,8 +6,12 @@ from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
 from softhard.engine import StudentSpec, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
+from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
+from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.targets import Targets, make_targets
 from softhard.theory import crossover, hard_neurons, soft_neurons
+from softhard.train import TrainResult, train_two_layer
 
 try:
     __version__ = version("softhard")
@@ -20,10 +24,14 @@ __all__ = [
     "DataError",
     "Dataset",
     "ExperimentConfig",
+    "ExperimentResult",
     "KernelTeacher",
     "MarginEstimate",
     "SofthardError",
     "StudentSpec",
+    "Targets",
+    "TrainResult",
+    "TwoLayerReLU",
     "__version__",
     "crossover",
     "empirical_ntk",
@@ -32,6 +40,11 @@ __all__ = [
     "limiting_ntk",
     "load_config",
     "load_dataset",
+    "make_targets",
+    "prepare_task",
+    "run_experiment",
     "soft_neurons",
+    "summarize",
     "train_bank",
+    "train_two_layer",
 ]
