@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from softhard.config import (
+    DataConfig,
     ExperimentConfig,
     _inner_model,
     apply_overrides,
@@ -96,8 +97,12 @@ def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
     runs: dict[str, Run] = {}
     for values in itertools.product(*(spec.grid[k] for k in keys)):
         data = base.model_dump(mode="json")
+        label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
         for key, value in zip(keys, values, strict=True):
-            data = _set(data, key, value)
+            try:
+                data = _set(data, key, value)
+            except (IndexError, KeyError, TypeError, ValueError) as err:
+                raise ConfigError(f"{where}: grid key '{key}' cannot be set ({err}).") from None
         label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
         cfg = validate(ExperimentConfig, data, where=f"{where}: grid point ({label})")
         for run in split_runs(cfg.model_copy(update={"name": spec.name})):
@@ -164,12 +169,24 @@ def _check_path(key: str, where: str) -> None:
 
 
 def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """Set a dotted key; a bare task value (``digits:3-8``) stands for a one-task list."""
-    if key == "tasks" and not isinstance(value, list):
+    """Set a dotted key in plain data (``tasks.0.mix``); a bare value of a list field
+    (``tasks: digits:3-8``, ``widths: 4``) stands for a one-item list."""
+    if key in ("tasks", "widths", "seeds", "label_modes") and not isinstance(value, list):
         value = [value]
-    if key in ("widths", "seeds", "label_modes") and not isinstance(value, list):
-        value = [value]
-    return apply_overrides(data, [f"{key}={json.dumps(value)}"])
+    parts = key.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        key: Any = int(part) if isinstance(node, list) else part
+        if isinstance(node, dict):
+            node.setdefault(key, {})
+        if isinstance(node[key], str):  # a dataset spec string: expand it to set a field
+            node[key] = DataConfig.parse(node[key]).model_dump(mode="json")
+        node = node[key]
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+    return data
 
 
 __all__ = ["Run", "SweepSpec", "expand", "group_key", "load_sweep_spec", "run_id", "split_runs"]
