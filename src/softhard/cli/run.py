@@ -61,6 +61,9 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
         from softhard.deep.run import run_deep_experiment
 
         path = run_deep_experiment(cfg, out_dir=out, progress=not quiet)
+        import pandas as pd
+
+        print_summary(pd.read_csv(path / "summary.csv"), title="mean (std) over seeds")
     else:
         from softhard.experiment import run_experiment, summarize
 
@@ -71,9 +74,11 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
     return path
 
 
-def print_summary(summary: Any) -> None:
-    """The mean over seeds of test accuracy and epoch-averaged loss, soft beside hard."""
-    table = Table(title="mean over seeds (avg loss: KL for soft, logistic for hard)")
+def print_summary(
+    summary: Any, title: str = "mean over seeds (avg loss: KL for soft, logistic for hard)"
+) -> None:
+    """A summary table (one row per task x width), soft beside hard."""
+    table = Table(title=title)
     for col in summary.columns:
         table.add_column(col.replace("_", " "), justify="left" if col == "task" else "right")
     for row in summary.itertuples(index=False):
