@@ -381,7 +381,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _expand_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    metrics = [json.loads(m) if m else {} for m in frame.pop("metrics")]
+    metrics = [json.loads(m) if isinstance(m, str) else {} for m in frame.pop("metrics")]
     extra = pd.DataFrame(metrics, index=frame.index)
     for col in extra.columns:
         extra[col] = extra[col].map(lambda v: float(v) if v in ("nan", "inf", "-inf") else v)
