@@ -1,0 +1,36 @@
+"""The Ray executor on a real local Ray instance gives the local executor's results."""
+
+import numpy as np
+import pytest
+
+from softhard.sweep import SweepSpec, run_sweep
+
+ray = pytest.importorskip("ray")
+
+BASE = {
+    "tasks": ["digits:0-1"],
+    "teacher": {"width": 16, "epochs": 5},
+    "train": {"epochs": 5},
+    "widths": [1, 3],
+    "seeds": [0, 1],
+    "label_modes": ["soft", "hard"],
+    "margin": False,
+    "engine": "loop",
+}
+
+
+@pytest.mark.slow
+def test_ray_equals_local(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
+    spec = SweepSpec(name="r", base=BASE, grid={"train.lr": [0.5, 1.0]})
+    local = run_sweep(spec, store_dir=tmp_path / "local", workers=1, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run_sweep(spec, store_dir=tmp_path / "ray", executor="ray", progress=False)
+    finally:
+        ray.shutdown()
+    assert remote.trained == len(remote.table) == 16 == local.trained
+    a, b = local.table.set_index("id"), remote.table.set_index("id").loc[local.table["id"]]
+    assert (b["status"] == "done").all()
+    for col in ("final_loss", "avg_loss", "train_acc", "test_acc"):
+        np.testing.assert_allclose(b[col].astype(float), a[col].astype(float), rtol=1e-10)
