@@ -163,3 +163,8 @@ def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, mon
     with pytest.raises(RuntimeError):
         run_experiment(validate(ExperimentConfig, TINY), out_dir=out, progress=False)
     assert list(out.iterdir()) == []
+
+
+def test_run_points_sweep_specs_to_their_command():
+    result = invoke("run", "sweep_digits_lr")
+    assert_clean_error(result, "softhard sweep")

@@ -9,6 +9,13 @@ from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.sweep import (
+    RunStore,
+    load_min_width_spec,
+    load_sweep_spec,
+    min_width_search,
+    run_sweep,
+)
 from softhard.targets import Targets, make_targets
 from softhard.theory import crossover, hard_neurons, soft_neurons
 from softhard.train import TrainResult, train_two_layer
@@ -27,6 +34,7 @@ __all__ = [
     "ExperimentResult",
     "KernelTeacher",
     "MarginEstimate",
+    "RunStore",
     "SofthardError",
     "StudentSpec",
     "Targets",
@@ -40,9 +48,13 @@ __all__ = [
     "limiting_ntk",
     "load_config",
     "load_dataset",
+    "load_min_width_spec",
+    "load_sweep_spec",
     "make_targets",
+    "min_width_search",
     "prepare_task",
     "run_experiment",
+    "run_sweep",
     "soft_neurons",
     "summarize",
     "train_bank",

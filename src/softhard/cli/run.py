@@ -57,7 +57,14 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
 
 def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
     """Run a loaded config and print where its run folder is."""
-    if getattr(cfg, "kind", "two_layer") == "deep":
+    kind = getattr(cfg, "kind", "two_layer")
+    if kind in ("sweep", "min_width"):
+        command = "sweep" if kind == "sweep" else "min-width"
+        raise ConfigError(
+            f"this is a {kind} spec (kind: {kind}); run it with `softhard {command} SPEC`, "
+            "which stores every run and resumes"
+        )
+    if kind == "deep":
         from softhard.deep.run import run_deep_experiment
 
         path = run_deep_experiment(cfg, out_dir=out, progress=not quiet)
