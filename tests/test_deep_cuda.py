@@ -5,7 +5,8 @@ import torch
 
 from softhard.deep.config import DeepTrainConfig
 from softhard.deep.models import build_model
-from softhard.deep.train import deterministic_mode, predict_logits, resolve_device, train_model
+from softhard.deep.train import deterministic_mode, predict_logits, train_model
+from softhard.device import resolve_device
 
 pytestmark = [
     pytest.mark.cuda,

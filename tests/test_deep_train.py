@@ -13,10 +13,10 @@ from softhard.deep.train import (
     cpu_threads,
     deterministic_mode,
     predict_logits,
-    resolve_device,
     standardize,
     train_model,
 )
+from softhard.device import resolve_device
 from softhard.errors import ConfigError
 
 

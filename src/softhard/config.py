@@ -10,10 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from softhard.errors import ConfigError
 
@@ -94,6 +102,27 @@ class DataConfig(_Model):
         return validate(cls, fields, where=f"dataset spec {spec!r}")
 
 
+def parse_task_specs(value: Any) -> Any:
+    """Turn dataset spec strings in a list of tasks into :class:`DataConfig` objects."""
+    if isinstance(value, list):
+        return [DataConfig.parse(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _sorted_positive(value: list[int]) -> list[int]:
+    bad = [w for w in value if w < 1]
+    if bad:
+        raise ValueError(f"every width must be >= 1, got {bad}")
+    return sorted(set(value))
+
+
+TaskList = Annotated[list[DataConfig], BeforeValidator(parse_task_specs)]
+"""A list of tasks given as :class:`DataConfig` mappings or spec strings (``digits:3-8,mix=0.3``)."""
+
+Widths = Annotated[list[int], AfterValidator(_sorted_positive)]
+"""Widths >= 1, sorted, without repeats."""
+
+
 class TeacherConfig(_Model):
     """The teacher whose logits give the soft labels sigmoid(F(x) / T)."""
 
@@ -131,11 +160,11 @@ class ExperimentConfig(_Model):
 
     kind: Literal["two_layer"] = "two_layer"
     name: str = "experiment"
-    tasks: list[DataConfig] = Field(default_factory=lambda: [DataConfig()], min_length=1)
+    tasks: TaskList = Field(default_factory=lambda: [DataConfig()], min_length=1)
     teacher: TeacherConfig = TeacherConfig()
     student: StudentConfig = StudentConfig()
     train: TrainConfig = TrainConfig()
-    widths: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
+    widths: Widths = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
     temperature: float = Field(1.0, gt=0.0)
@@ -145,21 +174,6 @@ class ExperimentConfig(_Model):
     dtype: DType = "float64"
     margin: bool = Field(True, description="estimate the NTK margin gamma of every task")
     out_dir: str = "runs"
-
-    @field_validator("tasks", mode="before")
-    @classmethod
-    def _parse_task_specs(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [DataConfig.parse(v) if isinstance(v, str) else v for v in value]
-        return value
-
-    @field_validator("widths")
-    @classmethod
-    def _positive_widths(cls, value: list[int]) -> list[int]:
-        bad = [w for w in value if w < 1]
-        if bad:
-            raise ValueError(f"every width must be >= 1, got {bad}")
-        return sorted(set(value))
 
     @model_validator(mode="after")
     def _symmetric_needs_even(self) -> ExperimentConfig:
@@ -214,15 +228,16 @@ def _allowed_keys(model_cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]
         field = current.model_fields.get(part)
         if field is None:
             return []
-        current = _inner_model(field.annotation)
+        current = inner_model(field.annotation)
     return list(current.model_fields) if current is not None else []
 
 
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
+def inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field annotation (``X``, ``X | None``, ``list[X]``), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
+        found = inner_model(arg)
         if found is not None:
             return found
     return None
@@ -235,33 +250,42 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         key, eq, raw = item.partition("=")
         if not eq or not key.strip():
             raise ConfigError(f"override {item!r} is not of the form key.path=value")
-        value = yaml.safe_load(raw)
-        parts = key.strip().split(".")
-        node: Any = data
-        for i, part in enumerate(parts[:-1]):
-            node = _descend(node, part, parts[: i + 1], item)
-        last = parts[-1]
-        if isinstance(node, list):
-            node[_index(node, last, item)] = value
-        else:
-            node[last] = value
+        set_dotted(data, key.strip(), yaml.safe_load(raw), where=f"override {item!r}")
     return data
 
 
-def _descend(node: Any, part: str, path: list[str], item: str) -> Any:
-    key: Any = _index(node, part, item) if isinstance(node, list) else part
+def set_dotted(data: Any, key: str, value: Any, *, where: str = "config") -> Any:
+    """Set ``value`` at a dotted ``key`` of plain data, in place; returns ``data``.
+
+    Missing sections are created, list items are addressed by index (``tasks.0.mix``) and a
+    dataset spec string on the way is expanded into a mapping so that one field can be set.
+    """
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        node = _descend(node, part, parts[: i + 1], where)
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(node, last, where)] = value
+    else:
+        node[last] = value
+    return data
+
+
+def _descend(node: Any, part: str, path: list[str], where: str) -> Any:
+    key: Any = _index(node, part, where) if isinstance(node, list) else part
     if isinstance(node, dict) and node.get(key) is None:
         node[key] = {}
     if isinstance(node[key], str) and ":" in node[key]:  # a dataset spec string: expand it
         node[key] = DataConfig.parse(node[key]).model_dump(mode="json", exclude_defaults=True)
     if not isinstance(node[key], dict | list):
-        raise ConfigError(f"override {item!r}: '{'.'.join(path)}' is a value, not a section")
+        raise ConfigError(f"{where}: '{'.'.join(path)}' is a value, not a section")
     return node[key]
 
 
-def _index(node: list[Any], part: str, item: str) -> int:
+def _index(node: list[Any], part: str, where: str) -> int:
     if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
-        raise ConfigError(f"override {item!r}: '{part}' is not an index of a {len(node)}-item list")
+        raise ConfigError(f"{where}: '{part}' is not an index of a {len(node)}-item list")
     return int(part)
 
 

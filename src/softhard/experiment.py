@@ -20,6 +20,7 @@ import torch
 
 from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
 from softhard.data import Dataset, load_dataset
+from softhard.device import resolve_device
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import make_targets
 from softhard.teacher import TeacherOutput, network_teacher
@@ -127,19 +128,6 @@ def _kernel_teacher(
         "test_acc": float(((test_logits > 0) == (y_test_pm > 0)).double().mean()),
     }
     return TeacherOutput(train_logits, test_logits, info)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` means CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        from softhard.errors import ConfigError
-
-        raise ConfigError(
-            "device 'cuda' was asked for but no CUDA device is available; use 'cpu' or 'auto'"
-        )
-    return torch.device(device)
 
 
 def train_students(

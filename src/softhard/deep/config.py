@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from softhard.config import DataConfig, Device, LabelMode, config_digest
+from softhard.config import DataConfig, Device, LabelMode, Widths, config_digest
 from softhard.deep.models import Arch
 
 
@@ -70,7 +70,7 @@ class DeepExperimentConfig(_Model):
     teacher: DeepTeacherConfig = DeepTeacherConfig()
     student: DeepStudentConfig = DeepStudentConfig()
     train: DeepTrainConfig = DeepTrainConfig()
-    widths: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1)
+    widths: Widths = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
     temperature: float = Field(4.0, gt=0.0)
@@ -106,14 +106,6 @@ class DeepExperimentConfig(_Model):
                     item["path"] = data_path
             out.append(item)
         return out
-
-    @field_validator("widths")
-    @classmethod
-    def _sorted_widths(cls, value: list[int]) -> list[int]:
-        bad = [w for w in value if w < 1]
-        if bad:
-            raise ValueError(f"every width must be >= 1, got {bad}")
-        return sorted(set(value))
 
     def kd_weight_of(self, mode: str) -> float:
         """The soft-term weight of a label mode: soft 1, hard 0, mixed ``kd_weight``."""

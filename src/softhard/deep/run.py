@@ -27,10 +27,10 @@ from softhard.deep.train import (
     TrainResult,
     cpu_threads,
     deterministic_mode,
-    resolve_device,
     standardize,
     train_model,
 )
+from softhard.device import resolve_device
 from softhard.report.plots import plot_width_sweep
 from softhard.report.progress import student_progress
 from softhard.report.rundir import (

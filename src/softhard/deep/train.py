@@ -24,7 +24,6 @@ import torch
 from torch import Tensor, nn
 
 from softhard.deep.config import DeepTrainConfig
-from softhard.errors import ConfigError
 from softhard.losses import kd_objective
 
 
@@ -48,17 +47,6 @@ class TrainResult:
     avg_loss: float
     seconds: float
     history: tuple[dict[str, float], ...]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA if available else CPU; ``cuda`` without a GPU is a :class:`ConfigError`."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "device: 'cuda' was asked for but torch sees no CUDA device; use cpu/auto"
-        )
-    return torch.device(device)
 
 
 @contextlib.contextmanager

@@ -28,9 +28,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from softhard.config import (
-    DataConfig,
     ExperimentConfig,
     LabelMode,
+    TaskList,
     apply_overrides,
     read_yaml,
     validate,
@@ -50,7 +50,7 @@ class MinWidthSpec(BaseModel):
 
     kind: Literal["min_width"] = "min_width"
     name: str = Field("min_width", min_length=1)
-    tasks: list[DataConfig] = Field(..., min_length=1)
+    tasks: TaskList = Field(..., min_length=1)
     label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     eps: list[float] = Field(..., min_length=1)
@@ -58,13 +58,6 @@ class MinWidthSpec(BaseModel):
     min_width: int = Field(1, ge=1)
     max_width: int = Field(256, ge=1)
     base: dict[str, Any] = Field(default_factory=dict, description="ExperimentConfig delta")
-
-    @field_validator("tasks", mode="before")
-    @classmethod
-    def _parse_tasks(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [DataConfig.parse(v) if isinstance(v, str) else v for v in value]
-        return value
 
     @field_validator("eps")
     @classmethod

@@ -29,11 +29,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from softhard.config import (
-    DataConfig,
     ExperimentConfig,
-    _inner_model,
     apply_overrides,
+    inner_model,
     read_yaml,
+    set_dotted,
     validate,
 )
 from softhard.errors import ConfigError
@@ -97,10 +97,11 @@ def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
     runs: dict[str, Run] = {}
     for values in itertools.product(*(spec.grid[k] for k in keys)):
         data = base.model_dump(mode="json")
-        label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
         for key, value in zip(keys, values, strict=True):
             try:
                 data = _set(data, key, value)
+            except ConfigError as err:
+                raise ConfigError(f"{where}: {err}.") from None
             except (IndexError, KeyError, TypeError, ValueError) as err:
                 raise ConfigError(f"{where}: grid key '{key}' cannot be set ({err}).") from None
         label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
@@ -163,7 +164,7 @@ def _check_path(key: str, where: str) -> None:
                 f"{where}: grid key '{key}' is not a field: '{part}' is unknown in "
                 f"{where_in}; allowed there: {allowed}."
             )
-        model = _inner_model(model.model_fields[part].annotation)
+        model = inner_model(model.model_fields[part].annotation)
     if key in ("kind", "name", "out_dir"):
         raise ConfigError(f"{where}: grid key '{key}' cannot vary within a sweep.")
 
@@ -173,20 +174,7 @@ def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     (``tasks: digits:3-8``, ``widths: 4``) stands for a one-item list."""
     if key in ("tasks", "widths", "seeds", "label_modes") and not isinstance(value, list):
         value = [value]
-    parts = key.split(".")
-    node: Any = data
-    for part in parts[:-1]:
-        key: Any = int(part) if isinstance(node, list) else part
-        if isinstance(node, dict):
-            node.setdefault(key, {})
-        if isinstance(node[key], str):  # a dataset spec string: expand it to set a field
-            node[key] = DataConfig.parse(node[key]).model_dump(mode="json")
-        node = node[key]
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
-    return data
+    return set_dotted(data, key, value, where=f"grid key {key!r}")
 
 
 __all__ = ["Run", "SweepSpec", "expand", "group_key", "load_sweep_spec", "run_id", "split_runs"]
