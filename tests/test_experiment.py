@@ -65,6 +65,7 @@ def test_run_folder_contents(written):
     table = pd.read_parquet(folder / "results.parquet")
     assert set(table["label_mode"]) == {"soft", "hard"}
     assert (table["gamma"] > 0).all()
+    assert (table["torch_version"] == torch.__version__).all()
     # the harder task has the smaller margin
     g = table.groupby("task_index")["gamma"].first()
     assert g[1] < g[0]

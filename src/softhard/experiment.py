@@ -195,7 +195,10 @@ def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
 def result_row(
     task: PreparedTask, job: StudentJob, result: TrainResult, cfg: ExperimentConfig
 ) -> dict[str, Any]:
-    """One tidy row: the task's settings, the student's, and its final metrics."""
+    """One tidy row: the task's settings, the student's, its final metrics and the versions."""
+    from softhard.report.rundir import environment
+
+    env = environment()
     margin = task.margin
     return {
         "task": task.name,
@@ -227,6 +230,9 @@ def result_row(
         "n_test": task.dataset.n_test,
         "dim": task.dataset.dim,
         "teacher_test_acc": task.teacher.info.get("test_acc", math.nan),
+        "softhard_version": env["softhard"],
+        "torch_version": env["torch"],
+        "git_revision": env["git_revision"] or "",
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import json
 import platform
 import shutil
@@ -23,8 +24,9 @@ import yaml
 from pydantic import BaseModel
 
 
+@functools.lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
-    """Package, torch and Python versions, the host and the git revision (if any)."""
+    """Package, torch and Python versions, the host and the git revision (if any); cached."""
     import numpy
     import torch
 
