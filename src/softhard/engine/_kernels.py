@@ -3,10 +3,11 @@
 For a range of ``c`` neurons (``k`` whole models) and a block of ``b`` examples ``X_b``:
 
 1. ``H = W X_b^T`` (``(c, b)``, one matrix product), ``H <- relu(H)`` in place;
-2. ``f_k = (S_k^+ - S_k^-) / sqrt(m_k)``, ``S^{+/-}`` segment sums of ``H`` over half-models
-   (``index_add_``: every width in one call);
+2. per width group (``M`` models of width ``w``, see :mod:`softhard.engine._layout`):
+   ``f = r H`` with ``r = a / sqrt(w)``, one batched product ``(M, 1, w) x (M, w, b)``;
 3. ``D = dl/df`` of every model at once from its stacked targets (``(k, b)``);
-4. ``C = 1[H > 0] * D[model]`` in place, ``G += C X_b`` (the second matrix product).
+4. ``C = 1[H > 0] * D[model]`` in place over ``H`` (per group, ``D`` broadcast over the
+   group's ``w`` neurons; only the training columns), ``G += C X_b`` (the second product).
 
 The readout sign and ``1/sqrt(m)``, the learning rate and ``1/b`` are folded into the update
 ``W <- W - (lr a / sqrt(m)) / b * G``. Every intermediate has ``c * b`` entries: memory and
@@ -20,6 +21,8 @@ import torch
 from softhard.engine._layout import Range
 from softhard.models.two_layer import project_rows_
 
+_relu_mask = torch.ops.aten.threshold_backward.grad_input  # out = where(self > 0, grad, 0)
+
 
 class Workspace:
     """Reusable buffers for the ``(c, b)`` intermediates of one range (no allocation per step)."""
@@ -28,28 +31,24 @@ class Workspace:
         c, k = rng.num_neurons, rng.num_models
         like = rng.weight
         self.h = like.new_empty(c * block)
-        self.d_exp = like.new_empty(c * block)
-        self.halves = like.new_empty(2 * k * block)
+        self.f = like.new_empty(k * block)
         self.grad = torch.zeros_like(rng.weight)
 
-    def views(self, c: int, k: int, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return (
-            self.h[: c * b].view(c, b),
-            self.d_exp[: c * b].view(c, b),
-            self.halves[: 2 * k * b].view(k, 2, b),
-        )
+    def hidden(self, c: int, b: int) -> torch.Tensor:
+        return self.h[: c * b].view(c, b)
 
 
 def forward_tile(rng: Range, xb: torch.Tensor, out: torch.Tensor, ws: Workspace) -> torch.Tensor:
     """Logits of the range's models on ``xb`` into ``out`` ``(k, b)``; returns ``relu(W xb^T)``."""
     c, k, b = rng.num_neurons, rng.num_models, xb.shape[0]
-    h, _, halves = ws.views(c, k, b)
+    h = ws.hidden(c, b)
     torch.mm(rng.weight, xb.T, out=h)
     h.clamp_(min=0)
-    halves.zero_()
-    halves.view(2 * k, b).index_add_(0, rng.half, h)
-    torch.sub(halves[:, 0], halves[:, 1], out=out)
-    out.div_(rng.sqrt_m)
+    f = out if out.is_contiguous() else ws.f[: k * b].view(k, b)
+    for (r0, r1, j0, j1, w), r in zip(rng.groups, rng.readout, strict=True):
+        torch.bmm(r, h[r0:r1].view(j1 - j0, w, b), out=f[j0:j1].view(j1 - j0, 1, b))
+    if f is not out:
+        out.copy_(f)
     return h
 
 
@@ -72,18 +71,26 @@ def grad_tile(
     tgt: dict[str, torch.Tensor],
     ws: Workspace,
     accumulate: bool,
+    n_train: int | None = None,
 ) -> None:
-    """Forward on ``xb`` (logits into ``out``), then add ``C xb`` to the workspace gradient."""
-    c, k, b = rng.num_neurons, rng.num_models, xb.shape[0]
+    """Forward on ``xb`` (logits into ``out``), then add ``C xb`` to the workspace gradient.
+
+    Only the first ``n_train`` examples of the tile (default: all) enter the gradient; ``tgt``
+    holds their targets. With ``n_train = 0`` this is :func:`forward_tile`.
+    """
+    b = xb.shape[0] if n_train is None else n_train
     h = forward_tile(rng, xb, out, ws)
-    d = dloss_df(rng, out, tgt)
-    _, d_exp, _ = ws.views(c, k, b)
-    torch.index_select(d, 0, rng.model, out=d_exp)
-    h.sign_().mul_(d_exp)
+    if b == 0:
+        return
+    d = dloss_df(rng, out[:, :b], tgt)
+    h = h[:, :b]
+    for r0, r1, j0, j1, w in rng.groups:
+        hg = h[r0:r1].view(j1 - j0, w, b)
+        _relu_mask(d[j0:j1, None, :].expand(j1 - j0, w, b), hg, 0.0, grad_input=hg)
     if accumulate:
-        ws.grad.addmm_(h, xb)
+        ws.grad.addmm_(h, xb[:b])
     else:
-        torch.mm(h, xb, out=ws.grad)
+        torch.mm(h, xb[:b], out=ws.grad)
 
 
 def apply_update(rng: Range, ws: Workspace, batch: int) -> None:

@@ -1,12 +1,13 @@
 """How a bank of students is laid out: ranges of whole models, per-neuron readout, stacked targets.
 
-The bank is one wide hidden layer. Students are sorted by (kd_weight, temperature, width) and cut
-greedily into *ranges* of whole models holding about ``chunk_neurons`` neurons; every range is
-trained on its own (its models share nothing with the others but the data), so its weights,
-gradient and intermediates stay in cache. Inside a range neuron ``i`` belongs to model
-``model[i]``; its readout ``r_i = a_i / sqrt(m)`` (THEORY.md section 1) enters the forward pass
-through a segment sum over *half-models* (the neurons of a model with ``a = +1``, then ``a = -1``):
-``f_k = (S_k^+ - S_k^-) / sqrt(m_k)`` with ``S^{+/-}`` sums of ``relu(<w_i, x>)``.
+The bank is one wide hidden layer. Students are sorted by (width, kd_weight, temperature) and cut
+into *ranges* of whole models of near-equal size, at most about ``chunk_neurons`` neurons each;
+every range is trained on its own (its models share nothing with the others but the data), so its
+weights, gradient and intermediates stay in cache. Inside a range the models are sorted by width
+and cut into *width groups* (``M`` models of one width ``w``, contiguous rows): the readout
+``r_i = a_i / sqrt(m)`` (THEORY.md section 1) of a group is an ``(M, 1, w)`` tensor, so
+``f = r relu(W x)`` is one batched matrix product per group and the gradient's
+``1[H > 0] D[model]`` a broadcast over ``(M, w, b)``, with no gather or scatter.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import torch
 
 from softhard.models.two_layer import init_two_layer
 
+_MODEL_OVERHEAD = 8  # see model_cost
+
 
 @dataclass
 class Range:
@@ -29,8 +32,9 @@ class Range:
         widths: width ``m`` of each model.
         offsets: first neuron of each model inside the range (length ``k + 1``).
         weight: trained first layer, ``(c, d)``; ``weight0`` its initial value.
-        half: half-model index ``2 k + [a_i < 0]`` of each neuron, ``(c,)``.
-        model: model index of each neuron, ``(c,)``.
+        groups: width groups ``(r0, r1, j0, j1, w)``: rows ``r0:r1`` hold models ``j0:j1``,
+            each of width ``w``.
+        readout: per group, ``a / sqrt(w)`` of its models as an ``(M, 1, w)`` tensor.
         sqrt_m: ``sqrt(m)`` per model, ``(k, 1)``.
         coef: update coefficient ``lr_k a_i / sqrt(m_k)`` per neuron, ``(c, 1)``.
         radius: projection radius ``rho / sqrt(m_k)`` per neuron ``(c, 1)``, or None.
@@ -42,8 +46,8 @@ class Range:
     offsets: list[int]
     weight: torch.Tensor
     weight0: torch.Tensor
-    half: torch.Tensor
-    model: torch.Tensor
+    groups: list[tuple[int, int, int, int, int]]
+    readout: list[torch.Tensor]
     sqrt_m: torch.Tensor
     coef: torch.Tensor
     radius: torch.Tensor | None
@@ -60,29 +64,46 @@ class Range:
         return len(self.students)
 
 
-def plan_ranges(students: Sequence, chunk_neurons: int) -> list[list[int]]:
-    """Student indices per range: sorted by (kd_weight, temperature, width), cut greedily."""
+def plan_ranges(students: Sequence, chunk_neurons: int, multiple: int = 1) -> list[list[int]]:
+    """Student indices per range: sorted by (width, kd_weight, temperature), cut greedily.
+
+    Width first keeps the number of width groups per range (and so of kernel calls) small.
+
+    The number of ranges is ``ceil(sum m / chunk_neurons)`` rounded up to a multiple of
+    ``multiple`` (the number of workers, so that they share the work evenly) and the cut
+    targets equal costs (:func:`model_cost`); a model costlier than that forms its own range.
+    """
+    parts = max(1, math.ceil(sum(s.width for s in students) / chunk_neurons))
+    total = sum(model_cost(s.width) for s in students)
+    parts = min(len(students), multiple * math.ceil(parts / multiple))
+    target = total / parts
     order = sorted(
         range(len(students)),
         key=lambda s: (
+            students[s].width,
             students[s].targets.kd_weight,
             students[s].targets.temperature,
-            students[s].width,
         ),
     )
     ranges: list[list[int]] = []
     current: list[int] = []
-    size = 0
+    done = 0  # cost placed so far; cut where the running total passes a multiple of target
     for s in order:
-        width = students[s].width
-        if current and size + width > chunk_neurons:
+        cost = model_cost(students[s].width)
+        if current and done + cost / 2 > (len(ranges) + 1) * target:
             ranges.append(current)
-            current, size = [], 0
+            current = []
         current.append(s)
-        size += width
+        done += cost
     if current:
         ranges.append(current)
     return ranges
+
+
+def model_cost(width: int) -> int:
+    """Work of one model per epoch in neuron units: its neurons plus a per-model share (the
+    logits, losses and metrics of each model cost about as much as 8 neurons on CPU)."""
+    return width + _MODEL_OVERHEAD
 
 
 def build_range(
@@ -95,9 +116,13 @@ def build_range(
     dtype: torch.dtype,
     device: torch.device,
 ) -> Range:
-    """Initialise the members' networks (as :func:`init_two_layer` does) and stack their targets."""
-    weights, halves, models, coefs, radii, widths, offsets = [], [], [], [], [], [], [0]
-    for j, s in enumerate(members):
+    """Initialise the members' networks (as :func:`init_two_layer` does) and stack their targets.
+
+    The members are put in order of width (stable), so that each width is one group.
+    """
+    members = sorted(members, key=lambda s: students[s].width)
+    weights, signs, coefs, radii, widths, offsets = [], [], [], [], [], [0]
+    for s in members:
         spec = students[s]
         w0, a = init_two_layer(
             spec.width, dim, seed=spec.seed, init=spec.init, signs=spec.signs, dtype=torch.float64
@@ -105,14 +130,18 @@ def build_range(
         m = spec.width
         model_lr = lr if spec.lr is None else spec.lr
         weights.append(w0)
-        halves.append(2 * j + (a < 0).long())
-        models.append(torch.full((m,), j, dtype=torch.long))
+        signs.append(a)
         coefs.append(model_lr * a / math.sqrt(m))
         radii.append(torch.full((m,), (rho or 0.0) / math.sqrt(m), dtype=torch.float64))
         widths.append(m)
         offsets.append(offsets[-1] + m)
     specs = [students[s] for s in members]
     weight = torch.cat(weights).to(dtype=dtype, device=device)
+    groups = _width_groups(widths, offsets)
+    readout = [
+        (torch.stack(signs[j0:j1]) / math.sqrt(w))[:, None, :].to(dtype=dtype, device=device)
+        for _, _, j0, j1, w in groups
+    ]
 
     def put(t: torch.Tensor) -> torch.Tensor:
         return t.to(device=device)
@@ -123,8 +152,8 @@ def build_range(
         offsets=offsets,
         weight=weight,
         weight0=weight.clone(),
-        half=put(torch.cat(halves)),
-        model=put(torch.cat(models)),
+        groups=groups,
+        readout=readout,
         sqrt_m=put(torch.tensor([[math.sqrt(m)] for m in widths], dtype=dtype)),
         coef=put(torch.cat(coefs).to(dtype)[:, None]).contiguous(),
         radius=None if rho is None else put(torch.cat(radii).to(dtype)[:, None]),
@@ -132,6 +161,17 @@ def build_range(
         has_hard=any(sp.targets.kd_weight < 1.0 for sp in specs),
         has_soft=any(sp.targets.kd_weight > 0.0 for sp in specs),
     )
+
+
+def _width_groups(widths: list[int], offsets: list[int]) -> list[tuple[int, int, int, int, int]]:
+    """Runs of equal width as ``(first row, end row, first model, end model, width)``."""
+    groups = []
+    start = 0
+    for j in range(1, len(widths) + 1):
+        if j == len(widths) or widths[j] != widths[start]:
+            groups.append((offsets[start], offsets[j], start, j, widths[start]))
+            start = j
+    return groups
 
 
 def stack_targets(targets: Sequence, dtype: torch.dtype, device: torch.device) -> dict:

@@ -27,7 +27,7 @@ from softhard.engine._layout import Range
 from softhard.engine._metrics import METRICS, bulk_metrics
 from softhard.train import batch_order
 
-_BUFFER_ELEMENTS = 1 << 17  # logits buffered between metric evaluations
+_BUFFER_ELEMENTS = 1 << 20  # logits buffered between metric evaluations
 
 
 class RangeTrainer:
@@ -47,12 +47,11 @@ class RangeTrainer:
         c, k = rng.num_neurons, rng.num_models
         self.block = max(1, min(chunk_examples, chunk_elements // c, x_all.shape[0]))
         self.ws = Workspace(rng, self.block)
-        self.train_blocks = [
-            (cols, x_all[cols], tile_targets(rng, cols)) for cols in _cuts(0, n_train, self.block)
-        ]
-        self.test_blocks = [
-            (cols, x_all[cols]) for cols in _cuts(n_train, x_all.shape[0], self.block)
-        ]
+        self.tiles = []  # (columns, inputs, training columns in the tile, their targets)
+        for cols in _cuts(0, x_all.shape[0], self.block):
+            train = slice(cols.start, max(cols.start, min(cols.stop, n_train)))
+            size = train.stop - train.start
+            self.tiles.append((cols, x_all[cols], size, tile_targets(rng, train) if size else {}))
         per_epoch = k * x_all.shape[0]
         self.buf = x_all.new_empty(max(1, _BUFFER_ELEMENTS // per_epoch), k, x_all.shape[0])
         self.filled = 0
@@ -62,12 +61,10 @@ class RangeTrainer:
 
     # ----------------------------------------------------------------- epochs
     def gd_epoch(self, epoch: int) -> None:
-        """Logits at ``W_t`` (test, then train with the gradient), then one full-batch step."""
+        """Logits at ``W_t`` on every example (gradient from the training ones), then a step."""
         f = self.buf[self.filled]
-        for cols, xb in self.test_blocks:
-            forward_tile(self.rng, xb, f[:, cols], self.ws)
-        for i, (cols, xb, tgt) in enumerate(self.train_blocks):
-            grad_tile(self.rng, xb, f[:, cols], tgt, self.ws, accumulate=i > 0)
+        for i, (cols, xb, size, tgt) in enumerate(self.tiles):
+            grad_tile(self.rng, xb, f[:, cols], tgt, self.ws, accumulate=i > 0, n_train=size)
         self._check(epoch, f)
         apply_update(self.rng, self.ws, self.n)
         self._advance()
@@ -102,9 +99,7 @@ class RangeTrainer:
 
     # ---------------------------------------------------------------- helpers
     def _forward_all(self, f: torch.Tensor) -> None:
-        for cols, xb, _ in self.train_blocks:
-            forward_tile(self.rng, xb, f[:, cols], self.ws)
-        for cols, xb in self.test_blocks:
+        for cols, xb, _, _ in self.tiles:
             forward_tile(self.rng, xb, f[:, cols], self.ws)
 
     def _check(self, epoch: int, f: torch.Tensor) -> None:

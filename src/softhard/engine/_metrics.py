@@ -29,14 +29,24 @@ def bulk_metrics(
     """
     f_tr = f[:, :, :n_train]
     kd = tgt["kd"].view(-1)
-    z = torch.mul(f_tr, tgt["inv_t"])
-    kl_each = F.softplus(-z).add_(z.mul_(tgt["one_minus_p"])).add_(tgt["neg_entropy"])
-    kl = kl_each.mean(-1)
+    inv_t = tgt["inv_t"]
+    z = f_tr if bool((inv_t == 1.0).all()) else torch.mul(f_tr, inv_t)
+    # KL(p || sigmoid(z)) = softplus(-z) + (1 - p) z + p log p + (1 - p) log(1 - p), and
+    # softplus(-z) = -softplus(z, beta=-1) (the same threshold, an exact sign flip)
+    kl_each = torch.mul(z, tgt["one_minus_p"]).sub_(F.softplus(z, beta=-1.0))
+    kl = kl_each.mean(-1).add_(tgt["neg_entropy"].mean(-1))
     zero = torch.zeros((), dtype=f.dtype, device=f.device)
     loss = torch.where(kd > 0.0, kd * kl, zero)
     if has_hard:
-        logistic = F.softplus(torch.mul(tgt["neg_y"], f_tr)).mean(-1)
-        loss = torch.where(kd < 1.0, (1.0 - kd) * logistic, zero) + loss
+        hard = torch.nonzero(kd < 1.0).flatten()
+        every = len(hard) == len(kd)
+        f_h = f_tr if every else f_tr.index_select(1, hard)
+        neg_y = tgt["neg_y"] if every else tgt["neg_y"].index_select(0, hard)
+        logistic = F.softplus(torch.mul(neg_y, f_h)).mean(-1)
+        hard_loss = (1.0 - kd[hard]) * logistic
+        loss = loss + (
+            hard_loss if every else torch.zeros_like(loss).index_copy_(1, hard, hard_loss)
+        )
     train_acc = _agreement(f_tr, tgt["y"])
     if y_test is not None and f.shape[-1] > n_train:
         test_acc = _agreement(f[:, :, n_train:], y_test)
@@ -52,7 +62,8 @@ def _agreement(f: torch.Tensor, y_pm: torch.Tensor) -> torch.Tensor:
 
     With ``u = 1[f > 0]``: ``sum_j 1[u_j = 1[y_j > 0]] = sum_j u_j y_j + #{j: y_j < 0}``, exact
     in floating point (sums of small integers); float64 division as ``.double().mean()``.
+    ``u`` is written in ``f``'s dtype directly (much faster than a bool tensor and a cast).
     """
-    u = (f > 0).to(f.dtype)
+    u = torch.gt(f, 0, out=torch.empty_like(f))
     negatives = (y_pm < 0).sum(-1).double()
     return (u.mul_(y_pm).sum(-1).double() + negatives) / f.shape[-1]

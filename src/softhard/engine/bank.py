@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from softhard.config import TrainConfig
-from softhard.engine._layout import build_range, plan_ranges
+from softhard.engine._layout import build_range, model_cost, plan_ranges
 from softhard.engine._loop import RangeTrainer
 from softhard.errors import ConfigError
 from softhard.models.two_layer import Init, Signs
@@ -112,9 +112,12 @@ def train_bank(
                 assert cfg.batch_size is not None
                 trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
         final = trainer.finish()
-        return list(zip(members, _results(trainer, final, cfg.epochs), strict=True))
+        return list(zip(rng.students, _results(trainer, final, cfg.epochs), strict=True))
 
-    ranges = sorted(plan_ranges(students, chunk_neurons), key=_range_cost(students), reverse=True)
+    workers = workers or torch.get_num_threads()
+    multiple = workers if device.type == "cpu" else 1
+    ranges = plan_ranges(students, chunk_neurons, multiple)
+    ranges = sorted(ranges, key=_range_cost(students), reverse=True)
     results: list[TrainResult | None] = [None] * len(students)
     for done in _map_ranges(train_range, ranges, device, workers):
         for s, result in done:
@@ -123,7 +126,7 @@ def train_bank(
 
 
 def _range_cost(students: Sequence[StudentSpec]):
-    return lambda members: sum(students[s].width for s in members)
+    return lambda members: sum(model_cost(students[s].width) for s in members)
 
 
 def _map_ranges(fn, ranges: list[list[int]], device: torch.device, workers: int | None):
@@ -134,10 +137,16 @@ def _map_ranges(fn, ranges: list[list[int]], device: torch.device, workers: int 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(workers, initializer=_single_threaded) as pool:
             return list(pool.map(fn, ranges))
     finally:
         torch.set_num_threads(threads)
+
+
+def _single_threaded() -> None:
+    """Worker initialiser: OpenMP's thread count is per thread, so set it in each worker too
+    (else every worker's kernels may use all cores and the workers oversubscribe them)."""
+    torch.set_num_threads(1)
 
 
 def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResult]:
