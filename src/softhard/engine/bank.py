@@ -150,36 +150,63 @@ def _single_threaded() -> None:
 
 
 def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResult]:
-    """Per-model :class:`TrainResult` from a finished range."""
+    """Per-model :class:`TrainResult` from a finished range (curves sliced from whole arrays)."""
     rng, curves = trainer.rng, trainer.curves()
+    loss = curves["loss"][:epochs]
+    whole = {
+        "loss": loss,
+        "avg_loss": np.cumsum(loss, axis=0) / np.arange(1, epochs + 1)[:, None],
+        **{m: curves[m][:epochs] for m in ("train_acc", "test_acc", "kl")},
+    }
+    whole = {c: np.ascontiguousarray(whole[c].T, dtype=np.float64) for c in CURVE_COLUMNS}
+    ends = {m: final[m].tolist() for m in ("loss", "train_acc", "test_acc", "kl")}
+    weights = torch.split(rng.weight.clone(), rng.widths)
+    finite = np.isfinite(loss).all(axis=0) if epochs else np.ones(rng.num_models, bool)
     out = []
     for j in range(rng.num_models):
-        death = trainer.death[j]
-        run = epochs if death is None else death
-        loss = curves["loss"][:run, j]
-        bad = np.flatnonzero(~np.isfinite(loss))
-        if len(bad):  # loss overflowed with finite logits: stop the record there
-            death, run, loss = int(bad[0]), int(bad[0]), loss[: bad[0]]
-        total = np.cumsum(loss)
-        model_curves = {
-            "loss": loss,
-            "avg_loss": total / np.arange(1, run + 1),
-            **{m: curves[m][:run, j] for m in ("train_acc", "test_acc", "kl")},
-        }
-        if death is None:
-            end = {m: float(final[m][j]) for m in ("loss", "train_acc", "test_acc", "kl")}
-            weight = rng.weight[rng.offsets[j] : rng.offsets[j + 1]].clone()
-            reason = None
-            if not math.isfinite(end["loss"]):
-                reason = f"loss became {end['loss']} after epoch {run}"
-        else:
-            end = {m: float(curves[m][death, j]) for m in ("loss", "train_acc", "test_acc", "kl")}
-            weight = trainer.snapshot.get(j, rng.weight[rng.offsets[j] : rng.offsets[j + 1]])
-            reason = f"loss became {end['loss']} at epoch {death}"
-        end["avg_loss"] = float(total[-1]) / run if run else math.nan
-        ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
-        out.append(TrainResult(weight, ordered, end, reason is not None, reason, run))
+        if trainer.death[j] is not None or not finite[j]:
+            out.append(_result_slow(trainer, curves, final, epochs, j))
+            continue
+        end = {m: ends[m][j] for m in ends}
+        end["avg_loss"] = float(whole["avg_loss"][j, -1]) if epochs else math.nan
+        reason = None
+        if not math.isfinite(end["loss"]):
+            reason = f"loss became {end['loss']} after epoch {epochs}"
+        model_curves = {c: whole[c][j] for c in CURVE_COLUMNS}
+        out.append(TrainResult(weights[j], model_curves, end, reason is not None, reason, epochs))
     return out
+
+
+def _result_slow(
+    trainer: RangeTrainer, curves: dict, final: dict, epochs: int, j: int
+) -> TrainResult:
+    """One model's result when it diverged (frozen at a non-finite epoch or overflowed loss)."""
+    rng = trainer.rng
+    death = trainer.death[j]
+    run = epochs if death is None else death
+    loss = curves["loss"][:run, j]
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if len(bad):  # loss overflowed with finite logits: stop the record there
+        death, run, loss = int(bad[0]), int(bad[0]), loss[: bad[0]]
+    total = np.cumsum(loss)
+    model_curves = {
+        "loss": loss,
+        "avg_loss": total / np.arange(1, run + 1),
+        **{m: curves[m][:run, j] for m in ("train_acc", "test_acc", "kl")},
+    }
+    if death is None:
+        end = {m: float(final[m][j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+        weight = rng.weight[rng.offsets[j] : rng.offsets[j + 1]].clone()
+        reason = None
+        if not math.isfinite(end["loss"]):
+            reason = f"loss became {end['loss']} after epoch {run}"
+    else:
+        end = {m: float(curves[m][death, j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+        weight = trainer.snapshot.get(j, rng.weight[rng.offsets[j] : rng.offsets[j + 1]])
+        reason = f"loss became {end['loss']} at epoch {death}"
+    end["avg_loss"] = float(total[-1]) / run if run else math.nan
+    ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
+    return TrainResult(weight, ordered, end, reason is not None, reason, run)
 
 
 def _check_inputs(
