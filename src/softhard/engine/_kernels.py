@@ -93,6 +93,66 @@ def grad_tile(
         torch.mm(h, xb[:b], out=ws.grad)
 
 
+class TileStep:
+    """:func:`grad_tile` for one fixed tile of full-batch training, every view built once.
+
+    Same operations in the same order (so the same numbers), but the per-group views, the
+    broadcast ``D`` and the buffers of ``D`` are made at construction: an epoch then issues
+    only the arithmetic kernels, which matters when several ranges run in Python threads
+    (every torch call, a view included, releases and retakes the GIL).
+    """
+
+    def __init__(
+        self, rng: Range, xb: torch.Tensor, n_train: int, tgt: dict, ws: Workspace
+    ) -> None:
+        c, k, b = rng.num_neurons, rng.num_models, xb.shape[0]
+        self.rng, self.ws, self.b, self.tgt = rng, ws, n_train, tgt
+        self.xb_t, self.x_train = xb.T, xb[:n_train]
+        self.h = ws.hidden(c, b)
+        self.f = xb.new_empty(k, b)
+        sizes = [(r0, r1, j0, j1, w) for r0, r1, j0, j1, w in rng.groups]
+        self.fwd = [
+            (r, self.h[r0:r1].view(j1 - j0, w, b), self.f[j0:j1].view(j1 - j0, 1, b))
+            for (r0, r1, j0, j1, w), r in zip(sizes, rng.readout, strict=True)
+        ]
+        self.h_train = self.h[:, :n_train]
+        self.f_train = self.f[:, :n_train]
+        self.d = xb.new_empty(k, n_train)
+        self.z = xb.new_empty(k, n_train) if rng.has_soft else None
+        self.mask = [
+            (
+                self.d[j0:j1, None, :].expand(j1 - j0, w, n_train),
+                self.h_train[r0:r1].view(j1 - j0, w, n_train),
+            )
+            for r0, r1, j0, j1, w in sizes
+        ]
+
+    def run(self, accumulate: bool) -> torch.Tensor:
+        """Logits ``(k, b)`` of the tile (a buffer reused next call); adds ``C x_train``."""
+        rng, h, f = self.rng, self.h, self.f
+        torch.mm(rng.weight, self.xb_t, out=h)
+        h.clamp_(min=0)
+        for r, hg, fg in self.fwd:
+            torch.bmm(r, hg, out=fg)
+        if self.b == 0:
+            return f
+        d, tgt, ft = self.d, self.tgt, self.f_train
+        if rng.has_hard:  # as dloss_df
+            torch.mul(tgt["neg_y"], ft, out=d).sigmoid_().mul_(tgt["a1"])
+        else:
+            d.zero_()
+        if self.z is not None:
+            torch.mul(ft, rng.tgt["inv_t"], out=self.z).sigmoid_()
+            d.addcmul_(self.z, rng.tgt["b1"]).add_(tgt["a3"])
+        for dg, hg in self.mask:
+            _relu_mask(dg, hg, 0.0, grad_input=hg)
+        if accumulate:
+            self.ws.grad.addmm_(self.h_train, self.x_train)
+        else:
+            torch.mm(self.h_train, self.x_train, out=self.ws.grad)
+        return f
+
+
 def apply_update(rng: Range, ws: Workspace, batch: int) -> None:
     """``W <- W - coef / batch * G``, then the projection onto the balls of radius rho/sqrt(m)."""
     rng.weight.addcmul_(ws.grad, rng.coef, value=-1.0 / batch)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from softhard.engine._kernels import (
+    TileStep,
     Workspace,
     apply_update,
     forward_tile,
@@ -52,6 +53,7 @@ class RangeTrainer:
             train = slice(cols.start, max(cols.start, min(cols.stop, n_train)))
             size = train.stop - train.start
             self.tiles.append((cols, x_all[cols], size, tile_targets(rng, train) if size else {}))
+        self.steps: list[TileStep] | None = None  # full-batch tiles, built on first use
         per_epoch = k * x_all.shape[0]
         self.buf = x_all.new_empty(max(1, _BUFFER_ELEMENTS // per_epoch), k, x_all.shape[0])
         self.filled = 0
@@ -63,8 +65,15 @@ class RangeTrainer:
     def gd_epoch(self, epoch: int) -> None:
         """Logits at ``W_t`` on every example (gradient from the training ones), then a step."""
         f = self.buf[self.filled]
-        for i, (cols, xb, size, tgt) in enumerate(self.tiles):
-            grad_tile(self.rng, xb, f[:, cols], tgt, self.ws, accumulate=i > 0, n_train=size)
+        if self.steps is None:
+            self.steps = [
+                TileStep(self.rng, xb, size, tgt, self.ws) for _, xb, size, tgt in self.tiles
+            ]
+        if len(self.steps) == 1:
+            f.copy_(self.steps[0].run(accumulate=False))
+        else:
+            for i, ((cols, _, _, _), step) in enumerate(zip(self.tiles, self.steps, strict=True)):
+                f[:, cols].copy_(step.run(accumulate=i > 0))
         self._check(epoch, f)
         apply_update(self.rng, self.ws, self.n)
         self._advance()
