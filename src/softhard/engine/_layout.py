@@ -161,11 +161,20 @@ def build_range(
     )
 
 
-@functools.lru_cache(maxsize=1 << 14)
+_CACHED_ENTRIES = 4096  # small initialisations only: at most 2048 x 4096 float64 (64 MiB)
+
+
 def _initial(width: int, dim: int, seed: int, init: str, signs: str):
-    """:func:`init_two_layer` in float64, memoised: a bank's (width, seed) pairs recur across
-    calls (sweeps over learning rates, epochs or targets) and the draws cost ~0.1 ms each.
-    Callers must not modify the returned tensors (build_range only copies them)."""
+    """:func:`init_two_layer` in float64; small ones memoised (a bank's (width, seed) pairs
+    recur across calls: sweeps over learning rates, epochs or targets; each draw costs ~0.1 ms,
+    which dominates for tiny students). Callers must not modify the returned tensors."""
+    if width * dim <= _CACHED_ENTRIES:
+        return _initial_cached(width, dim, seed, init, signs)
+    return init_two_layer(width, dim, seed=seed, init=init, signs=signs, dtype=torch.float64)
+
+
+@functools.lru_cache(maxsize=2048)
+def _initial_cached(width: int, dim: int, seed: int, init: str, signs: str):
     return init_two_layer(width, dim, seed=seed, init=init, signs=signs, dtype=torch.float64)
 
 
