@@ -190,8 +190,13 @@ class ExperimentConfig(_Model):
 
 def config_digest(model: BaseModel) -> str:
     """sha256 of the model's canonical JSON, 16 hex digits."""
-    text = json.dumps(model.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_digest(model.model_dump(mode="json"))
+
+
+def json_digest(data: Any, length: int = 16) -> str:
+    """sha256 of plain data's canonical JSON (sorted keys), the first ``length`` hex digits."""
+    text = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def validate(model_cls: type[BaseModel], data: Any, *, where: str = "config") -> Any:

@@ -14,7 +14,6 @@ Soft labels are ``sigmoid(F(x) / T)`` of the teacher's logits F (:func:`softhard
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from typing import Any
 
 import torch
 
-from softhard.config import TeacherConfig, TrainConfig
+from softhard.config import TeacherConfig, TrainConfig, json_digest
+from softhard.data._dataset import tensor_digest
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
 from softhard.train import train_two_layer
@@ -51,17 +51,11 @@ def cache_dir() -> Path:
 
 def teacher_key(cfg: TeacherConfig, data_fingerprint: str) -> str:
     """Content key of a teacher: sha256 of its config and the dataset's fingerprint."""
-    text = json.dumps(
-        {"teacher": cfg.model_dump(mode="json"), "data": data_fingerprint}, sort_keys=True
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return json_digest({"teacher": cfg.model_dump(mode="json"), "data": data_fingerprint}, 20)
 
 
 def _weights_hash(weight: torch.Tensor, a: torch.Tensor) -> str:
-    h = hashlib.sha256()
-    for t in (weight, a):
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
+    return tensor_digest(weight, a, shapes=False)
 
 
 def network_teacher(

@@ -65,8 +65,14 @@ class Dataset:
 
     def fingerprint(self) -> str:
         """A content hash of the arrays (sha256, 16 hex digits): keys caches of teachers."""
-        h = hashlib.sha256()
-        for t in (self.x_train, self.y_train, self.x_test, self.y_test):
+        return tensor_digest(self.x_train, self.y_train, self.x_test, self.y_test)[:16]
+
+
+def tensor_digest(*tensors: torch.Tensor, shapes: bool = True) -> str:
+    """sha256 (hex) of the tensors' bytes in order, each preceded by its shape if ``shapes``."""
+    h = hashlib.sha256()
+    for t in tensors:
+        if shapes:
             h.update(str(tuple(t.shape)).encode())
-            h.update(t.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -9,10 +9,24 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+
+def progress_columns(label: str, *extra: ProgressColumn) -> tuple[ProgressColumn, ...]:
+    """The columns of softhard's bars: label, bar, n/total, ``extra``, elapsed time and ETA."""
+    return (
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
 
 
 @contextlib.contextmanager
@@ -23,14 +37,6 @@ def student_progress(
     if not enabled:
         yield lambda k: None
         return
-    columns = (
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
+    with Progress(*progress_columns(label), transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda k: bar.advance(task, k)

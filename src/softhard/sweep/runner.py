@@ -128,30 +128,20 @@ def _progress(
     store: RunStore, run_ids: list[str], *, enabled: bool
 ) -> Iterator[Callable[[bool | None], None]]:
     """A rich bar: runs done, failed and left, with an ETA; ``tick(ok)`` after each run."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress, TextColumn
+
+    from softhard.report.progress import progress_columns
 
     statuses = [s for s, _ in store.statuses(run_ids).values()]
     done, failed = statuses.count("done"), statuses.count("failed")
     if not enabled:
         yield lambda ok: None
         return
-    columns = (
-        TextColumn("[bold]runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
+    columns = progress_columns(
+        "runs",
         TextColumn(
             "done {task.fields[done]} · failed {task.fields[failed]} · left {task.fields[left]}"
         ),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
     )
     total = len(run_ids)
     with Progress(*columns) as bar:

@@ -32,6 +32,7 @@ from softhard.config import (
     ExperimentConfig,
     apply_overrides,
     inner_model,
+    json_digest,
     read_yaml,
     set_dotted,
     validate,
@@ -133,21 +134,13 @@ def split_runs(cfg: ExperimentConfig) -> list[Run]:
 def run_id(cfg: ExperimentConfig) -> str:
     """sha256 of the single-student config without ``name`` and ``out_dir`` (16 hex digits)."""
     data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID))
-    return config_digest_of(data)
+    return json_digest(data)
 
 
 def group_key(cfg: ExperimentConfig) -> str:
     """Hash of everything but the per-student fields: same task, teacher, training, dtype."""
     data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID + _PER_STUDENT))
-    return config_digest_of(data)
-
-
-def config_digest_of(data: dict[str, Any]) -> str:
-    """sha256 of plain data's canonical JSON, 16 hex digits (as ``config_digest``)."""
-    import hashlib
-
-    text = json.dumps(data, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_digest(data)
 
 
 def _check_path(key: str, where: str) -> None:
