@@ -168,3 +168,15 @@ def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, mon
 def test_run_points_sweep_specs_to_their_command():
     result = invoke("run", "sweep_digits_lr")
     assert_clean_error(result, "softhard sweep")
+
+
+def test_bad_set_value_names_the_override(tmp_path):
+    result = invoke("run", "demo", "--set", "train.epochs=-3", "--out", tmp_path)
+    assert_clean_error(result, "--set 'train.epochs=-3'", "train.epochs")
+    assert "demo.yaml is invalid" not in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_error_text_with_brackets_is_printed_verbatim(tmp_path):
+    result = invoke("validate", "demo", "--set", "tasks=[digits:0-1,mixx=0.1]")
+    assert_clean_error(result, "tasks=[digits:0-1,mixx=0.1]")

@@ -95,3 +95,25 @@ def test_every_shipped_config_validates(name):
 
     cfg = load_any_config(name, None)
     assert cfg.name
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [("widths=[0]", "widths"), ("train.lr=abc", "train.lr"), ("train.lrr=1", "train.lrr")],
+)
+def test_bad_override_is_named_not_the_file(tmp_path, override, field):
+    path = _write(tmp_path, {"name": "x", "widths": [1, 2]})
+    with pytest.raises(ConfigError) as err:
+        load_config(path, [override, "seeds=[1]"])
+    msg = str(err.value)
+    assert msg.startswith(f"--set {override!r}") and field in msg
+    assert "'seeds=[1]'" not in msg  # only the override at fault
+
+
+def test_cross_field_error_blames_the_overrides_only_if_the_file_is_valid(tmp_path):
+    path = _write(tmp_path, {"widths": [2]})
+    with pytest.raises(ConfigError, match=r"^--set 'student.init=symmetric'.*odd widths \[3\]"):
+        load_config(path, ["student.init=symmetric", "widths=[3]"])
+    bad_file = _write(tmp_path, {"widths": [3], "student": {"init": "symmetric"}})
+    with pytest.raises(ConfigError, match=r"^config .*cfg.yaml is invalid"):
+        load_config(bad_file, ["seeds=[1]"])

@@ -405,3 +405,26 @@ def test_cifar10_source_uses_read_cifar10(monkeypatch: pytest.MonkeyPatch, tmp_p
     data = load(f"cifar10:3-5,path={tmp_path}")
     assert data.meta["class_names"] == ["cat", "dog"]
     assert data.x_train.shape == (4, 3, 32, 32) and data.x_test.shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [("", "zero bytes"), ("a,b\n", "only the header: a, b"), ("a,b\n\n\n", "only the header")],
+)
+def test_csv_without_rows_says_so(tmp_path: Path, text: str, detail: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match="has no data rows") as err:
+        load(f"file:{path},label_column=b")
+    assert detail in str(err.value) and "not numeric" not in str(err.value)
+
+
+def test_nan_rows_are_named_with_the_fix(tmp_path: Path) -> None:
+    x = np.ones((6, 2))
+    x[4, 1] = np.inf
+    np.savez(tmp_path / "d.npz", X=x, y=np.arange(6) % 2)
+    with pytest.raises(DataError, match=r"1 row\(s\) \(first: row 4\); drop or impute"):
+        load(f"file:{tmp_path / 'd.npz'}")
+    np.savez(tmp_path / "e.npz", X=np.zeros((0, 3)), y=np.zeros(0))
+    with pytest.raises(DataError, match=r"holds no examples: array 'X' has shape \(0, 3\)"):
+        load(f"file:{tmp_path / 'e.npz'}")

@@ -315,8 +315,47 @@ def load_config(
 ) -> Any:
     """Load a YAML config as ``model_cls`` (default :class:`ExperimentConfig`) with overrides."""
     model_cls = model_cls or ExperimentConfig
-    data = apply_overrides(read_yaml(path), overrides or [])
-    return validate(model_cls, data, where=f"config {path}")
+    raw = read_yaml(path)
+    return validate_with_overrides(model_cls, raw, overrides, where=f"config {path}")
+
+
+def validate_with_overrides(
+    model_cls: type[BaseModel], raw: dict[str, Any], overrides: list[str] | None, *, where: str
+) -> Any:
+    """Validate ``raw`` with ``--set`` ``overrides`` applied; an error names its source.
+
+    An invalid field that an override set is reported as that override (``--set 'widths=[0]'``),
+    not as the file; so is any error the file alone does not have.
+    """
+    data = apply_overrides(raw, overrides or [])
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as err:
+        blamed = _blamed_overrides(err, model_cls, raw, overrides or [])
+        if blamed:
+            where = f"{', '.join(f'--set {o!r}' for o in blamed)} (applied to {where})"
+        raise ConfigError(format_validation_error(err, model_cls, where)) from None
+
+
+def _blamed_overrides(
+    err: ValidationError, model_cls: type[BaseModel], raw: dict[str, Any], overrides: list[str]
+) -> list[str]:
+    """The overrides whose dotted key leads to (or lies under) a failing field's location."""
+    if not overrides:
+        return []
+    locs = [tuple(str(p) for p in e["loc"]) for e in err.errors()]
+    hits = []
+    for item in overrides:
+        parts = tuple(item.partition("=")[0].strip().split("."))
+        if any(loc[: len(parts)] == parts or (loc and parts[: len(loc)] == loc) for loc in locs):
+            hits.append(item)
+    if hits:
+        return hits
+    try:  # no field matches (a cross-field check): blame the overrides if the file alone is valid
+        model_cls.model_validate(raw)
+    except ValidationError:
+        return []
+    return list(overrides)
 
 
 def shipped_configs() -> dict[str, Path]:

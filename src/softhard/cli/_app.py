@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from softhard.errors import SofthardError
 
@@ -32,7 +33,9 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SofthardError as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/bold red] {escape(str(err))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -9,7 +9,13 @@ import typer
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.config import ExperimentConfig, apply_overrides, read_yaml, shipped_configs, validate
+from softhard.config import (
+    ExperimentConfig,
+    apply_overrides,
+    read_yaml,
+    shipped_configs,
+    validate_with_overrides,
+)
 from softhard.errors import ConfigError
 
 SetOption = Annotated[
@@ -36,12 +42,13 @@ def resolve_config_path(config: str) -> Path:
 def load_any_config(config: str, overrides: list[str] | None) -> Any:
     """Load a two-layer (default) or deep (``kind: deep``) experiment config."""
     path = resolve_config_path(config)
-    data = apply_overrides(read_yaml(path), overrides or [])
+    raw = read_yaml(path)
+    data = apply_overrides(raw, overrides or [])
     kind = data.get("kind", "two_layer")
     if kind == "deep":
         from softhard.deep.config import DeepExperimentConfig
 
-        return validate(DeepExperimentConfig, data, where=f"config {path}")
+        return validate_with_overrides(DeepExperimentConfig, raw, overrides, where=f"config {path}")
     if kind in ("sweep", "min_width"):  # specs of `softhard sweep` / `softhard min-width`
         from softhard.sweep import load_min_width_spec, load_sweep_spec
 
@@ -52,7 +59,7 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
             f"config {path}: field 'kind' must be 'two_layer', 'deep', 'sweep' or 'min_width' "
             f"(got {kind!r})"
         )
-    return validate(ExperimentConfig, data, where=f"config {path}")
+    return validate_with_overrides(ExperimentConfig, raw, overrides, where=f"config {path}")
 
 
 def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:

@@ -31,9 +31,9 @@ from softhard.config import (
     ExperimentConfig,
     LabelMode,
     TaskList,
-    apply_overrides,
     read_yaml,
     validate,
+    validate_with_overrides,
 )
 from softhard.sweep.runner import DEFAULT_STORE, execute_runs
 from softhard.sweep.spec import Run, split_runs
@@ -126,8 +126,9 @@ class MinWidthResult:
 
 def load_min_width_spec(path: str | Path, overrides: list[str] | None = None) -> MinWidthSpec:
     """Read and validate a min-width spec (its base too) before anything runs."""
-    data = apply_overrides(read_yaml(path), overrides or [])
-    spec = validate(MinWidthSpec, data, where=f"min-width spec {path}")
+    spec = validate_with_overrides(
+        MinWidthSpec, read_yaml(path), overrides, where=f"min-width spec {path}"
+    )
     spec.base_config()
     return spec
 

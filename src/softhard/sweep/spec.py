@@ -30,12 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from softhard.config import (
     ExperimentConfig,
-    apply_overrides,
     inner_model,
     json_digest,
     read_yaml,
     set_dotted,
     validate,
+    validate_with_overrides,
 )
 from softhard.errors import ConfigError
 
@@ -82,8 +82,9 @@ class Run:
 
 def load_sweep_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
     """Read and validate a sweep spec file (and every run it expands to)."""
-    data = apply_overrides(read_yaml(path), overrides or [])
-    spec = validate(SweepSpec, data, where=f"sweep spec {path}")
+    spec = validate_with_overrides(
+        SweepSpec, read_yaml(path), overrides, where=f"sweep spec {path}"
+    )
     expand(spec, where=f"sweep spec {path}")  # fail now, before any run starts
     return spec
 
