@@ -16,3 +16,7 @@ class ConfigError(SofthardError, ValueError):
 
 class DataError(SofthardError, ValueError):
     """A dataset cannot be built: a missing or corrupt file, an unknown class, an empty class."""
+
+
+class ResourceError(ConfigError):
+    """A config needs more memory than the machine has available (see :mod:`softhard.resources`)."""

@@ -267,8 +267,10 @@ def run_experiment(
     import time
 
     from softhard.report.progress import student_progress
+    from softhard.resources import check_experiment
 
     start = time.perf_counter()
+    check_experiment(cfg)  # refuse a config that cannot fit in memory before any work
     tasks = [
         prepare_task(t, cfg.teacher, index=i, margin=cfg.margin, cache=cache)
         for i, t in enumerate(cfg.tasks)

@@ -35,7 +35,7 @@ from softhard.config import (
     validate,
     validate_with_overrides,
 )
-from softhard.sweep.runner import DEFAULT_STORE, execute_runs
+from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, split_runs
 from softhard.sweep.store import RunStore
 
@@ -152,6 +152,7 @@ def min_width_search(
         for p in pairs
         for e in spec.eps
     }
+    _check_memory(spec, base, executor, workers)
     folder = Path(store_dir or DEFAULT_STORE)
     trained = 0
     with RunStore(folder) as store:
@@ -175,6 +176,21 @@ def min_width_search(
     table = _table(spec, searches, scores)
     evaluated = _evaluated(spec, scores)
     return MinWidthResult(table, evaluated, trained, folder, time.perf_counter() - start)
+
+
+def _check_memory(
+    spec: MinWidthSpec, base: ExperimentConfig, executor: str, workers: int | None
+) -> None:
+    """Refuse a search whose widest round cannot fit: every pair at up to one width per eps
+    near ``max_width``, all seeds (the memory guard of :mod:`softhard.resources`)."""
+    widths = sorted({max(spec.min_width, spec.max_width - i) for i in range(len(spec.eps))})
+    runs = [
+        r
+        for t in range(len(spec.tasks))
+        for m in spec.label_modes
+        for r in _runs(spec, base, (t, m), widths)
+    ]
+    check_sweep_memory(runs, executor, workers, None, what=f"min-width search {spec.name!r}")
 
 
 def _needed(searches: dict, scores: dict) -> dict[tuple[int, str], set[int]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from softhard.sweep.executors import make_executor, plan_groups
+from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import RunStore, new_owner
 
@@ -50,6 +50,7 @@ def run_sweep(
     """Run every run of ``spec`` not yet done; see the module docstring."""
     start = time.perf_counter()
     runs = expand(spec)
+    check_sweep_memory(runs, executor, workers, group_size, what=f"sweep {spec.name!r}")
     folder = Path(store_dir or DEFAULT_STORE)
     with RunStore(folder) as store:
         store.register(spec.name, spec.model_dump(mode="json"), runs, replace=True)
@@ -121,6 +122,27 @@ def execute_runs(
         if ex is not None:
             ex.close()
     return trained
+
+
+def check_sweep_memory(
+    runs: Sequence[Run],
+    executor: str,
+    workers: int | None,
+    group_size: int | None,
+    *,
+    what: str,
+) -> None:
+    """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`)."""
+    from softhard.resources import check_groups, runs_as_groups
+
+    if not runs:
+        return
+    processes, threads = 1, 1  # ray: each group on some node, one at a time per CPU
+    if executor == "local":
+        local = LocalExecutor(workers)
+        processes, threads = local.workers, local.threads()
+    groups = runs_as_groups(runs, group_size, processes)
+    check_groups(groups, processes=processes, threads=threads, what=what)
 
 
 @contextlib.contextmanager
