@@ -161,3 +161,83 @@ def _wait_some_done(store, proc, timeout=240.0):
                 return n
         time.sleep(0.05)
     pytest.fail("no run finished in time")
+
+
+_DRIVER = """
+import os, socket, sys, time
+from softhard.sweep.store import RunStore
+folder, host, lease, ids = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4].split(",")
+owner = f"{host or socket.gethostname()}:{os.getpid()}:driver"
+with RunStore(folder) as st:
+    print(len(st.claim(ids, owner, retry_failed=False, lease=lease)), flush=True)
+    with st.heartbeat(owner, lease):
+        time.sleep(600)
+"""
+
+
+def _start_driver(tmp_path, ids, *, host="", lease=600.0):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(tmp_path), host, str(lease), ",".join(ids)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    assert int(proc.stdout.readline()) == len(ids)  # claimed them all
+    return proc
+
+
+def _kill(proc):
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_sigkilled_driver_on_this_host_is_reclaimed_at_once(tmp_path):
+    ids = [r.id for r in _runs()]
+    with RunStore(tmp_path) as store:
+        store.register("s", {}, _runs(), replace=True)
+        proc = _start_driver(tmp_path, ids, lease=600.0)  # a lease far from ending
+        try:
+            assert store.claim(ids, new_owner(), retry_failed=False) == []  # alive
+        finally:
+            _kill(proc)
+        assert sorted(store.claim(ids, new_owner(), retry_failed=False)) == sorted(ids)
+
+
+def test_remote_driver_keeps_its_claims_while_alive_and_loses_them_after_its_lease(tmp_path):
+    """A driver "on another host" (its pid cannot be looked up): only the lease tells."""
+    ids = [r.id for r in _runs()]
+    lease = 2.0
+    with RunStore(tmp_path) as store:
+        store.register("s", {}, _runs(), replace=True)
+        proc = _start_driver(tmp_path, ids, host="remote-host", lease=lease)
+        try:
+            end = time.time() + 2.5 * lease  # several leases: the heartbeat renews them
+            while time.time() < end:
+                assert store.claim(ids, new_owner(), retry_failed=False) == []
+                time.sleep(0.25)
+            until = store.run(ids[0])["lease_until"]
+            assert until > time.time()  # renewed, not the first lease
+        finally:
+            _kill(proc)
+        assert store.claim(ids, new_owner(), retry_failed=False) == []  # lease not over yet
+        time.sleep(max(0.0, until - time.time()) + 0.1)
+        got = store.claim(ids, new_owner(), retry_failed=False)
+        assert sorted(got) == sorted(ids)
+        assert (store.runs("s")["attempts"] == 2).all()
+
+
+def test_expired_lease_and_stores_without_leases(tmp_path):
+    runs = _runs()
+    ids = [r.id for r in runs]
+    with RunStore(tmp_path) as store:
+        store.register("s", {}, runs, replace=True)
+        remote = "remote-host:1:gone"
+        assert len(store.claim(ids, remote, retry_failed=False, lease=0.05)) == len(ids)
+        assert store.renew(remote, 0.05) == len(ids)
+        time.sleep(0.1)
+        me = new_owner()
+        assert sorted(store.claim(ids, me, retry_failed=False)) == sorted(ids)
+        assert store.renew(remote) == 0  # the old driver holds nothing now
+        # a claim made before leases existed (lease_until NULL) by another host stays its own
+        store._db.execute("UPDATE runs SET owner = ?, lease_until = NULL", (remote,))
+        assert store.claim(ids, new_owner(), retry_failed=False) == []

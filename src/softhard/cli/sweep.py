@@ -19,6 +19,14 @@ StoreOption = Annotated[
 ]
 ExecutorOption = Annotated[str, typer.Option("--executor", help="local (processes) or ray")]
 RayOption = Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address")]
+LeaseOption = Annotated[
+    float,
+    typer.Option(
+        "--lease",
+        help="seconds a claimed run stays reserved without a heartbeat (a dead driver's runs "
+        "are free again after it) [300]",
+    ),
+]
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", "-w", help="parallel workers [core count]")
 ]
@@ -43,6 +51,7 @@ def sweep(
         int | None, typer.Option("--group-size", help="most runs sent to a worker at once")
     ] = None,
     quiet: QuietOption = False,
+    lease: LeaseOption = 300.0,
 ) -> None:
     """Run (or resume) a sweep: runs already done are skipped, results go to the run store."""
     from softhard.sweep import load_sweep_spec, run_sweep, summary_table
@@ -57,6 +66,7 @@ def sweep(
         retry_failed=retry_failed,
         progress=not quiet,
         group_size=group_size,
+        lease=lease,
     )
     print_frame(summary_table(result.table), f"sweep {result.name}: mean over seeds")
     failed = result.table[result.table["status"] == "failed"]
@@ -126,6 +136,7 @@ def min_width(
     store: StoreOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="folder for the result")] = None,
     quiet: QuietOption = False,
+    lease: LeaseOption = 300.0,
 ) -> None:
     """Smallest width whose mean-over-seeds metric reaches each eps (bracket + bisection)."""
     from softhard.sweep import load_min_width_spec, min_width_search
@@ -138,6 +149,7 @@ def min_width(
         workers=workers,
         ray_address=ray_address,
         progress=not quiet,
+        lease=lease,
     )
     table = result.table.drop(columns=["path"])
     print_frame(table, f"minimum width for {loaded.metric} <= eps (mean over seeds)")

@@ -37,7 +37,7 @@ from softhard.config import (
 )
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, split_runs
-from softhard.sweep.store import RunStore
+from softhard.sweep.store import DEFAULT_LEASE, RunStore
 
 Metric = Literal["avg_loss", "test_error"]
 _SET_BY_SEARCH = ("tasks", "widths", "seeds", "label_modes")
@@ -141,6 +141,7 @@ def min_width_search(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: bool = True,
+    lease: float = DEFAULT_LEASE,
 ) -> MinWidthResult:
     """Run the search of the module docstring; every evaluation is a run in the store."""
     start = time.perf_counter()
@@ -170,6 +171,7 @@ def min_width_search(
                 workers=workers,
                 ray_address=ray_address,
                 progress=progress,
+                lease=lease,
             )
             for p, rs in runs.items():
                 _record(store, spec.metric, rs, scores[p])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
-from softhard.sweep.store import RunStore, new_owner
+from softhard.sweep.store import DEFAULT_LEASE, RunStore, new_owner
 
 DEFAULT_STORE = Path("runs") / "sweeps"
 
@@ -46,6 +46,7 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = True,
     group_size: int | None = None,
+    lease: float = DEFAULT_LEASE,
 ) -> SweepResult:
     """Run every run of ``spec`` not yet done; see the module docstring."""
     start = time.perf_counter()
@@ -63,6 +64,7 @@ def run_sweep(
             retry_failed=retry_failed,
             progress=progress,
             group_size=group_size,
+            lease=lease,
         )
         table = store.runs(spec.name)
     counts = {s: int((table["status"] == s).sum()) for s in ("done", "failed")}
@@ -80,21 +82,32 @@ def execute_runs(
     progress: bool = True,
     group_size: int | None = None,
     poll: float = 0.5,
+    lease: float = DEFAULT_LEASE,
 ) -> int:
     """Train the runs of ``runs`` that are claimable until all are done or failed.
 
     Returns how many runs this driver trained. On an exception (Ctrl-C included) the runs it
-    had claimed go back to pending.
+    had claimed go back to pending. Its claims hold leases of ``lease`` seconds, renewed by a
+    heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
     """
+    if not lease > 0:
+        from softhard.errors import ConfigError
+
+        raise ConfigError(f"the lease of claimed runs must be > 0 seconds, got {lease}")
     by_id = {r.id: r for r in runs}
     owner = new_owner()
     trained = 0
     ex = None
     try:
-        with _progress(store, list(by_id), enabled=progress) as tick:
+        with (
+            store.heartbeat(owner, lease),
+            _progress(store, list(by_id), enabled=progress) as tick,
+        ):
             first = True
             while True:
-                claimed = store.claim(by_id, owner, retry_failed=retry_failed and first)
+                claimed = store.claim(
+                    by_id, owner, retry_failed=retry_failed and first, lease=lease
+                )
                 first = False
                 if claimed:
                     ex = ex or make_executor(executor, workers=workers, ray_address=ray_address)

@@ -10,6 +10,12 @@ written in one transaction that also marks it ``done`` -- so a killed driver lea
 half-written, and a ``running`` run whose owner process is gone is claimed again as pending.
 Several drivers may share a store: each write takes SQLite's write lock (``BEGIN IMMEDIATE``,
 with a busy timeout), and a run is only written by the driver that claimed it.
+
+Claims hold a *lease* (``lease_until``, a wall-clock time): a driver renews the leases of its
+runs while it lives (:meth:`RunStore.heartbeat`, a background thread), so the runs of a driver
+that died anywhere -- another host included, where its process cannot be looked up -- are
+claimable again once their lease has ended. On the driver's own host a dead process is noticed
+at once, without waiting for the lease.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import math
 import os
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +40,7 @@ from softhard.train import CURVE_COLUMNS
 
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
+DEFAULT_LEASE = 300.0  # seconds a claim lasts without renewal; renewed every third of it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -97,6 +105,13 @@ def _owner_gone(owner: str | None, me: str) -> bool:
     return _is_zombie(pid)
 
 
+def _claim_ended(owner: str | None, lease_until: float | None, me: str, now: float) -> bool:
+    """A running run may be claimed again: its driver is gone or its lease has ended."""
+    if _owner_gone(owner, me):
+        return True
+    return lease_until is not None and lease_until < now and owner != me
+
+
 def _is_zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
@@ -117,6 +132,14 @@ class RunStore:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
+        self._add_column("runs", "lease_until", "REAL")  # stores made before leases
+        self._timeout = timeout
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        columns = [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
+        if column not in columns:
+            with contextlib.suppress(sqlite3.OperationalError):  # another driver added it
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -168,32 +191,70 @@ class RunStore:
             after = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         return after - before
 
-    def claim(self, run_ids: Iterable[str], owner: str, *, retry_failed: bool) -> list[str]:
+    def claim(
+        self,
+        run_ids: Iterable[str],
+        owner: str,
+        *,
+        retry_failed: bool,
+        lease: float = DEFAULT_LEASE,
+    ) -> list[str]:
         """Mark the claimable runs among ``run_ids`` ``running`` by ``owner``; return their ids.
 
-        Claimable: pending; failed (with ``retry_failed``); running for a driver that is gone.
+        Claimable: pending; failed (with ``retry_failed``); running for a driver that is gone
+        (a process of this host that has ended) or whose lease has ended. Each claim holds a
+        lease of ``lease`` seconds; keep it with :meth:`renew` or :meth:`heartbeat`.
         """
         wanted = list(run_ids)
         claimed = []
         with self._write() as db:
+            now = time.time()
             for chunk in _chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
-                    f"SELECT id, status, owner FROM runs WHERE id IN ({marks})", chunk
+                    f"SELECT id, status, owner, lease_until FROM runs WHERE id IN ({marks})", chunk
                 ).fetchall()
-                for run_id, status, run_owner in rows:
+                for run_id, status, run_owner, until in rows:
                     if (
                         status == "pending"
                         or (status == "failed" and retry_failed)
-                        or (status == "running" and _owner_gone(run_owner, owner))
+                        or (status == "running" and _claim_ended(run_owner, until, owner, now))
                     ):
                         claimed.append(run_id)
             db.executemany(
                 "UPDATE runs SET status = 'running', owner = ?, host = ?, started = ?,"
-                " attempts = attempts + 1, reason = NULL WHERE id = ?",
-                [(owner, socket.gethostname(), time.time(), i) for i in claimed],
+                " lease_until = ?, attempts = attempts + 1, reason = NULL WHERE id = ?",
+                [(owner, socket.gethostname(), now, now + lease, i) for i in claimed],
             )
         return claimed
+
+    def renew(self, owner: str, lease: float = DEFAULT_LEASE) -> int:
+        """Extend the lease of every run ``owner`` is training to now + ``lease``; how many."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'",
+                (time.time() + lease, owner),
+            )
+        return cur.rowcount
+
+    @contextlib.contextmanager
+    def heartbeat(self, owner: str, lease: float = DEFAULT_LEASE) -> Iterator[None]:
+        """Renew ``owner``'s leases every ``lease / 3`` seconds in a background thread."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            with RunStore(self.folder, timeout=self._timeout) as own:  # one connection a thread
+                while not stop.wait(lease / 3):
+                    with contextlib.suppress(sqlite3.Error):  # busy: try again next beat
+                        own.renew(owner, lease)
+
+        thread = threading.Thread(target=beat, name="softhard-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def finish(self, outcome: RunOutcome, owner: str) -> bool:
         """Write one run's results and mark it done (or failed) in one transaction.
@@ -204,7 +265,8 @@ class RunStore:
         status = "done" if outcome.ok else "failed"
         with self._write() as db:
             cur = db.execute(
-                "UPDATE runs SET status = ?, reason = ?, metrics = ?, finished = ?, owner = NULL"
+                "UPDATE runs SET status = ?, reason = ?, metrics = ?, finished = ?, owner = NULL,"
+                " lease_until = NULL"
                 " WHERE id = ? AND owner = ? AND status = 'running'",
                 (
                     status,
@@ -229,7 +291,8 @@ class RunStore:
         """Put the runs still ``running`` for ``owner`` back to pending (on a clean abort)."""
         with self._write() as db:
             db.execute(
-                "UPDATE runs SET status = 'pending', owner = NULL WHERE owner = ? AND status = 'running'",
+                "UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL"
+                " WHERE owner = ? AND status = 'running'",
                 (owner,),
             )
 
@@ -292,7 +355,7 @@ class RunStore:
         """One run's row (config and metrics parsed) with sweeps it belongs to; prefix ids work."""
         row = self._db.execute(
             "SELECT id, status, reason, attempts, owner, host, created, started, finished,"
-            " config, metrics FROM runs WHERE id LIKE ? ORDER BY id LIMIT 2",
+            " config, metrics, lease_until FROM runs WHERE id LIKE ? ORDER BY id LIMIT 2",
             (run_id + "%",),
         ).fetchall()
         if len(row) != 1:
@@ -309,6 +372,7 @@ class RunStore:
             "finished",
             "config",
             "metrics",
+            "lease_until",
         )
         out = dict(zip(keys, row[0], strict=True))
         out["config"] = json.loads(out["config"])
