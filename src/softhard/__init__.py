@@ -20,10 +20,13 @@ from softhard.targets import Targets, make_targets
 from softhard.theory import crossover, hard_neurons, soft_neurons
 from softhard.train import TrainResult, train_two_layer
 
-try:
-    __version__ = version("softhard")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+try:  # stamped from git by setuptools-scm when the package is built (wheel or editable)
+    from softhard._version import __version__
+except ImportError:  # pragma: no cover - a source tree never built
+    try:
+        __version__ = version("softhard")
+    except PackageNotFoundError:
+        __version__ = "0.0.0+unknown"
 
 __all__ = [
     "ConfigError",

@@ -22,6 +22,26 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from softhard import __version__
+        from softhard.report.rundir import environment
+
+        revision = environment()["git_revision"] or "unknown"
+        console.print(f"softhard {__version__} (git revision {revision})", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version"
+    ),
+) -> None:
+    """Soft-label vs hard-label training: experiments, NTK margin, theory."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -13,6 +13,7 @@ import datetime as _dt
 import functools
 import json
 import platform
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -39,8 +40,17 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
-        "git_revision": git_revision(),
+        "git_revision": git_revision() or version_revision(__version__),
     }
+
+
+def version_revision(version: str) -> str | None:
+    """The git revision a setuptools-scm version names (``0.1.dev5+g1a2b3c4[.d20260101]``):
+    ``1a2b3c4``, with ``-dirty`` for a build from a tree with changes; None if it names none."""
+    match = re.search(r"[+.]g([0-9a-f]{7,40})(\.d\d{8})?", version)
+    if match is None:
+        return None
+    return match.group(1) + ("-dirty" if match.group(2) else "")
 
 
 def git_revision() -> str | None:
