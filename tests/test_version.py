@@ -86,11 +86,19 @@ def test_wheel_outside_a_checkout_records_the_built_revision(tmp_path):
     cfg.write_text(yaml.safe_dump(tiny))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["OMP_NUM_THREADS"] = "1"
-    script = str(venv / "bin" / "softhard")
-    out = _run([script, "--version"], cwd=tmp_path, env=env)
+    assert (venv / "bin" / "softhard").is_file()  # the console script
+    # one interpreter for both commands (importing torch twice would double the test's time)
+    code = (
+        "import sys; from typer.testing import CliRunner; from softhard.cli import app; "
+        "r = CliRunner(); print(r.invoke(app, ['--version']).output.strip()); "
+        "res = r.invoke(app, ['run', sys.argv[1], '-o', sys.argv[2], '-q']); "
+        "sys.exit(0 if res.exit_code == 0 else res.output)"
+    )
+    python = str(venv / "bin" / "python")
+    out = _run([python, "-c", code, str(cfg), str(tmp_path / "runs")], cwd=tmp_path, env=env)
     revision = version_revision(version)
-    assert out.strip() == f"softhard {version} (git revision {revision})"
-    _run([script, "run", str(cfg), "-o", str(tmp_path / "runs"), "-q"], cwd=tmp_path, env=env)
+    assert out.splitlines()[0] == f"softhard {version} (git revision {revision})"
     (folder,) = (tmp_path / "runs").iterdir()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["softhard"] == version and head.startswith(manifest["git_revision"])
+    assert manifest["git_revision"] == revision
