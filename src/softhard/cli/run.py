@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.config import (
@@ -17,6 +16,7 @@ from softhard.config import (
     validate_with_overrides,
 )
 from softhard.errors import ConfigError
+from softhard.report.tables import print_table
 
 SetOption = Annotated[
     list[str] | None,
@@ -92,12 +92,7 @@ def print_summary(
     summary: Any, title: str = "mean over seeds (avg loss: KL for soft, logistic for hard)"
 ) -> None:
     """A summary table (one row per task x width), soft beside hard."""
-    table = Table(title=title)
-    for col in summary.columns:
-        table.add_column(col.replace("_", " "), justify="left" if col == "task" else "right")
-    for row in summary.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
+    print_table(summary, title, console=console)
 
 
 @app.command()
@@ -137,7 +132,7 @@ def validate_cmd(
 @app.command()
 def configs() -> None:
     """List the configs shipped with softhard."""
-    table = Table("name", "path")
-    for name, path in shipped_configs().items():
-        table.add_row(name, str(path))
-    console.print(table)
+    import pandas as pd
+
+    rows = [{"name": name, "path": str(path)} for name, path in shipped_configs().items()]
+    print_table(pd.DataFrame(rows), "shipped configs", console=console)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli.run import QuietOption, SetOption, resolve_config_path
 from softhard.errors import ConfigError
+from softhard.report.tables import print_table
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="sweep folder holding softhard.sqlite [runs/sweeps]")
@@ -68,10 +68,16 @@ def sweep(
         group_size=group_size,
         lease=lease,
     )
-    print_frame(summary_table(result.table), f"sweep {result.name}: mean over seeds")
+    print_frame(
+        summary_table(result.table),
+        f"sweep {result.name}: mean over seeds",
+        secondary=["seeds"],
+        where_full="`softhard runs export`",
+    )
     failed = result.table[result.table["status"] == "failed"]
     if len(failed):
-        print_frame(failed[["id", "task", "width", "seed", "label_mode", "reason"]], "failed runs")
+        failed = _short_ids(failed[["id", "task", "width", "seed", "label_mode", "reason"]])
+        print_frame(failed, "failed runs (ids: first 10 characters)", secondary=["seed"])
     console.print(
         f"{result.counts['done']} done, {result.counts['failed']} failed, "
         f"{result.trained} trained now, {result.seconds:.1f} s; store: [bold]{result.store}[/bold]",
@@ -89,12 +95,20 @@ def runs_list(
     """The sweeps in the store (or one sweep's runs, with --sweep)."""
     with _open(store) as st:
         if sweep is None and status is None:
-            print_frame(st.sweeps(), f"sweeps in {st.path}")
+            sweeps = st.sweeps()
+            sweeps["last_finished"] = pd.to_datetime(sweeps["last_finished"], unit="s", utc=True)
+            sweeps["last_finished"] = sweeps["last_finished"].dt.strftime("%Y-%m-%d %H:%M")
+            print_frame(sweeps, f"sweeps in {st.path}", secondary=["last_finished", "running"])
             return
         table = st.runs(sweep, status=status)
     cols = ["id", "status", "task", "label_mode", "width", "seed", "attempts", "avg_loss"]
     cols += [c for c in ("test_acc", "reason") if c in table]
-    print_frame(table[[c for c in cols if c in table]], f"runs of {sweep or 'all sweeps'}")
+    print_frame(
+        _short_ids(table[[c for c in cols if c in table]]),
+        f"runs of {sweep or 'all sweeps'} (ids: first 10 characters)",
+        secondary=["attempts", "reason", "seed", "status"],
+        where_full="`softhard runs export`",
+    )
 
 
 @runs_app.command("show")
@@ -152,7 +166,13 @@ def min_width(
         lease=lease,
     )
     table = result.table.drop(columns=["path"])
-    print_frame(table, f"minimum width for {loaded.metric} <= eps (mean over seeds)")
+    m = loaded.metric
+    print_frame(
+        table,
+        f"minimum width for {m} <= eps (mean over seeds)",
+        secondary=[f"{m}_min", f"{m}_max", "full_grid_widths", "widths_evaluated", f"{m}_std"],
+        where_full="min_width.csv of the folder below",
+    )
     path = _write_min_width(loaded, result, Path(out or loaded.base_config().out_dir))
     evaluated = int(result.table.groupby(["task", "label_mode"])["widths_evaluated"].first().sum())
     full = len(loaded.tasks) * len(loaded.label_modes) * (loaded.max_width - loaded.min_width + 1)
@@ -178,6 +198,11 @@ def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
     return folder.with_name(name)
 
 
+def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Run ids by their first 10 characters (a unique prefix is all `runs show` needs)."""
+    return frame.assign(id=frame["id"].str[:10])
+
+
 def _open(store: Path | None) -> Any:
     from softhard.sweep import DEFAULT_STORE, RunStore
     from softhard.sweep.store import STORE_FILE
@@ -188,11 +213,6 @@ def _open(store: Path | None) -> Any:
     return RunStore(folder)
 
 
-def print_frame(frame: pd.DataFrame, title: str) -> None:
-    """A tidy table as a rich table (floats to 4 significant digits)."""
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col).replace("_", " "), justify="left" if col == "task" else "right")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
+def print_frame(frame: pd.DataFrame, title: str, **options: Any) -> None:
+    """A tidy table, readable at 80 columns (see :func:`softhard.report.tables.print_table`)."""
+    print_table(frame, title, console=console, **options)
