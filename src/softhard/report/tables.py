@@ -127,7 +127,7 @@ def print_table(
     table = Table(title=title)
     sizes = _fit(widths(), {c: max(len(headers[c]), *map(len, cells[c])) for c in cells}, limit)
     for col in cells:
-        text = col in tasks or col in fold or frame[col].dtype == object
+        text = col in tasks or col in fold or not pd.api.types.is_numeric_dtype(frame[col])
         table.add_column(
             headers[col],
             justify="left" if text else "right",
