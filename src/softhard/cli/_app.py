@@ -29,7 +29,9 @@ def _print_version(value: bool) -> None:
         from softhard.report.rundir import environment
 
         revision = environment()["git_revision"] or "unknown"
-        console.print(f"softhard {__version__} (git revision {revision})", highlight=False)
+        console.print(
+            f"softhard {__version__} (git revision {revision})", highlight=False, soft_wrap=True
+        )
         raise typer.Exit()
 
 

@@ -26,6 +26,7 @@ from softhard.models.two_layer import Init, Signs
 from softhard.targets import Targets
 from softhard.train import CURVE_COLUMNS, TrainResult
 
+RANGE_MULTIPLE = 4  # CPU: ranges per bank are a multiple of this (threads share them)
 _DEFAULT_CHUNKS = {"cpu": (2048, 512), "cuda": (1 << 16, 1 << 14)}
 
 
@@ -81,7 +82,10 @@ def train_bank(
             chunk_examples`` entries. Default 512 on CPU, 16384 on CUDA.
         workers: CPU only: ranges trained side by side in this many threads, each running
             single-threaded torch ops (torch's thread count is set to 1 meanwhile and restored
-            after). Default ``torch.get_num_threads()``. Results do not depend on it.
+            after). Default ``torch.get_num_threads()``. Results do not depend on it, bit for
+            bit: ranges are cut in a multiple of ``RANGE_MULTIPLE`` whatever ``workers`` is,
+            every range uses the same example block, and several ranges always run
+            single-threaded (``tests/test_determinism.py``).
 
     Raises:
         ConfigError: Adam (train those with the reference loop, engine ``loop``), mismatched
@@ -98,13 +102,16 @@ def train_bank(
     y_test = None if y_test_pm is None else y_test_pm.to(dtype=dtype, device=device)
     full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
 
+    # one example block for every range, whatever the ranges hold: the order of the sums over
+    # examples then does not depend on how students are cut into ranges (so not on `workers`)
+    widest = max(chunk_neurons, max(s.width for s in students))
+    block = max(1, min(chunk_examples, chunk_neurons * chunk_examples // widest, x_all.shape[0]))
+
     def train_range(members: list[int]) -> list[tuple[int, TrainResult]]:
         rng = build_range(
             students, members, x.shape[1], lr=cfg.lr, rho=cfg.rho, dtype=dtype, device=device
         )
-        trainer = RangeTrainer(
-            rng, x_all, n, y_test, chunk_neurons * chunk_examples, chunk_examples
-        )
+        trainer = RangeTrainer(rng, x_all, n, y_test, block * rng.num_neurons, block)
         for epoch in range(cfg.epochs):
             if full_batch:
                 trainer.gd_epoch(epoch)
@@ -115,7 +122,9 @@ def train_bank(
         return list(zip(rng.students, _results(trainer, final, cfg.epochs), strict=True))
 
     workers = workers or torch.get_num_threads()
-    multiple = workers if device.type == "cpu" else 1
+    # ranges are cut in a fixed multiple, not for `workers`: the same students always form the
+    # same ranges, so results are bitwise the same whatever the number of workers or cores
+    multiple = RANGE_MULTIPLE if device.type == "cpu" else 1
     ranges = plan_ranges(students, chunk_neurons, multiple)
     ranges = sorted(ranges, key=_range_cost(students), reverse=True)
     results: list[TrainResult | None] = [None] * len(students)
@@ -132,11 +141,13 @@ def _range_cost(students: Sequence[StudentSpec]):
 def _map_ranges(fn, ranges: list[list[int]], device: torch.device, workers: int | None):
     """``fn`` over the ranges: in a pool of single-threaded workers on CPU, else in turn."""
     workers = workers or torch.get_num_threads()
-    if device.type != "cpu" or workers <= 1 or len(ranges) <= 1:
+    if device.type != "cpu" or len(ranges) <= 1:
         return [fn(r) for r in ranges]
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # one worker or many, each range runs single-threaded (same sums)
     try:
+        if workers <= 1:
+            return [fn(r) for r in ranges]
         with ThreadPoolExecutor(workers, initializer=_single_threaded) as pool:
             return list(pool.map(fn, ranges))
     finally:
