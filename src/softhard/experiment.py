@@ -21,6 +21,7 @@ import torch
 from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
 from softhard.data import Dataset, load_dataset
 from softhard.device import resolve_device
+from softhard.errors import ConfigError
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import make_targets
 from softhard.teacher import TeacherOutput, network_teacher
@@ -86,8 +87,10 @@ def prepare_task(
     """Load a task, build its teacher and estimate its margin gamma (if ``margin``)."""
     dataset = load_dataset(task)
     if dataset.num_classes != 2:
-        raise ValueError(
-            f"two-layer experiments need a binary task, {task.display} has {dataset.num_classes} classes"
+        raise ConfigError(
+            f"two-layer experiments need a binary task, but task '{task.task}' of "
+            f"{task.display} has {dataset.num_classes} classes; pick two with task=a-b "
+            "(e.g. digits:3-8) or a binary grouping (odd-even, low-high)."
         )
     x, x_test = (t.to(torch.float64) for t in dataset.flat())
     y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm

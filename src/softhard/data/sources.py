@@ -296,9 +296,10 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"file {path}: array 'X' must be real numbers, not {x.dtype}.")
     if x.ndim == 0 or x.size == 0:
+        what = "no examples" if x.ndim == 0 or len(x) == 0 else "no features"
         raise DataError(
-            f"file {path} holds no examples: array 'X' has shape {x.shape}; a .npz dataset needs "
-            "arrays 'X' (n, features) and 'y' (n,) with n >= 1."
+            f"file {path} holds {what}: array 'X' has shape {x.shape}; a .npz dataset needs "
+            "arrays 'X' (n, features) and 'y' (n,) with n >= 1 and at least one feature."
         )
     return _check_xy(x.reshape(len(x), -1) if x.ndim < 2 else x, y.reshape(-1), path)
 
