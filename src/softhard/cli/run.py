@@ -75,7 +75,8 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
         from softhard.experiment import run_experiment, summarize
 
         result = run_experiment(cfg, out_dir=out, progress=not quiet)
-        print_summary(summarize(result.results))
+        print_summary(summarize(result.results), title=TWO_LAYER_TITLE)
+        print_horizons_and_teachers(result)
         path = result.path
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
     return path
@@ -91,6 +92,29 @@ def print_summary(
     for row in summary.itertuples(index=False):
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
+
+
+TWO_LAYER_TITLE = (
+    "mean over seeds. avg loss: theorem loss, epoch-averaged (KL for soft, logistic for "
+    "hard); yard avg loss: yardstick, epoch-averaged logistic loss vs the true labels"
+)
+
+
+def print_horizons_and_teachers(result: Any) -> None:
+    """The horizon T of each task, each teacher, and a loud line per weak teacher."""
+    table = result.results
+    for i, horizon in enumerate(result.horizons):
+        rows = table[table["task_index"] == i]
+        task = rows["task"].iloc[0] if len(rows) else str(i)
+        how = "fixed"
+        if horizon.auto:
+            how = "auto, converged" if horizon.converged else "auto, hit the cap"
+        teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
+        console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
+    from softhard.teacher import weak_teacher_text
+
+    for flag in result.weak_teachers:
+        console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")
 
 
 @app.command()
