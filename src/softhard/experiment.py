@@ -156,7 +156,8 @@ def train_students(
     epochs = cfg.train.epochs if epochs is None else epochs
     if not isinstance(epochs, int):
         raise ConfigError(
-            "train.epochs='auto' is resolved per task by run_experiment (softhard.task_horizon); "
+            "train.epochs='auto' is resolved per task by run_experiment "
+            "(softhard.experiment.task_horizon); "
             "give train_students a number of epochs, or set train.epochs to a whole number"
         )
     train_cfg = cfg.train.model_copy(update={"epochs": epochs})
