@@ -82,7 +82,8 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
         from softhard.experiment import run_experiment, summarize
 
         result = run_experiment(cfg, out_dir=out, progress=not quiet)
-        print_summary(summarize(result.results))
+        print_summary(summarize(result.results), title=TWO_LAYER_TITLE)
+        print_horizons_and_teachers(result)
         path = result.path
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
     return path
@@ -93,6 +94,29 @@ def print_summary(
 ) -> None:
     """A summary table (one row per task x width), soft beside hard."""
     print_table(summary, title, console=console)
+
+
+TWO_LAYER_TITLE = (
+    "mean over seeds. avg loss: theorem loss, epoch-averaged (KL for soft, logistic for "
+    "hard); yard avg loss: yardstick, epoch-averaged logistic loss vs the true labels"
+)
+
+
+def print_horizons_and_teachers(result: Any) -> None:
+    """The horizon T of each task, each teacher, and a loud line per weak teacher."""
+    table = result.results
+    for i, horizon in enumerate(result.horizons):
+        rows = table[table["task_index"] == i]
+        task = rows["task"].iloc[0] if len(rows) else str(i)
+        how = "fixed"
+        if horizon.auto:
+            how = "auto, converged" if horizon.converged else "auto, hit the cap"
+        teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
+        console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
+    from softhard.teacher import weak_teacher_text
+
+    for flag in result.weak_teachers:
+        console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")
 
 
 @app.command()
