@@ -160,6 +160,14 @@ class StudentConfig(_Model):
     signs: Signs = "balanced"
 
 
+class ModeLrs(_Model):
+    """A learning rate per label mode; a mode left out uses ``train.lr``."""
+
+    soft: float | None = Field(None, gt=0.0)
+    hard: float | None = Field(None, gt=0.0)
+    mixed: float | None = Field(None, gt=0.0)
+
+
 class TrainConfig(_Model):
     """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
 
@@ -171,7 +179,7 @@ class TrainConfig(_Model):
         None, gt=0.0, description="project each w_s onto ||w_s - w_s(0)|| <= rho/sqrt(m)"
     )
     t2_scaling: bool = Field(True, description="multiply the soft (KL) term by T^2 (Hinton)")
-    lr_by_mode: dict[LabelMode, float] | None = Field(
+    lr_by_mode: ModeLrs | None = Field(
         None, description="learning rate per label mode ({soft: .., hard: ..}); others use lr"
     )
     match_steps: bool = Field(
@@ -182,10 +190,8 @@ class TrainConfig(_Model):
 
     @model_validator(mode="after")
     def _lrs_consistent(self) -> TrainConfig:
-        bad = {k: v for k, v in (self.lr_by_mode or {}).items() if not v > 0}
-        if bad:
-            raise ValueError(f"lr_by_mode values must be > 0, got {bad}")
-        clash = [m for m in ("soft", "mixed") if m in (self.lr_by_mode or {})]
+        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        clash = [m for m in ("soft", "mixed") if m in lrs]
         if self.match_steps and clash:
             raise ValueError(
                 f"match_steps=true sets the lr of {' and '.join(clash)} students from the hard "
@@ -202,13 +208,13 @@ class TrainConfig(_Model):
         logistic loss) and ``sigmoid'(f/T) / T^2`` without it, so its lr is ``lr_hard`` with
         ``t2_scaling`` and ``lr_hard * T^2`` without (docs/regimes.md, "step sizes").
         """
-        lrs = self.lr_by_mode or {}
+        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
         hard = lrs.get("hard", self.lr)
         if label_mode == "hard":
             return hard
         if self.match_steps:
             return hard if self.t2_scaling else hard * temperature**2
-        return lrs.get(label_mode, self.lr)  # type: ignore[call-overload]
+        return lrs.get(label_mode, self.lr)
 
 
 class ExperimentConfig(_Model):
