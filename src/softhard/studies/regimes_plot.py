@@ -54,8 +54,12 @@ def plot_paired_heatmap(
     nrows = -(-len(panels) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False)
     image = None
-    for ax, (key, panel) in zip(axs.flat, panels, strict=False):
-        image = _panel(ax, panel, x, y, limit)
+    levels = (_levels(data[x]), _levels(data[y]))
+    for k, (ax, (key, panel)) in enumerate(zip(axs.flat, panels, strict=False)):
+        image = _panel(ax, panel, x, y, limit, levels)
+        if k % ncols:
+            ax.set_yticklabels([])
+            ax.set_ylabel("")
         key = key if isinstance(key, tuple) else (key,)
         ax.set_title(", ".join(f"{f}={v}" for f, v in zip(facets, key, strict=True)), fontsize=8)
     for ax in list(axs.flat)[len(panels) :]:
@@ -63,7 +67,7 @@ def plot_paired_heatmap(
     if image is not None:
         fig.colorbar(image, ax=axs, shrink=0.8, label="mean paired difference (soft - hard)")
     text = _title(data, epoch, title, settings)
-    fig.suptitle(text, fontsize=9, y=1.0 + 0.12 * text.count("\n") / (4.2 * nrows), va="bottom")
+    fig.suptitle(text, fontsize=9, y=1.0, va="bottom")
     path = Path(path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -76,8 +80,15 @@ def _axes(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in OUTPUT_COLUMNS]
 
 
-def _panel(ax: plt.Axes, panel: pd.DataFrame, x: str, y: str, limit: float) -> object:
-    xs, ys = _levels(panel[x]), _levels(panel[y])
+def _panel(
+    ax: plt.Axes,
+    panel: pd.DataFrame,
+    x: str,
+    y: str,
+    limit: float,
+    levels: tuple[list[object], list[object]],
+) -> object:
+    xs, ys = levels
     grid = np.full((len(ys), len(xs)), np.nan)
     image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for row in panel.itertuples(index=False):
@@ -88,7 +99,8 @@ def _panel(ax: plt.Axes, panel: pd.DataFrame, x: str, y: str, limit: float) -> o
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0))
         text = f"{r['mean_diff']:+.3f}\n[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
         color = "white" if abs(r["mean_diff"]) > 0.6 * limit and r["significant"] else "black"
-        ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+        box = None if r["significant"] else {"facecolor": "white", "alpha": 0.8, "lw": 0}
+        ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color, bbox=box)
     image.set_data(np.ma.masked_invalid(grid))
     masked = ~panel["significant"].astype(bool)
     if masked.any():  # grey the non-significant cells beneath their hatching
