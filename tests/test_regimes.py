@@ -265,3 +265,18 @@ def test_compare_reads_a_sweep_store(tmp_path):
     args = ["compare", str(tmp_path / "store"), "--sweep", "tiny_regimes", "--x", "temperature"]
     result = runner.invoke(app, [*args, "--epochs", "last", "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 0, result.output
+
+
+def test_shipped_regime_sweep_has_levels_and_data_seeds():
+    from softhard.config import shipped_configs
+    from softhard.sweep import load_sweep_spec
+
+    runs = expand(load_sweep_spec(shipped_configs()["regimes_digits"]))
+    levels = {(r.config.tasks[0].mix, r.config.tasks[0].flip) for r in runs}
+    cells: dict[tuple, set[int]] = {}
+    for r in runs:
+        c = r.config
+        key = (c.tasks[0].display, c.widths[0], c.temperature)
+        cells.setdefault(key, set()).add(c.tasks[0].seed)
+    assert len(levels) >= 3 and min(len(s) for s in cells.values()) >= 8
+    assert all(r.config.train.student_lr("soft", r.config.temperature) == 1.0 for r in runs)
