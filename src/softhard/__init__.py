@@ -9,6 +9,7 @@ from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.studies.regimes import paired_compare
 from softhard.sweep import (
     RunStore,
     load_min_width_spec,
@@ -55,6 +56,7 @@ __all__ = [
     "load_sweep_spec",
     "make_targets",
     "min_width_search",
+    "paired_compare",
     "prepare_task",
     "run_experiment",
     "run_sweep",

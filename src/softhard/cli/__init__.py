@@ -1,5 +1,6 @@
 """Command-line interface: ``softhard COMMAND``. Each command is a thin layer over the library."""
 
+from softhard.cli import compare as _compare  # noqa: F401  (registers commands)
 from softhard.cli import margin as _margin  # noqa: F401  (registers commands)
 from softhard.cli import run as _run  # noqa: F401  (registers commands)
 from softhard.cli import sweep as _sweep  # noqa: F401  (registers commands)
