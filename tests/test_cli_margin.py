@@ -68,3 +68,13 @@ def test_errors_are_one_paragraph_with_exit_code_2(args, match):
     assert result.exit_code == 2
     assert match in result.output
     assert "Traceback" not in result.output
+
+
+def test_three_class_file_is_refused_not_cut(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "three.npz", X=rng.standard_normal((30, 3)), y=np.arange(30) % 3)
+    result = _invoke(str(tmp_path / "three.npz"), "--num-directions", "64")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "3 classes (labels 0, 1, 2)" in result.output and "task=0-1" in result.output
+    ok = _invoke(f"file:{tmp_path / 'three.npz'},task=0-2", "--num-directions", "64")
+    assert ok.exit_code == 0, ok.output
