@@ -95,3 +95,13 @@ def test_every_shipped_config_validates(name):
 
     cfg = load_any_config(name, None)
     assert cfg.name
+
+
+def test_file_display_uses_base_name_and_options():
+    a = DataConfig.parse("file:/work/long/folder/one.npz")
+    b = DataConfig.parse("file:/work/long/folder/two.npz,task=3-5")
+    c = DataConfig.parse("file:/elsewhere/table.csv,label_column=kind,mix=0.2")
+    assert a.display == "file:one.npz"
+    assert b.display == "file:two.npz task=3-5"
+    assert c.display == "file:table.csv label_column=kind mix=0.2"
+    assert DataConfig.parse("digits:3-8").display == "digits:3-8"
