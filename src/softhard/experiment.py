@@ -93,10 +93,10 @@ def prepare_task(
     y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm
     estimate = None
     if margin or teacher.kind == "kernel":
-        from softhard.ntk import estimate_margin
+        from softhard.ntk import cached_margin
 
-        estimate = estimate_margin(
-            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
+        estimate = cached_margin(
+            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed, cache=cache
         )
     if teacher.kind == "kernel":
         output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
