@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from softhard.cli import app
@@ -68,3 +69,40 @@ def test_errors_are_one_paragraph_with_exit_code_2(args, match):
     assert result.exit_code == 2
     assert match in result.output
     assert "Traceback" not in result.output
+
+
+def test_three_class_file_is_refused_not_cut(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "three.npz", X=rng.standard_normal((30, 3)), y=np.arange(30) % 3)
+    result = _invoke(str(tmp_path / "three.npz"), "--num-directions", "64")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "3 classes (labels 0, 1, 2)" in result.output and "task=0-1" in result.output
+    ok = _invoke(f"file:{tmp_path / 'three.npz'},task=0-2", "--num-directions", "64")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_hardest_table_names_classes_and_fresh_note_says_what_to_do():
+    result = _invoke("digits:3-8", "--num-directions", "16", "--top", "4")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "hardest training examples" in line)
+    rows = [line.split("│") for line in lines[start:] if line.count("│") == 5][1:5]
+    classes = {r[3].strip() for r in rows}
+    assert classes and classes <= {"3", "8"}, rows  # digits, not 0/1
+    text = " ".join(result.output.split())
+    assert "does not carry over to fresh directions" in text
+    assert "--num-directions 64" in text
+
+
+def test_fresh_note_only_when_far_below():
+    from dataclasses import replace
+
+    from softhard.cli.margin import fresh_note
+    from softhard.ntk import estimate_margin
+
+    x = torch.eye(3, dtype=torch.float64)
+    est = estimate_margin(x, torch.tensor([1.0, -1.0, 1.0]), num_directions=64)
+    assert fresh_note(replace(est, fresh_lower=0.9 * est.lower)) is None
+    assert fresh_note(replace(est, fresh_lower=float("nan"))) is None
+    note = fresh_note(replace(est, fresh_lower=0.1 * est.lower))
+    assert "K = 64" in note and "--num-directions 256" in note

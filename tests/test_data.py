@@ -428,3 +428,22 @@ def test_nan_rows_are_named_with_the_fix(tmp_path: Path) -> None:
     np.savez(tmp_path / "e.npz", X=np.zeros((0, 3)), y=np.zeros(0))
     with pytest.raises(DataError, match=r"holds no examples: array 'X' has shape \(0, 3\)"):
         load(f"file:{tmp_path / 'e.npz'}")
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_three_classes_without_a_task_fail_and_list_them(tmp_path: Path, suffix: str) -> None:
+    x, y = np.random.default_rng(0).standard_normal((30, 2)), np.arange(30) % 3
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".npz":
+        np.savez(path, X=x, y=y)
+    else:
+        frame = pd.DataFrame(x, columns=["a", "b"]).assign(label=y)
+        frame.to_csv(path, index=False)
+    extra = ",label_column=label" if suffix == ".csv" else ""
+    with pytest.raises(DataError, match=r"3 classes \(labels 0, 1, 2\)") as err:
+        load(f"file:{path}{extra}")
+    assert f"'file:{path},task=0-1'" in str(err.value) and "task=all" in str(err.value)
+    picked = load(f"file:{path}{extra},task=2-0")  # an explicit task picks two of them
+    assert picked.meta["class_names"] == ["2", "0"] and picked.n_train + picked.n_test == 20
+    assert (
+        load(f"file:{path}{extra},task=0-1").n_train + load(f"file:{path}{extra},task=0-1").n_test
+        == 20
+    )

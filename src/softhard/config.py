@@ -88,6 +88,10 @@ class DataConfig(_Model):
         parts = [f"{self.source}:{self.task}" if self.source != "file" else f"file:{self.path}"]
         if self.source == "synthetic":
             parts = [f"synthetic:d={self.dim},margin={self.margin:g}"]
+        if self.source == "file":  # the base name and the options that pick the data
+            chosen = [k for k in ("task", "label_column") if k in self.model_fields_set]
+            options = [f"{k}={getattr(self, k)}" for k in chosen if getattr(self, k) is not None]
+            parts = [f"file:{Path(self.path or '').name}", *options]
         for knob in ("mix", "noise", "flip"):
             value = getattr(self, knob)
             if value:

@@ -116,10 +116,10 @@ def prepare_task(
     keep = student_subset(task, dataset.y_train.numpy())
     subset = len(keep) < x.shape[0]  # the student sees a subset: its margin is estimated below
     if (margin and not subset) or teacher.kind == "kernel":
-        from softhard.ntk import estimate_margin
+        from softhard.ntk import cached_margin
 
-        estimate = estimate_margin(
-            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
+        estimate = cached_margin(
+            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed, cache=cache
         )
     if teacher.kind == "kernel":
         output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
@@ -133,10 +133,10 @@ def prepare_task(
         x, y_pm = x[idx], y_pm[idx]
         output = TeacherOutput(output.train_logits[idx], output.test_logits, output.info)
         if margin:
-            from softhard.ntk import estimate_margin
+            from softhard.ntk import cached_margin
 
-            estimate = estimate_margin(
-                x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
+            estimate = cached_margin(
+                x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed, cache=cache
             )
     return PreparedTask(
         index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher

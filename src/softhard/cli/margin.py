@@ -54,11 +54,34 @@ def margin(
     console.print(_margin_table(ds, est))
     console.print(_hardest_table(ds, est, top))
     console.print(_neurons_table(est, eps))
+    note = fresh_note(est)
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}")
     if not est.converged:
         console.print(
             f"[yellow]warning:[/yellow] not converged in {est.iterations} iterations "
             f"(relative gap {est.gap:.2e} > tol {tol:g})."
         )
+
+
+FRESH_RATIO = 0.5
+"""``fresh_lower`` below this fraction of ``lower`` gets a note (see :func:`fresh_note`)."""
+
+
+def fresh_note(est: MarginEstimate) -> str | None:
+    """What a ``fresh_lower`` far below ``lower`` means and what to do, or None when it is not."""
+    if not est.lower > 0 or est.fresh_lower != est.fresh_lower:  # no margin, or no fresh run
+        return None
+    if est.fresh_lower >= FRESH_RATIO * est.lower:
+        return None
+    more = 4 * est.num_directions
+    return (
+        f"fresh lower {est.fresh_lower:.3g} is far below lower {est.lower:.3g}: the solution v "
+        f"found with K = {est.num_directions} directions does not carry over to fresh directions "
+        "(on new directions some examples lose their margin), so gamma_K over-fits these K "
+        "directions and overstates the margin. Use more directions "
+        f"(--num-directions {more}) until fresh lower comes close to lower."
+    )
 
 
 def _margin_table(ds: Dataset, est: MarginEstimate) -> Table:
@@ -84,10 +107,12 @@ def _margin_table(ds: Dataset, est: MarginEstimate) -> Table:
 
 def _hardest_table(ds: Dataset, est: MarginEstimate, top: int) -> Table:
     table = Table(title=f"the {top} hardest training examples (largest dual weight q)")
-    for col in ("rank", "index", "label", "weight q"):
+    for col in ("rank", "index", "class", "weight q"):
         table.add_column(col, justify="right")
+    names = ds.meta.get("class_names") or ["0", "1"]
     for rank, i in enumerate(est.hardest[:top].tolist(), start=1):
-        table.add_row(str(rank), str(i), str(int(ds.y_train[i])), f"{float(est.q[i]):.4g}")
+        label = names[int(ds.y_train[i])]
+        table.add_row(str(rank), str(i), label, f"{float(est.q[i]):.4g}")
     return table
 
 

@@ -106,7 +106,9 @@ def resolve_task(cfg: DataConfig, raw: RawData) -> Task:
     """The task ``cfg.task`` over ``raw``'s labels, every class checked to have examples."""
     labels = raw.y if raw.y_test is None else np.concatenate([raw.y, raw.y_test])
     if not raw.digit_labels:
-        return label_task(cfg.task, labels, raw.origin)
+        chosen = "task" in cfg.model_fields_set  # the default task names digits, not these labels
+        example = f"file:{cfg.path}" if cfg.source == "file" else cfg.source
+        return label_task(cfg.task if chosen else None, labels, raw.origin, example=example)
     task = digit_task(cfg.task, raw.label_names)
     task.check_present(
         raw.y, raw.origin if raw.y_test is None else f"the training split of {raw.origin}"

@@ -97,12 +97,14 @@ def digit_task(spec: str, names: Sequence[str] | None = None) -> Task:
     raise ConfigError(f"unknown task '{spec}' for a source with classes 0-9; {TASK_HELP}.")
 
 
-def label_task(spec: str, y: np.ndarray, origin: str) -> Task:
+def label_task(spec: str | None, y: np.ndarray, origin: str, *, example: str = "") -> Task:
     """Resolve a task over the labels present in ``y`` (``file`` and ``synthetic`` sources).
 
     Two distinct labels: the task is ignored and the sorted labels map to 0 and 1. More labels:
     ``a-b`` picks the two label values named (matched as text or as numbers), ``all`` keeps every
-    label (sorted), and ``odd-even`` / ``low-high`` group integer labels.
+    label (sorted), and ``odd-even`` / ``low-high`` group integer labels. ``spec=None`` (no task
+    was chosen) with more than two labels raises :class:`DataError` listing the labels and how to
+    choose; ``example`` is the dataset spec to show in that message (``file:data.npz``).
     """
     values = np.unique(y)
     if len(values) < 2:
@@ -112,6 +114,8 @@ def label_task(spec: str, y: np.ndarray, origin: str) -> Task:
     if len(values) == 2:
         a, b = values.tolist()
         return Task(f"{a}-{b}", ((a,), (b,)), (str(a), str(b)))
+    if spec is None:
+        raise DataError(_choose_message(values, origin, example))
     text = spec.strip().lower()
     if text == "all":
         return Task(spec, tuple((v,) for v in values.tolist()), tuple(str(v) for v in values))
@@ -128,6 +132,18 @@ def label_task(spec: str, y: np.ndarray, origin: str) -> Task:
         )
     pa, pb = _find_label(a, values, spec, origin), _find_label(b, values, spec, origin)
     return Task(spec, ((pa,), (pb,)), (str(pa), str(pb)))
+
+
+def _choose_message(values: np.ndarray, origin: str, example: str) -> str:
+    labels = values.tolist()
+    shown = ", ".join(map(str, labels[:20])) + (", ..." if len(labels) > 20 else "")
+    a, b = labels[0], labels[1]
+    spec = f"'{example},task={a}-{b}'" if example else f"task={a}-{b}"
+    return (
+        f"{origin} has {len(labels)} classes (labels {shown}) and no task picks two of them; "
+        f"softhard will not drop classes silently. Choose two with task=a-b, e.g. {spec} "
+        f"(in a config: task: '{a}-{b}'), or task=all to keep every class (multi-class use only)."
+    )
 
 
 def _grouped_task(

@@ -4,9 +4,11 @@ THEORY.md section 3. Public API:
 
 - :func:`limiting_ntk`, :func:`empirical_ntk`: the closed-form and finite-width NTK Gram matrices.
 - :func:`estimate_margin` -> :class:`MarginEstimate`: gamma with a primal/dual certificate.
+- :func:`cached_margin`: the same through a disk cache keyed by the inputs and settings.
 - :class:`KernelTeacher`: the teacher F(x) = beta E_z[<v(z), x> 1[<z, x> > 0]] of the theorem.
 """
 
+from softhard.ntk.cache import cached_margin
 from softhard.ntk.kernel import empirical_ntk, limiting_ntk
 from softhard.ntk.margin import MarginEstimate, estimate_margin, margin_directions, project_simplex
 from softhard.ntk.teacher import KernelTeacher
@@ -14,6 +16,7 @@ from softhard.ntk.teacher import KernelTeacher
 __all__ = [
     "KernelTeacher",
     "MarginEstimate",
+    "cached_margin",
     "empirical_ntk",
     "estimate_margin",
     "limiting_ntk",

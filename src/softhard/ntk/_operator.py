@@ -82,6 +82,24 @@ class PatternOperator:
             acc += block @ u[rows]
         return (acc * self.yx).sum(dim=1) / self.num_directions
 
+    def hessian(self, g: torch.Tensor, s: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        """Hessian of F_mu(q) = (1/K) sum_k s_k, s_k = sqrt(||g_k(q)||^2 + mu^2), on ``active``.
+
+        d^2 F_mu / dq_i dq_j = (1/K) sum_k D_ki D_kj y_i y_j (<x_i, x_j> / s_k
+        - <x_i, g_k> <x_j, g_k> / s_k^3), for the examples ``active`` (indices), from G = ``g``
+        (K, d) and ``s`` (K,). Costs two (|A|, K) x (K, |A|) products.
+        """
+        yx = self.yx[active]
+        curvature = torch.zeros(len(active), len(active), dtype=self.x.dtype, device=self.x.device)
+        bend = torch.zeros_like(curvature)
+        k = self.num_directions
+        for rows, block in self._blocks():
+            d_act = block[active]  # (|A|, kb)
+            curvature += (d_act / (k * s[rows])) @ d_act.T
+            b = d_act * (yx @ g[rows].T)  # B_ik = D_ki <y_i x_i, g_k>
+            bend += (b / (k * s[rows] ** 3)) @ b.T
+        return (yx @ yx.T) * curvature - bend
+
     def fractions(self) -> torch.Tensor:
         """Shape ``(n,)``: the fraction of directions with <z_k, x_i> > 0 for each example."""
         total = torch.zeros(self.x.shape[0], dtype=self.x.dtype, device=self.x.device)

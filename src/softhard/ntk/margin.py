@@ -9,10 +9,13 @@ With K directions z_k ~ N(0, I_d) and the pattern D_ki = 1[<z_k, x_i> > 0]:
 F is convex and 1-homogeneous; its gradient dF/dq_i = y_i (1/K) sum_k D_ki <x_i, g_k/||g_k||> is
 exactly the vector of primal margins of v_k = g_k(q)/||g_k(q)||. So every gradient gives a lower bound
 (min_i of it; v = 0 gives 0) and every feasible q an upper bound F(q); we stop when the gap is below
-``tol`` relative to the upper bound. The dual is solved by accelerated projected gradient (FISTA with
-backtracking on the smoothness constant, function-value restart and Euclidean projection onto the
-simplex); G(q) is linear in q, so the extrapolated point costs no extra product. Each iteration costs
-one product with the (K, n) pattern each way, chunked over directions.
+``tol`` relative to the upper bound. The dual is solved in two phases. First accelerated projected
+gradient (FISTA with backtracking on the smoothness constant, function-value restart and Euclidean
+projection onto the simplex); G(q) is linear in q, so the extrapolated point costs no extra product.
+Each iteration costs one product with the (K, n) pattern each way, chunked over directions. Easy
+problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS``, projected Newton steps
+on the smoothed dual (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3)
+need thousands of first-order iterations but tens of Newton steps (see docs/margin.md).
 """
 
 from __future__ import annotations
@@ -26,13 +29,24 @@ import torch
 
 from softhard.errors import ConfigError
 from softhard.ntk._inputs import signed_labels_and_inputs
+from softhard.ntk._newton import newton_solve
 from softhard.ntk._operator import PatternOperator, unit_rows
 
-__all__ = ["MarginEstimate", "estimate_margin", "margin_directions", "project_simplex"]
+__all__ = [
+    "SOLVER_VERSION",
+    "MarginEstimate",
+    "estimate_margin",
+    "margin_directions",
+    "project_simplex",
+]
+
+SOLVER_VERSION = 2
+"""Bumped whenever the solver's answers may change (keys the cache of estimates)."""
 
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
 _MAX_BACKTRACK = 60
 _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _solve_dual)
+_FIRST_ORDER_ITERATIONS = 100  # then projected Newton (softhard.ntk._newton) takes over
 
 
 @dataclass(frozen=True)
@@ -219,6 +233,37 @@ class _Solution:
 def _solve_dual(
     op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
 ) -> _Solution:
+    """FISTA for up to ``_FIRST_ORDER_ITERATIONS``, then projected Newton from its best point.
+
+    Easy problems (a margin of a few 1e-2) converge in the first phase; near-zero margins
+    (1e-3), where first-order methods need thousands of iterations, are finished by Newton.
+    """
+    first = _fista(op, n, tol=tol, atol=atol, max_iter=min(max_iter, _FIRST_ORDER_ITERATIONS))
+    sol, mu = first
+    if sol.iterations >= max_iter or _converged(sol.upper, sol.lower, tol, atol):
+        return sol
+    second = newton_solve(
+        op,
+        sol.q,
+        mu=mu,
+        lower=sol.lower,
+        upper=sol.upper,
+        tol=tol,
+        atol=atol,
+        smoothing=_SMOOTHING,
+        max_iter=max_iter - sol.iterations,
+    )
+    return _Solution(
+        q=second.q,
+        lower=second.lower,
+        upper=second.upper,
+        iterations=sol.iterations + second.iterations,
+    )
+
+
+def _fista(
+    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
+) -> tuple[_Solution, float]:
     """FISTA on min_{q in simplex} F_mu(q) with backtracking and restart; tracks the best bounds.
 
     F_mu(q) = (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu) is F smoothed (F - mu <= F_mu <= F), with
@@ -258,7 +303,7 @@ def _solve_dual(
             q_prev, g_prev, t = q, g, t_next
         q, g = q_new, g_new
         lip *= 0.9
-    return _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it)
+    return _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it), mu
 
 
 def _value(g: torch.Tensor, mu: float) -> float:

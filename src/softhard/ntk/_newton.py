@@ -1,0 +1,189 @@
+"""Projected Newton steps for the smoothed margin dual, for near-zero margins (issue 13).
+
+The dual min_{q in simplex} F(q), F(q) = (1/K) sum_k ||g_k(q)||, is smoothed to
+F_mu(q) = (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu) (F - mu <= F_mu <= F). First-order methods
+need O(1/(tol * gamma)) iterations on it, which is what stalls them when gamma is 1e-3. Here
+each step minimises the second-order model of F_mu over the simplex,
+
+    p = argmin_{p in simplex} <grad, p - q> + 1/2 (p - q)^T H (p - q),
+
+with the exact Hessian H (:meth:`PatternOperator.hessian`) restricted to the examples that can
+carry weight (those with q_i > 0 or a gradient not far above its minimum: by the KKT conditions
+the others have q*_i = 0), then takes the largest step toward p that decreases F_mu (Armijo) and
+shrinks mu. The model is solved by accelerated projected gradient with restarts, then
+"polished": the KKT system of the equality-constrained problem on the support is solved
+directly, which gives the exact model minimiser once the support is right. Each step costs
+O(|A|^2 K) for H, against O(n K d) for a first-order step, and typically 10 to 30 steps reach a
+relative gap of 1e-3 where first-order methods run thousands of iterations.
+
+Certificates are those of :mod:`softhard.ntk.margin`: every q gives the upper bound F(q); every
+gradient of F_mu (and every g/||g||) is a primal point whose minimum margin is a lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from softhard.ntk._operator import PatternOperator, unit_rows
+
+_MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
+_MU_FLOOR = 1e-3  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
+_INNER_ITERATIONS = 300
+_POLISH_ROUNDS = 3
+_ARMIJO = 1e-4
+_MIN_STEP = 1e-4
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    q: torch.Tensor
+    lower: float
+    upper: float
+    iterations: int
+    converged: bool
+
+
+def newton_solve(
+    op: PatternOperator,
+    q: torch.Tensor,
+    *,
+    mu: float,
+    lower: float,
+    upper: float,
+    tol: float,
+    atol: float,
+    smoothing: float,
+    max_iter: int,
+) -> NewtonResult:
+    """Projected Newton on F_mu from ``q`` with decreasing mu; keeps the best certificates."""
+    g = op.forward(q)
+    best_q, best_up, best_lo = q, upper, lower
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):  # noqa: B007  (used after the loop)
+        s = torch.sqrt((g * g).sum(dim=1) + mu * mu)
+        grad = op.margins(g / s[:, None])  # gradient of F_mu; also a primal point
+        best_lo = max(best_lo, float(grad.min()))
+        f = float((s - mu).mean())
+        active = _active(q, grad, f)
+        hess = op.hessian(g, s, active)
+        p = simplex_qp(hess, grad[active] - hess @ q[active], q[active])
+        direction = -q.clone()
+        direction[active] += p
+        q, g = _line_search(op, q, g, direction, f, float(grad @ direction), mu)
+        u, norms = unit_rows(g)
+        upper_q = float(norms.mean())
+        best_lo = max(best_lo, float(op.margins(u).min()))
+        if upper_q < best_up:
+            best_q, best_up = q, upper_q
+        gap = best_up - max(best_lo, 0.0)
+        if gap <= tol * best_up or best_up <= atol:
+            converged = True
+            break
+        mu = max(_MU_SHRINK * min(mu, smoothing * gap), _MU_FLOOR * tol * best_up)
+    return NewtonResult(best_q, best_lo, best_up, it, converged)
+
+
+def _active(q: torch.Tensor, grad: torch.Tensor, f: float) -> torch.Tensor:
+    """Examples that may carry weight: q_i > 0, or grad_i <= f + (f - min grad).
+
+    For 1-homogeneous F, <q, grad> = F(q): the q-weighted mean of the gradient is f, and at the
+    optimum every example with weight has the minimal gradient. Those far above it stay at 0.
+    """
+    low = float(grad.min())
+    return torch.nonzero((q > 0) | (grad <= 2 * f - low)).squeeze(1)
+
+
+def _line_search(
+    op: PatternOperator,
+    q: torch.Tensor,
+    g: torch.Tensor,
+    direction: torch.Tensor,
+    f: float,
+    slope: float,
+    mu: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backtracking (Armijo) on F_mu along ``direction``; the point itself if nothing decreases."""
+    if not slope < 0:
+        return q, g
+    step = 1.0
+    while step >= _MIN_STEP:
+        q_new = q + step * direction
+        g_new = op.forward(q_new)
+        norms = torch.linalg.vector_norm(g_new, dim=1)
+        f_new = float((torch.sqrt(norms * norms + mu * mu) - mu).mean())
+        if f_new <= f + _ARMIJO * step * slope:
+            return torch.clamp(q_new, min=0.0), g_new
+        step *= 0.5
+    return q, g
+
+
+def simplex_qp(hess: torch.Tensor, c: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """argmin_{p in simplex} <c, p> + 1/2 p^T hess p (hess symmetric PSD), approximately.
+
+    Accelerated projected gradient (step 1/L, L from power iteration, adaptive restart) from
+    ``start``, then up to a few rounds of a direct KKT solve on the support (dropping negative
+    weights), kept only when it lowers the objective.
+    """
+    from softhard.ntk.margin import project_simplex  # one projection for both solvers
+
+    lip = 1.1 * _largest_eigenvalue(hess)
+    if not lip > 0:
+        return start
+    p, p_prev, t = start.clone(), start.clone(), 1.0
+    for _ in range(_INNER_ITERATIONS):
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+        w = p + ((t - 1.0) / t_next) * (p - p_prev)
+        p_new = project_simplex(w - (c + hess @ w) / lip)
+        if float((p_new - p) @ (p - p_prev)) < 0:
+            t_next = 1.0  # restart the momentum
+        p_prev, p, t = p, p_new, t_next
+        if float(torch.linalg.vector_norm(p - p_prev, ord=1)) <= 1e-13:
+            break
+    return _polish(hess, c, p)
+
+
+def _polish(hess: torch.Tensor, c: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Solve hess_SS p_S + c_S = lambda 1, sum p_S = 1 on the support S; drop negatives, repeat."""
+
+    def objective(v: torch.Tensor) -> float:
+        return float(c @ v + 0.5 * v @ (hess @ v))
+
+    support = torch.nonzero(p > 0).squeeze(1)
+    for _ in range(_POLISH_ROUNDS):
+        m = len(support)
+        if m == 0:
+            break
+        kkt = torch.zeros(m + 1, m + 1, dtype=hess.dtype, device=hess.device)
+        kkt[:m, :m] = hess[support][:, support]
+        kkt[:m, m] = 1.0
+        kkt[m, :m] = 1.0
+        rhs = torch.cat([-c[support], torch.ones(1, dtype=c.dtype, device=c.device)])
+        try:
+            sol = torch.linalg.solve(kkt, rhs)[:m]
+        except RuntimeError:  # singular: keep the iterative answer
+            break
+        if not torch.isfinite(sol).all():
+            break
+        if (sol >= 0).all():
+            candidate = torch.zeros_like(p)
+            candidate[support] = sol
+            return candidate if objective(candidate) <= objective(p) else p
+        support = support[sol > 0]
+    return p
+
+
+def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 50) -> float:
+    """Power iteration for the largest eigenvalue of a symmetric PSD matrix."""
+    v = torch.ones(hess.shape[0], dtype=hess.dtype, device=hess.device)
+    v = v / torch.linalg.vector_norm(v)
+    value = 0.0
+    for _ in range(iterations):
+        w = hess @ v
+        value = float(torch.linalg.vector_norm(w))
+        if value == 0:
+            return 0.0
+        v = w / value
+    return value
