@@ -255,6 +255,21 @@ class RunStore:
                 out[run_id] = (status, json.loads(metrics) if metrics else None)
         return out
 
+    def curves_by_id(self, run_ids: Iterable[str], column: str) -> dict[str, list[float]]:
+        """``id -> per-epoch values of one curve column`` (in epoch order; NULL -> nan)."""
+        if column not in CURVE_COLUMNS:
+            raise ValueError(f"curve column must be one of {CURVE_COLUMNS}, got {column!r}")
+        out: dict[str, list[float]] = {}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, value in self._db.execute(
+                f"SELECT run_id, {column} FROM curves WHERE run_id IN ({marks})"
+                " ORDER BY run_id, epoch",
+                chunk,
+            ):
+                out.setdefault(run_id, []).append(math.nan if value is None else float(value))
+        return out
+
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: name, runs by status, last update."""
         query = (

@@ -1,0 +1,1 @@
+"""Studies: each study stands on the shared parts of softhard (data, teachers, engine, sweep store)."""
