@@ -61,16 +61,28 @@ class _Model(BaseModel):
 
 
 class TheoremView(_Model):
-    """The theorem view's horizon ``T(eps) = ceil(k / eps)``; the first constant is the primary,
-    the others refit the same data for the identification check."""
+    """The theorem view's horizon ``T(eps) = ceil(k / eps)``, constants per loss (keys as in
+    ``eps``: soft, hard, mixed for the theorem losses, yardstick): the first constant of each list
+    is the primary, the others refit the same runs for the identification check. The losses have
+    different scales (KL, logistic), so each has its own constants."""
 
-    constants: list[float] = Field(default_factory=lambda: [20.0, 40.0], min_length=1)
+    constants: dict[str, list[float]] = Field(
+        default_factory=lambda: {
+            "soft": [20.0, 40.0],
+            "hard": [100.0, 200.0],
+            "mixed": [50.0, 100.0],
+            "yardstick": [100.0, 200.0],
+        }
+    )
 
     @field_validator("constants")
     @classmethod
-    def _positive(cls, value: list[float]) -> list[float]:
-        if any(not k > 0 for k in value):
-            raise ValueError(f"every horizon constant k must be > 0, got {value}")
+    def _positive(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for key, ks in value.items():
+            if key not in _EPS_KEYS:
+                raise ValueError(f"theorem.constants key {key!r} unknown; allowed: {_EPS_KEYS}")
+            if not ks or any(not k > 0 for k in ks):
+                raise ValueError(f"theorem.constants.{key}: give constants k > 0, got {ks}")
         return value
 
 
@@ -92,6 +104,7 @@ class ScalingSpec(_Model):
     eps: dict[str, list[float]] = Field(..., description="fixed eps grid per mode and yardstick")
     min_width: int = Field(2, ge=1)
     max_width: int = Field(1024, ge=2, le=MAX_WIDTH_CAP)
+    width_steps: int = Field(4, ge=1, le=64, description="search grid points per doubling")
     views: list[View] = Field(default_factory=lambda: ["theorem", "capacity"], min_length=1)
     losses: list[Loss] = Field(default_factory=lambda: ["theorem", "yardstick"], min_length=1)
     theorem: TheoremView = TheoremView()
@@ -142,6 +155,9 @@ class ScalingSpec(_Model):
         missing = [k for k in needed if k not in self.eps]
         if missing:
             raise ValueError(f"eps needs a grid for {', '.join(missing)} (the losses studied)")
+        missing = [k for k in needed if k not in self.theorem.constants]
+        if "theorem" in self.views and missing:
+            raise ValueError(f"theorem.constants needs constants for {', '.join(missing)}")
         clash = [k for k in _SET_BY_STUDY if k in self.base]
         clash += ["train.epochs"] if "epochs" in (self.base.get("train") or {}) else []
         if clash:
@@ -152,12 +168,22 @@ class ScalingSpec(_Model):
         """``T_run``: the longest horizon any readout needs (every run trains this long)."""
         horizons = [self.capacity.epochs]
         if "theorem" in self.views and "fixed" in self.eps_rules:
-            keys = (list(self.label_modes) if "theorem" in self.losses else []) + (
-                ["yardstick"] if "yardstick" in self.losses else []
-            )
-            smallest = min(min(self.eps[k]) for k in keys)
-            horizons += [S.horizon_for(k, smallest) for k in self.theorem.constants]
+            for key in self.eps_keys():
+                horizons += [S.horizon_for(k, min(self.eps[key])) for k in self.constants(key)]
         return max(horizons)
+
+    def eps_keys(self) -> list[str]:
+        """The grids in use: each label mode's theorem loss, and the yardstick."""
+        keys = list(self.label_modes) if "theorem" in self.losses else []
+        return keys + (["yardstick"] if "yardstick" in self.losses else [])
+
+    def constants(self, key: str) -> list[float]:
+        """The theorem view's horizon constants for a loss key (``eps`` keys)."""
+        return list(self.theorem.constants.get(key, []))
+
+    def grid(self) -> list[int]:
+        """The widths the search may evaluate (:func:`scaling_search.width_grid`)."""
+        return S.width_grid(self.min_width, self.max_width, self.width_steps)
 
     def base_config(self) -> ExperimentConfig:
         """The validated base experiment of every run (horizon ``T_run``, no per-run gamma)."""
@@ -263,10 +289,10 @@ def _losses(spec: ScalingSpec) -> list[str]:
     return [x for x in spec.losses if S.CURVE_OF_LOSS[x] in CURVE_COLUMNS]
 
 
-def _choices(spec: ScalingSpec, view: str) -> list[float]:
+def _choices(spec: ScalingSpec, view: str, mode: str, loss: str) -> list[float]:
     """Horizon choices of a view: constants k (theorem) or horizons T (capacity), primary first."""
     if view == "theorem":
-        return list(spec.theorem.constants)
+        return spec.constants("yardstick" if loss == "yardstick" else mode)
     return [float(spec.capacity.epochs), float(spec.capacity.epochs // 2)]
 
 
@@ -278,7 +304,7 @@ def _eps_grid(spec, mode, loss, rule, view, choice, data: S.PairCurves, t_run) -
     lo = float(np.mean(data.values(spec.max_width, view, loss, horizon)))
     hi = float(np.mean(data.values(spec.min_width, view, loss, horizon)))
     if view == "theorem":  # every eps must have its horizon ceil(k / eps) within the runs
-        lo = max(lo, max(spec.theorem.constants) / t_run)
+        lo = max(lo, max(_choices(spec, view, mode, loss)) / t_run)
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         return []  # no range at this level (flat or failed): no quantile points, said below
     return sorted({float(lo**q * hi ** (1 - q)) for q in spec.quantiles}, reverse=True)
@@ -290,7 +316,7 @@ def _targets(spec: ScalingSpec, data: dict, rules: list[str], t_run: int) -> lis
         for view in spec.views:
             for loss in _losses(spec):
                 for rule in rules:
-                    for choice in _choices(spec, view):
+                    for choice in _choices(spec, view, mode, loss):
                         for eps in _eps_grid(spec, mode, loss, rule, view, choice, pair, t_run):
                             horizon = (
                                 S.horizon_for(choice, eps) if view == "theorem" else int(choice)
@@ -305,7 +331,7 @@ def _targets(spec: ScalingSpec, data: dict, rules: list[str], t_run: int) -> lis
                                     choice if view == "theorem" else math.nan,
                                     horizon,
                                     eps,
-                                    S.new_search(eps, spec.min_width, spec.max_width),
+                                    S.new_search(eps, len(spec.grid())),
                                 )
                             )
     return out
@@ -356,7 +382,7 @@ def run_scaling(
 
         evaluate({p: {spec.min_width, spec.max_width} for p in data})
         targets = _targets(spec, data, list(spec.eps_rules), t_run)
-        S.search_all(targets, data, evaluate)
+        S.search_all(targets, data, evaluate, spec.grid())
     table = min_width_table(spec, levels, targets, data)
     by_choice, fits = fit_table(spec, table, targets, data)
     seconds = time.perf_counter() - start
@@ -442,7 +468,7 @@ def fit_table(spec, table: pd.DataFrame, targets: list[S.Target], data):
             for mode in spec.label_modes:
                 fits = []
                 for rule in spec.eps_rules:
-                    for choice in _choices(spec, view):
+                    for choice in _choices(spec, view, mode, loss):
                         sel = (
                             (table["view"] == view)
                             & (table["loss"] == loss)

@@ -82,9 +82,10 @@ def design(gamma: np.ndarray, eps: np.ndarray, mode: str) -> np.ndarray:
 
 def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     """Least squares, or None when the columns are not independent or no residual is left."""
-    if len(y) <= x.shape[1] or np.linalg.matrix_rank(x) < x.shape[1]:
+    if len(y) <= x.shape[1]:
         return None
-    return np.linalg.lstsq(x, y, rcond=None)[0]
+    coef, _, rank, _ = np.linalg.lstsq(x, y, rcond=None)
+    return coef if rank == x.shape[1] else None
 
 
 def fit_scaling(

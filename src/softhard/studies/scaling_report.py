@@ -63,17 +63,24 @@ def settings_line(spec, t_run: int, quick: bool) -> str:
     t = base.train
     return (
         f"{spec.name}{' (quick)' if quick else ''}: teacher {base.teacher.kind}, {t.optimizer} "
-        f"lr={t.lr:g}{f' rho={t.rho:g}' if t.rho else ''}, T(eps)=ceil(k/eps) "
-        f"k={','.join(f'{k:g}' for k in spec.theorem.constants)}, capacity T="
+        f"lr={t.lr:g}{f' rho={t.rho:g}' if t.rho else ''}, T(eps)=ceil(k/eps) k: "
+        f"{_constants(spec)}, capacity T="
         f"{spec.capacity.epochs}, runs T={t_run}, widths {spec.min_width}..{spec.max_width}, "
-        f"{len(spec.seeds)} seeds, T_soft={base.temperature:g}"
+        f"({spec.width_steps} per doubling), {len(spec.seeds)} seeds, "
+        f"temperature {base.temperature:g}"
     )
 
 
-def _primary(table: pd.DataFrame, spec_like: pd.DataFrame | None = None) -> pd.DataFrame:
+def _constants(spec) -> str:
+    return " ".join(
+        f"{key} {','.join(f'{k:g}' for k in spec.constants(key))}" for key in spec.eps_keys()
+    )
+
+
+def _primary(table: pd.DataFrame) -> pd.DataFrame:
     """The primary choice's rows: first eps rule, first constant (theorem) / longest T (capacity)."""
     out = []
-    for (view, _loss), grp in table.groupby(["view", "loss"], sort=False):
+    for (view, _loss, _mode), grp in table.groupby(["view", "loss", "mode"], sort=False):
         grp = grp[grp["eps_rule"] == grp["eps_rule"].iloc[0]]
         if view == "theorem":
             grp = grp[grp["constant"] == grp["constant"].iloc[0]]
@@ -206,7 +213,7 @@ def fmt(value: float) -> str:
         return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.2f}"
+    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
 
 
 def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:

@@ -72,13 +72,30 @@ class PairCurves:
         return {w: self.values(w, view, loss, horizon) for w in sorted(self.curves)}
 
 
-def step(target: Target, data: PairCurves) -> int | None:
-    """The next width ``target``'s search needs (None when it is done)."""
-    mean = {
-        w: float(np.mean(v))
-        for w, v in data.table(target.view, target.loss, target.horizon).items()
-    }
-    return target.search.next_width(mean)
+def width_grid(min_width: int, max_width: int, steps: int) -> list[int]:
+    """The widths searched: ``round(min_width * 2^(i / steps))`` up to ``max_width`` (included),
+    without repeats. The search bisects over this grid's positions, so m* is resolved to a
+    factor ``2^(1/steps)`` and all targets share a bounded set of widths."""
+    out, i = [], 0
+    while True:
+        w = min(max_width, round(min_width * 2 ** (i / steps)))
+        if not out or w > out[-1]:
+            out.append(w)
+        if w >= max_width:
+            return out
+        i += 1
+
+
+def step(target: Target, data: PairCurves, grid: list[int]) -> int | None:
+    """The next width ``target``'s search needs (None when it is done).
+
+    The search of :mod:`softhard.sweep.minwidth` runs over grid positions ``1..len(grid)``
+    (doubling the position, then bisecting), each position standing for ``grid[p - 1]``.
+    """
+    table = data.table(target.view, target.loss, target.horizon)
+    mean = {p: float(np.mean(table[w])) for p, w in enumerate(grid, 1) if w in table}
+    p = target.search.next_width(mean)
+    return None if p is None else grid[p - 1]
 
 
 def run_configs(
@@ -159,13 +176,14 @@ def search_all(
     targets: list[Target],
     data: dict[tuple[int, str], PairCurves],
     evaluate: Callable[[dict[tuple[int, str], set[int]]], None],
+    grid: list[int],
 ) -> int:
     """Advance every target's search, evaluating the widths they need round by round."""
     rounds = 0
     while True:
         need: dict[tuple[int, str], set[int]] = {}
         for t in targets:
-            w = step(t, data[t.pair])
+            w = step(t, data[t.pair], grid)
             if w is not None:
                 need.setdefault(t.pair, set()).add(w)
         if not need:
@@ -174,9 +192,9 @@ def search_all(
         rounds += 1
 
 
-def new_search(eps: float, min_width: int, max_width: int) -> _Search:
-    """A fresh bracket-then-bisect search for ``eps`` (see :mod:`softhard.sweep.minwidth`)."""
-    return _Search(eps, min_width - 1, min_width, max_width)
+def new_search(eps: float, positions: int) -> _Search:
+    """A fresh bracket-then-bisect search for ``eps`` over grid positions ``1..positions``."""
+    return _Search(eps, 0, 1, positions)
 
 
 def horizon_for(constant: float, eps: float) -> int:
