@@ -31,6 +31,8 @@ import pandas as pd
 
 from softhard.train import CURVE_COLUMNS
 
+_STORED_CURVES = CURVE_COLUMNS[:5]  # the curves table's columns (loss .. kl); rows hold the rest
+
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
 
@@ -373,7 +375,7 @@ def _run_values(run: Any, now: float) -> tuple[Any, ...]:
 
 
 def _curve_rows(outcome: RunOutcome) -> list[tuple[Any, ...]]:
-    cols = [outcome.curves.get(c, []) for c in CURVE_COLUMNS]
+    cols = [outcome.curves.get(c, []) for c in _STORED_CURVES]
     n = min((len(c) for c in cols), default=0)
     return [(outcome.run_id, t, *(_num(c[t]) for c in cols)) for t in range(n)]
 
