@@ -31,7 +31,9 @@ import pandas as pd
 
 from softhard.train import CURVE_COLUMNS
 
-_STORED_CURVES = CURVE_COLUMNS[:5]  # the curves table's columns (loss .. kl); rows hold the rest
+_STORED_CURVES = (
+    CURVE_COLUMNS  # every per-epoch curve (the yardstick too: the scaling study reads it)
+)
 
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 CREATE TABLE IF NOT EXISTS curves (
     run_id TEXT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL,
     loss REAL, avg_loss REAL, train_acc REAL, test_acc REAL, kl REAL,
+    yard_loss REAL, test_loss REAL,
     PRIMARY KEY (run_id, epoch)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
@@ -119,6 +122,15 @@ class RunStore:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
+        self._add_curve_columns()
+
+    def _add_curve_columns(self) -> None:
+        """A store written by an older softhard gains the curve columns it lacks (NULL there)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(curves)")}
+        for col in _STORED_CURVES:
+            if col not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # another driver added it
+                    self._db.execute(f"ALTER TABLE curves ADD COLUMN {col} REAL")
 
     def close(self) -> None:
         self._db.close()
@@ -221,8 +233,8 @@ class RunStore:
                 return False
             db.execute("DELETE FROM curves WHERE run_id = ?", (outcome.run_id,))
             db.executemany(
-                "INSERT INTO curves (run_id, epoch, loss, avg_loss, train_acc, test_acc, kl)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO curves (run_id, epoch, {', '.join(_STORED_CURVES)})"
+                f" VALUES (?, ?{', ?' * len(_STORED_CURVES)})",
                 _curve_rows(outcome),
             )
         return True
