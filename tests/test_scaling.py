@@ -263,3 +263,21 @@ def test_tiny_cli_run(tmp_path):
 def test_public_api():
     assert softhard.fit_scaling is fit_scaling
     assert Path(softhard.run_scaling.__code__.co_filename).name == "scaling.py"
+
+
+def test_old_store_gains_curve_columns(tmp_path):
+    import sqlite3
+
+    from softhard.sweep.store import STORE_FILE, RunStore
+
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    db.execute(
+        "CREATE TABLE curves (run_id TEXT NOT NULL, epoch INTEGER NOT NULL, loss REAL,"
+        " avg_loss REAL, train_acc REAL, test_acc REAL, kl REAL, PRIMARY KEY (run_id, epoch))"
+    )
+    db.execute("INSERT INTO curves VALUES ('r', 0, 0.5, 0.5, 1, 1, 0)")
+    db.commit()
+    db.close()
+    with RunStore(tmp_path) as store:
+        assert store.curves_by_id(["r"], "loss") == {"r": [0.5]}
+        assert math.isnan(store.curves_by_id(["r"], "yard_loss")["r"][0])  # added, empty
