@@ -88,7 +88,9 @@ def test_label_above_nine_is_malformed(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[2 * RECORD_BYTES] = 10  # label byte of record 2
     path.write_bytes(bytes(raw))
-    with pytest.raises(DataError, match=r"data_batch_2.bin is malformed: record 2 has label byte 10"):
+    with pytest.raises(
+        DataError, match=r"data_batch_2.bin is malformed: record 2 has label byte 10"
+    ):
         read_cifar10(tmp_path)
 
 

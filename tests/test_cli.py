@@ -180,6 +180,8 @@ def test_bad_set_value_names_the_override(tmp_path):
 def test_error_text_with_brackets_is_printed_verbatim(tmp_path):
     result = invoke("validate", "demo", "--set", "tasks=[digits:0-1,mixx=0.1]")
     assert_clean_error(result, "tasks=[digits:0-1,mixx=0.1]")
+
+
 def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
     weak = {
         **TINY,

@@ -117,6 +117,8 @@ def test_cross_field_error_blames_the_overrides_only_if_the_file_is_valid(tmp_pa
     bad_file = _write(tmp_path, {"widths": [3], "student": {"init": "symmetric"}})
     with pytest.raises(ConfigError, match=r"^config .*cfg.yaml is invalid"):
         load_config(bad_file, ["seeds=[1]"])
+
+
 def test_file_display_uses_base_name_and_options():
     a = DataConfig.parse("file:/work/long/folder/one.npz")
     b = DataConfig.parse("file:/work/long/folder/two.npz,task=3-5")

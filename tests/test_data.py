@@ -428,6 +428,8 @@ def test_nan_rows_are_named_with_the_fix(tmp_path: Path) -> None:
     np.savez(tmp_path / "e.npz", X=np.zeros((0, 3)), y=np.zeros(0))
     with pytest.raises(DataError, match=r"holds no examples: array 'X' has shape \(0, 3\)"):
         load(f"file:{tmp_path / 'e.npz'}")
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".csv"])
 def test_three_classes_without_a_task_fail_and_list_them(tmp_path: Path, suffix: str) -> None:
     x, y = np.random.default_rng(0).standard_normal((30, 2)), np.arange(30) % 3

@@ -209,6 +209,8 @@ class AutoEpochs(_Model):
                 f"train.auto.cap ({self.cap}) must be >= train.auto.start ({self.start})"
             )
         return self
+
+
 class ModeLrs(_Model):
     """A learning rate per label mode; a mode left out uses ``train.lr``."""
 

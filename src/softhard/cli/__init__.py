@@ -3,6 +3,7 @@
 from softhard.cli import compare as _compare  # noqa: F401  (registers commands)
 from softhard.cli import margin as _margin  # noqa: F401  (registers commands)
 from softhard.cli import run as _run  # noqa: F401  (registers commands)
+from softhard.cli import scaling as _scaling  # noqa: F401  (registers commands)
 from softhard.cli import sweep as _sweep  # noqa: F401  (registers commands)
 from softhard.cli._app import app
 

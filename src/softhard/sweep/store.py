@@ -38,7 +38,9 @@ import pandas as pd
 
 from softhard.train import CURVE_COLUMNS
 
-_STORED_CURVES = CURVE_COLUMNS[:5]  # the curves table's columns (loss .. kl); rows hold the rest
+_STORED_CURVES = (
+    CURVE_COLUMNS  # every per-epoch curve (the yardstick too: the scaling study reads it)
+)
 
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 CREATE TABLE IF NOT EXISTS curves (
     run_id TEXT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL,
     loss REAL, avg_loss REAL, train_acc REAL, test_acc REAL, kl REAL,
+    yard_loss REAL, test_loss REAL,
     PRIMARY KEY (run_id, epoch)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
@@ -135,9 +138,12 @@ class RunStore:
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
         self._add_column("runs", "lease_until", "REAL")  # stores made before leases
+        for col in _STORED_CURVES:  # stores made before the yardstick curves (NULL there)
+            self._add_column("curves", col, "REAL")
         self._timeout = timeout
 
     def _add_column(self, table: str, column: str, kind: str) -> None:
+        """Add a column that a store written by an older softhard lacks."""
         columns = [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
         if column not in columns:
             with contextlib.suppress(sqlite3.OperationalError):  # another driver added it
@@ -283,8 +289,8 @@ class RunStore:
                 return False
             db.execute("DELETE FROM curves WHERE run_id = ?", (outcome.run_id,))
             db.executemany(
-                "INSERT INTO curves (run_id, epoch, loss, avg_loss, train_acc, test_acc, kl)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO curves (run_id, epoch, {', '.join(_STORED_CURVES)})"
+                f" VALUES (?, ?{', ?' * len(_STORED_CURVES)})",
                 _curve_rows(outcome),
             )
         return True
@@ -318,6 +324,21 @@ class RunStore:
                 f"SELECT id, status, metrics FROM runs WHERE id IN ({marks})", chunk
             ):
                 out[run_id] = (status, json.loads(metrics) if metrics else None)
+        return out
+
+    def curves_by_id(self, run_ids: Iterable[str], column: str) -> dict[str, list[float]]:
+        """``id -> per-epoch values of one curve column`` (in epoch order; NULL -> nan)."""
+        if column not in CURVE_COLUMNS:
+            raise ValueError(f"curve column must be one of {CURVE_COLUMNS}, got {column!r}")
+        out: dict[str, list[float]] = {}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, value in self._db.execute(
+                f"SELECT run_id, {column} FROM curves WHERE run_id IN ({marks})"
+                " ORDER BY run_id, epoch",
+                chunk,
+            ):
+                out.setdefault(run_id, []).append(math.nan if value is None else float(value))
         return out
 
     def sweeps(self) -> pd.DataFrame:
