@@ -1,12 +1,12 @@
 """Teachers for binary two-layer experiments, cached on disk by content.
 
-``network``: a wide two-layer ReLU network (default 4096 neurons, THEORY.md section 1) trained
+``network``: a wide two-layer ReLU network (default 4096 neurons, docs/theory.md section 1) trained
 with full-batch gradient descent on the hard training labels. It is stored in the cache folder
 under a key that hashes the teacher config and the dataset's content; the file holds the
 weights, the config, the dataset fingerprint and a sha256 of the weights, and is reused by
 later runs with the same settings (a file whose weights no longer match their hash is rebuilt).
 
-``kernel``: the kernel-limit teacher of THEORY.md section 3, built from the margin solution
+``kernel``: the kernel-limit teacher of docs/theory.md section 3, built from the margin solution
 (:mod:`softhard.ntk.teacher`).
 
 Soft labels are ``sigmoid(F(x) / T)`` of the teacher's logits F (:func:`softhard.losses.soft_targets`).

@@ -87,7 +87,7 @@ def train_two_layer(
     y_test_pm: torch.Tensor | None = None,
     shuffle_seed: int = 0,
 ) -> TrainResult:
-    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of THEORY.md s.1."""
+    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of docs/theory.md section 1."""
     weight = model.weight
     step = _stepper(cfg, weight)
     rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}

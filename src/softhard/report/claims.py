@@ -1,4 +1,4 @@
-"""The paper's four claims, each judged from measured tables by a written rule (docs/theory.md section 8).
+"""The paper's four claims, each judged from measured tables by a written rule (docs/theory.md section 6).
 
 Nothing here is hard-coded to an outcome: every status is computed from the tables a run folder,
 sweep store or reproduce folder holds, by the rules below (also printed in every report).
