@@ -31,3 +31,19 @@ def report(
         table.add_row(str(claim.number), claim.status, claim.statement)
     console.print(table)
     console.print(f"wrote [bold]{html_path}[/bold] and [bold]{md_path}[/bold]", soft_wrap=True)
+
+
+@app.command("export-tb")
+@friendly_errors
+def export_tb(
+    run: Annotated[Path, typer.Argument(help="run folder (results + curves.parquet)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="TensorBoard log folder")] = Path("tb"),
+) -> None:
+    """Log a run folder's per-epoch curves and final metrics to TensorBoard event files."""
+    from softhard.report.tensorboard import export_run_folder
+
+    folders = export_run_folder(run, out)
+    console.print(
+        f"wrote {len(folders)} TensorBoard runs under [bold]{out}[/bold]; view: tensorboard --logdir {out}",
+        soft_wrap=True,
+    )
