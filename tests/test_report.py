@@ -142,3 +142,21 @@ def test_cli_report_and_its_error(tmp_path: Path) -> None:
     assert (folder / "report.html").is_file() and "reproduced" in result.output
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_report_of_a_sweep_store(tmp_path: Path) -> None:
+    from softhard.sweep import load_sweep_spec, run_sweep
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "kind: sweep\nname: small\nbase: {tasks: [digits:0-1, digits:3-8], widths: [2],"
+        " seeds: [0, 1], train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: false}\n"
+        "grid: {temperature: [1.0]}\n"
+    )
+    store = tmp_path / "store"
+    run_sweep(load_sweep_spec(spec), store_dir=store, executor="local", workers=1, progress=False)
+    html_path, md_path, report = write_report(store / "softhard.sqlite")
+    assert html_path.parent == store and (store / "sweep-small.png").is_file()
+    assert report.kind == "sweep store"
+    assert report.claims[0].status != NOT_MEASURED  # two levels, two seeds, soft and hard
+    assert "sweep-small.png" in md_path.read_text()
