@@ -138,3 +138,64 @@ def test_adam_and_bad_shapes_are_config_errors():
         train_bank(x[:10], students, CONFIGS["gd"])
     with pytest.raises(ConfigError, match="both"):
         train_bank(x, students, CONFIGS["gd"], x_test=xt)
+
+
+def _direct_logistic(spec, weight, x, y, dtype):
+    """Mean ln(1 + exp(-y f)) of the network with first layer ``weight``, written out."""
+    model = TwoLayerReLU(
+        x.shape[1], spec.width, seed=spec.seed, init=spec.init, signs=spec.signs, dtype=dtype
+    )
+    f = (torch.relu(x @ weight.T) * model.a).sum(1) / math.sqrt(spec.width)
+    return float(torch.log1p(torch.exp(-y * f)).mean())
+
+
+@pytest.mark.parametrize("engine", ["bank", "loop"])
+def test_yardstick_equals_a_direct_computation(engine):
+    """Soft, hard and mixed students: logistic loss vs the true labels, train and test, and the
+    epoch summaries (average over t < T, best over t <= T) from the curves."""
+    dtype = torch.float64
+    x, y, xt, yt, teacher = _data(dtype)
+    students = _students(y, teacher, widths=(3, 8))
+    cfg = CONFIGS["gd"]
+    if engine == "bank":
+        results = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=dtype)
+    else:
+        results = [_reference(s, x, cfg, xt, yt, dtype) for s in students]
+    modes = set()
+    for spec, res in zip(students, results, strict=True):
+        modes.add(spec.targets.kd_weight)
+        assert res.final["yard_loss"] == pytest.approx(
+            _direct_logistic(spec, res.weight, x, y, dtype), rel=1e-10
+        )
+        assert res.final["test_loss"] == pytest.approx(
+            _direct_logistic(spec, res.weight, xt, yt, dtype), rel=1e-10
+        )
+        curve = res.curves["yard_loss"]
+        assert len(curve) == cfg.epochs
+        assert res.final["yard_avg_loss"] == pytest.approx(curve.mean(), rel=1e-12)
+        best = min(curve.min(), res.final["yard_loss"])
+        assert res.final["yard_best_loss"] == best
+        theorem = min(res.curves["loss"].min(), res.final["loss"])
+        assert res.final["best_loss"] == theorem
+        if spec.targets.kd_weight == 0.0:  # hard: the theorem loss is the yardstick
+            np.testing.assert_allclose(res.curves["loss"], curve, rtol=1e-12)
+        else:  # soft and mixed: it is not
+            assert not np.allclose(res.curves["loss"], curve)
+    assert modes == {0.0, 0.5, 1.0}
+
+
+def test_yardstick_at_the_initial_weights():
+    """Epoch 0 of the curves is at W_0: yard_loss and test_loss of the untrained network."""
+    dtype = torch.float64
+    x, y, xt, yt, teacher = _data(dtype)
+    students = _students(y, teacher, widths=(5,))
+    results = train_bank(x, students, CONFIGS["sgd"], x_test=xt, y_test_pm=yt, dtype=dtype)
+    for spec, res in zip(students, results, strict=True):
+        model = TwoLayerReLU(x.shape[1], spec.width, seed=spec.seed, signs=spec.signs, dtype=dtype)
+        w0 = model.weight.detach()
+        assert res.curves["yard_loss"][0] == pytest.approx(
+            _direct_logistic(spec, w0, x, y, dtype), rel=1e-10
+        )
+        assert res.curves["test_loss"][0] == pytest.approx(
+            _direct_logistic(spec, w0, xt, yt, dtype), rel=1e-10
+        )

@@ -21,6 +21,16 @@ TINY = {
 }
 
 
+YARDSTICK = (
+    "best_loss",
+    "yard_final_loss",
+    "yard_avg_loss",
+    "yard_best_loss",
+    "train_error",
+    "test_loss",
+)
+
+
 def tiny(**changes):
     return validate(ExperimentConfig, {**TINY, **changes})
 
@@ -41,7 +51,7 @@ def test_same_config_and_seed_give_identical_tables(written):
 def test_bank_and_loop_engines_agree(written):
     loop = run_experiment(tiny(engine="loop"), write=False, progress=False).results
     bank = written.results
-    for col in ("final_loss", "avg_loss", "train_acc", "test_acc"):
+    for col in ("final_loss", "avg_loss", "train_acc", "test_acc", *YARDSTICK):
         assert bank[col].to_numpy() == pytest.approx(loop[col].to_numpy(), rel=1e-9, abs=1e-12)
 
 
@@ -85,6 +95,27 @@ def test_run_folder_contents(written):
         & (table.task_index == 0)
     ]
     assert float(row["avg_loss"].iloc[0]) == pytest.approx(one["loss"].mean(), rel=1e-12)
+
+
+def test_result_rows_carry_the_yardstick(written):
+    """Every student, soft or hard, reports the logistic yardstick against the true labels."""
+    table, curves = written.results, written.curves
+    assert table[list(YARDSTICK)].notna().all().all()
+    assert table["train_error"].to_numpy() == pytest.approx(1.0 - table["train_acc"].to_numpy())
+    keys = ["task", "width", "seed", "label_mode"]
+    per = curves.groupby(keys).agg(
+        yard=("yard_loss", "mean"), yard_min=("yard_loss", "min"), loss_min=("loss", "min")
+    )
+    merged = table.join(per, on=keys)
+    assert merged["yard_avg_loss"].to_numpy() == pytest.approx(merged["yard"].to_numpy())
+    assert (merged["yard_best_loss"] <= merged["yard_min"]).all()
+    assert (merged["best_loss"] <= merged["loss_min"]).all()
+    assert (merged["best_loss"] <= merged["final_loss"]).all()
+    hard = merged[merged["label_mode"] == "hard"]
+    assert hard["yard_avg_loss"].to_numpy() == pytest.approx(hard["avg_loss"].to_numpy())
+    soft = merged[merged["label_mode"] == "soft"]
+    assert (soft["yard_avg_loss"] != soft["avg_loss"]).all()
+    assert {"yard_loss", "test_loss"} <= set(curves.columns)
 
 
 def test_summary_has_soft_and_hard_columns(written):

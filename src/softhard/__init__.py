@@ -9,6 +9,8 @@ from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.studies.scaling import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling_fit import ScalingFit, fit_scaling
 from softhard.sweep import (
     RunStore,
     load_min_width_spec,
@@ -35,6 +37,9 @@ __all__ = [
     "KernelTeacher",
     "MarginEstimate",
     "RunStore",
+    "ScalingFit",
+    "ScalingResult",
+    "ScalingSpec",
     "SofthardError",
     "StudentSpec",
     "Targets",
@@ -44,16 +49,19 @@ __all__ = [
     "crossover",
     "empirical_ntk",
     "estimate_margin",
+    "fit_scaling",
     "hard_neurons",
     "limiting_ntk",
     "load_config",
     "load_dataset",
     "load_min_width_spec",
+    "load_scaling_spec",
     "load_sweep_spec",
     "make_targets",
     "min_width_search",
     "prepare_task",
     "run_experiment",
+    "run_scaling",
     "run_sweep",
     "soft_neurons",
     "summarize",

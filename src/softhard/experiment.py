@@ -195,7 +195,14 @@ def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
 def result_row(
     task: PreparedTask, job: StudentJob, result: TrainResult, cfg: ExperimentConfig
 ) -> dict[str, Any]:
-    """One tidy row: the task's settings, the student's, its final metrics and the versions."""
+    """One tidy row: the task's settings, the student's, its final metrics and the versions.
+
+    Theorem loss (KL for soft, logistic for hard, their mixture for mixed): ``final_loss`` at
+    ``W_T``, ``avg_loss`` over epochs ``t < T``, ``best_loss`` over ``t <= T``. Yardstick, the
+    same for every label mode (logistic loss against the training labels y):
+    ``yard_final_loss``, ``yard_avg_loss``, ``yard_best_loss``, ``train_error`` (0-1 error
+    against y at ``W_T``) and ``test_loss`` (logistic on the test set at ``W_T``).
+    """
     from softhard.report.rundir import environment
 
     env = environment()
@@ -221,9 +228,15 @@ def result_row(
         "epochs_run": result.epochs_run,
         "final_loss": result.final["loss"],
         "avg_loss": result.final["avg_loss"],
+        "best_loss": result.final["best_loss"],
         "train_acc": result.final["train_acc"],
         "test_acc": result.final["test_acc"],
         "kl_to_teacher": result.final["kl"],
+        "yard_final_loss": result.final["yard_loss"],
+        "yard_avg_loss": result.final["yard_avg_loss"],
+        "yard_best_loss": result.final["yard_best_loss"],
+        "train_error": 1.0 - result.final["train_acc"],
+        "test_loss": result.final["test_loss"],
         "diverged": result.diverged,
         "reason": result.reason or "",
         "n_train": task.dataset.n_train,

@@ -3,7 +3,14 @@
 Per epoch t = 0..T-1 it records, at the weights ``W_t`` *before* that epoch's updates: the
 reported training loss ``L(W_t)`` (see :class:`~softhard.targets.Targets`), its running average
 ``(1/(t+1)) sum_{s<=t} L(W_s)`` (after T epochs this is the theorem's ``(1/T) sum_t L(W_t)``),
-train and test accuracy and the KL to the teacher. The final metrics are taken at ``W_T``.
+train and test accuracy, the KL to the teacher and the *yardstick* (see below). The final
+metrics are taken at ``W_T``.
+
+The yardstick is the same for every student, whatever its targets: ``yard_loss``, the mean
+logistic loss ``ln(1 + exp(-y f))`` on the training set against the training labels y, and
+``test_loss``, the same on the test set. :func:`epoch_summaries` adds, from the curves and the
+final values, the epoch averages (``avg_loss``, ``yard_avg_loss``) and the best values over
+``t = 0..T`` including the final weights (``best_loss``, ``yard_best_loss``).
 Optimisers: full-batch gradient descent (``gd``), mini-batch SGD (``sgd``) and Adam (``adam``),
 each optionally projected onto ``||w_s - w_s(0)|| <= rho / sqrt(m)`` after every step.
 """
@@ -22,7 +29,11 @@ from softhard.config import TrainConfig
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
 
-CURVE_COLUMNS = ("loss", "avg_loss", "train_acc", "test_acc", "kl")
+CURVE_COLUMNS = ("loss", "avg_loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
+"""Per-epoch columns: ``loss`` is the theorem's loss (KL for soft, logistic for hard, their
+mixture for mixed), ``yard_loss``/``test_loss`` the logistic yardstick on train/test."""
+EPOCH_METRICS = ("loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
+"""What :func:`evaluate` returns at one set of weights."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,9 @@ class TrainResult:
     Attributes:
         weight: final first-layer weights ``W_T``, shape ``(m, d)``.
         curves: per-epoch arrays (length = epochs run) named by :data:`CURVE_COLUMNS`.
-        final: metrics at ``W_T``: loss, avg_loss (the theorem's average), train_acc, test_acc, kl.
+        final: metrics at ``W_T`` (:data:`EPOCH_METRICS`) and the summaries of
+            :func:`epoch_summaries`: avg_loss (the theorem's average), best_loss,
+            yard_avg_loss, yard_best_loss.
         diverged: True if the loss became NaN or infinite (training stopped there).
         reason: why training stopped early, or None.
     """
@@ -65,16 +78,42 @@ def evaluate(
     f_test: torch.Tensor | None,
     y_test_pm: torch.Tensor | None,
 ) -> dict[str, float]:
-    """Loss, accuracies and KL to the teacher from the logits on train and test."""
+    """Loss, accuracies, KL to the teacher and the yardstick from the logits on train and test."""
     loss = float(targets.loss(f_train).mean())
+    yard_loss = float(losses.logistic(f_train, targets.y_pm).mean())
     train_acc = float(((f_train > 0) == (targets.y_pm > 0)).double().mean())
-    test_acc = math.nan
+    test_acc = test_loss = math.nan
     if f_test is not None and y_test_pm is not None and len(y_test_pm):
         test_acc = float(((f_test > 0) == (y_test_pm > 0)).double().mean())
+        test_loss = float(losses.logistic(f_test, y_test_pm).mean())
     kl = math.nan
     if targets.p is not None:
         kl = float(losses.binary_kl(f_train, targets.p, targets.temperature).mean())
-    return {"loss": loss, "train_acc": train_acc, "test_acc": test_acc, "kl": kl}
+    return {
+        "loss": loss,
+        "train_acc": train_acc,
+        "test_acc": test_acc,
+        "kl": kl,
+        "yard_loss": yard_loss,
+        "test_loss": test_loss,
+    }
+
+
+def epoch_summaries(curves: dict[str, np.ndarray], final: dict[str, float]) -> dict[str, float]:
+    """Epoch averages and best values of the theorem loss and the yardstick.
+
+    ``avg_loss``/``yard_avg_loss``: ``(1/T) sum_{t<T} L(W_t)`` over the T epochs run (NaN if
+    none). ``best_loss``/``yard_best_loss``: ``min_{t<=T} L(W_t)``, the final weights ``W_T``
+    included; NaN values are skipped (NaN if there is no value at all).
+    """
+    out = {}
+    for name, column in (("", "loss"), ("yard_", "yard_loss")):
+        values = np.asarray(curves[column], dtype=np.float64)
+        out[f"{name}avg_loss"] = float(values.mean()) if len(values) else math.nan
+        every = np.append(values, final[column])
+        every = every[~np.isnan(every)]
+        out[f"{name}best_loss"] = float(every.min()) if len(every) else math.nan
+    return out
 
 
 def train_two_layer(
@@ -101,7 +140,7 @@ def train_two_layer(
             reason = f"loss became {metrics['loss']} at epoch {epoch}"
             break
         total += metrics["loss"]
-        metrics["avg_loss"] = total / (epoch + 1)
+        metrics["avg_loss"] = total / (epoch + 1)  # running average: the curve
         for c in CURVE_COLUMNS:
             rows[c].append(metrics[c])
         for idx in batch_order(x.shape[0], _batch_size(cfg), epoch, shuffle_seed):
@@ -118,10 +157,10 @@ def train_two_layer(
         f_test = model(x_test) if x_test is not None else None
     final = evaluate(f, targets, f_test, y_test_pm)
     epochs_run = len(rows["loss"])
-    final["avg_loss"] = total / epochs_run if epochs_run else math.nan
     if reason is None and not math.isfinite(final["loss"]):
         reason = f"loss became {final['loss']} after epoch {epochs_run}"
     curves = {c: np.asarray(v, dtype=np.float64) for c, v in rows.items()}
+    final.update(epoch_summaries(curves, final))
     return TrainResult(
         weight.detach().clone(), curves, final, reason is not None, reason, epochs_run
     )

@@ -47,9 +47,14 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
 
         loader = load_sweep_spec if kind == "sweep" else load_min_width_spec
         return loader(path, overrides)
+    if kind == "scaling":  # spec of `softhard scaling`
+        from softhard.studies.scaling import load_scaling_spec
+
+        return load_scaling_spec(path, overrides)
     if kind != "two_layer":
         raise ConfigError(
-            f"config {path}: field 'kind' must be 'two_layer', 'deep', 'sweep' or 'min_width' "
+            f"config {path}: field 'kind' must be 'two_layer', 'deep', 'sweep', 'min_width' or "
+            "'scaling' "
             f"(got {kind!r})"
         )
     return validate(ExperimentConfig, data, where=f"config {path}")
@@ -58,6 +63,10 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
 def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
     """Run a loaded config and print where its run folder is."""
     kind = getattr(cfg, "kind", "two_layer")
+    if kind == "scaling":
+        raise ConfigError(
+            "this is a scaling spec (kind: scaling); run it with `softhard scaling SPEC`"
+        )
     if kind in ("sweep", "min_width"):
         command = "sweep" if kind == "sweep" else "min-width"
         raise ConfigError(

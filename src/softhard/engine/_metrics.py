@@ -2,7 +2,8 @@
 
 The same quantities as :func:`softhard.train.evaluate`, vectorised over epochs and models:
 reported loss ``(1 - w) mean logistic + w mean KL(p || sigmoid(f/T))``, train and test accuracy
-and the KL to the teacher (NaN without one).
+the KL to the teacher (NaN without one) and the yardstick: mean logistic loss against the
+training labels (``yard_loss``) and on the test set (``test_loss``), for every model.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-METRICS = ("loss", "train_acc", "test_acc", "kl")
+METRICS = ("loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
 
 
 def bulk_metrics(
@@ -24,8 +25,8 @@ def bulk_metrics(
 ) -> dict[str, torch.Tensor]:
     """Metrics of logits ``f`` ``(E, k, n_train + n_test)`` as ``(E, k)`` float64 CPU tensors.
 
-    ``has_hard=False`` (every model has kd_weight 1) skips the logistic term, which then has
-    weight 0, as the reference does.
+    ``has_hard=False`` (every model has kd_weight 1): the logistic term has weight 0 in the
+    reported loss and is left out of it, as the reference does (it is still the yardstick).
     """
     f_tr = f[:, :, :n_train]
     kd = tgt["kd"].view(-1)
@@ -37,23 +38,32 @@ def bulk_metrics(
     kl = kl_each.mean(-1).add_(tgt["neg_entropy"].mean(-1))
     zero = torch.zeros((), dtype=f.dtype, device=f.device)
     loss = torch.where(kd > 0.0, kd * kl, zero)
+    yard = F.softplus(torch.mul(tgt["neg_y"], f_tr)).mean(-1)
     if has_hard:
         hard = torch.nonzero(kd < 1.0).flatten()
         every = len(hard) == len(kd)
-        f_h = f_tr if every else f_tr.index_select(1, hard)
-        neg_y = tgt["neg_y"] if every else tgt["neg_y"].index_select(0, hard)
-        logistic = F.softplus(torch.mul(neg_y, f_h)).mean(-1)
+        logistic = yard if every else yard.index_select(1, hard)
         hard_loss = (1.0 - kd[hard]) * logistic
         loss = loss + (
             hard_loss if every else torch.zeros_like(loss).index_copy_(1, hard, hard_loss)
         )
     train_acc = _agreement(f_tr, tgt["y"])
     if y_test is not None and f.shape[-1] > n_train:
-        test_acc = _agreement(f[:, :, n_train:], y_test)
+        f_te = f[:, :, n_train:]
+        test_acc = _agreement(f_te, y_test)
+        test_loss = F.softplus(torch.mul(f_te, y_test).neg_()).mean(-1).double()
     else:
         test_acc = torch.full_like(train_acc, math.nan)
+        test_loss = torch.full_like(train_acc, math.nan)
     kl = torch.where(tgt["has_p"], kl.double(), math.nan)
-    out = {"loss": loss.double(), "train_acc": train_acc, "test_acc": test_acc, "kl": kl}
+    out = {
+        "loss": loss.double(),
+        "train_acc": train_acc,
+        "test_acc": test_acc,
+        "kl": kl,
+        "yard_loss": yard.double(),
+        "test_loss": test_loss,
+    }
     return {k: v.cpu() for k, v in out.items()}
 
 

@@ -21,10 +21,11 @@ import torch
 from softhard.config import TrainConfig
 from softhard.engine._layout import build_range, model_cost, plan_ranges
 from softhard.engine._loop import RangeTrainer
+from softhard.engine._metrics import METRICS
 from softhard.errors import ConfigError
 from softhard.models.two_layer import Init, Signs
 from softhard.targets import Targets
-from softhard.train import CURVE_COLUMNS, TrainResult
+from softhard.train import CURVE_COLUMNS, TrainResult, epoch_summaries
 
 _DEFAULT_CHUNKS = {"cpu": (2048, 512), "cuda": (1 << 16, 1 << 14)}
 
@@ -156,10 +157,10 @@ def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResul
     whole = {
         "loss": loss,
         "avg_loss": np.cumsum(loss, axis=0) / np.arange(1, epochs + 1)[:, None],
-        **{m: curves[m][:epochs] for m in ("train_acc", "test_acc", "kl")},
+        **{m: curves[m][:epochs] for m in METRICS if m != "loss"},
     }
     whole = {c: np.ascontiguousarray(whole[c].T, dtype=np.float64) for c in CURVE_COLUMNS}
-    ends = {m: final[m].tolist() for m in ("loss", "train_acc", "test_acc", "kl")}
+    ends = {m: final[m].tolist() for m in METRICS}
     weights = torch.split(rng.weight.clone(), rng.widths)
     finite = np.isfinite(loss).all(axis=0) if epochs else np.ones(rng.num_models, bool)
     out = []
@@ -168,11 +169,11 @@ def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResul
             out.append(_result_slow(trainer, curves, final, epochs, j))
             continue
         end = {m: ends[m][j] for m in ends}
-        end["avg_loss"] = float(whole["avg_loss"][j, -1]) if epochs else math.nan
         reason = None
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {epochs}"
         model_curves = {c: whole[c][j] for c in CURVE_COLUMNS}
+        end.update(epoch_summaries(model_curves, end))
         out.append(TrainResult(weights[j], model_curves, end, reason is not None, reason, epochs))
     return out
 
@@ -192,20 +193,20 @@ def _result_slow(
     model_curves = {
         "loss": loss,
         "avg_loss": total / np.arange(1, run + 1),
-        **{m: curves[m][:run, j] for m in ("train_acc", "test_acc", "kl")},
+        **{m: curves[m][:run, j] for m in METRICS if m != "loss"},
     }
     if death is None:
-        end = {m: float(final[m][j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+        end = {m: float(final[m][j]) for m in METRICS}
         weight = rng.weight[rng.offsets[j] : rng.offsets[j + 1]].clone()
         reason = None
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {run}"
     else:
-        end = {m: float(curves[m][death, j]) for m in ("loss", "train_acc", "test_acc", "kl")}
+        end = {m: float(curves[m][death, j]) for m in METRICS}
         weight = trainer.snapshot.get(j, rng.weight[rng.offsets[j] : rng.offsets[j + 1]])
         reason = f"loss became {end['loss']} at epoch {death}"
-    end["avg_loss"] = float(total[-1]) / run if run else math.nan
     ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
+    end.update(epoch_summaries(ordered, end))
     return TrainResult(weight, ordered, end, reason is not None, reason, run)
 
 

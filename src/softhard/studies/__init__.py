@@ -1,1 +1,1 @@
-"""Studies that combine experiments: reproduce (and, merged from other branches, scaling and regimes)."""
+"""Studies: each study stands on the shared parts of softhard (data, teachers, engine, sweep store)."""

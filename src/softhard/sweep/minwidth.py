@@ -35,11 +35,12 @@ from softhard.config import (
     read_yaml,
     validate,
 )
+from softhard.errors import ConfigError
 from softhard.sweep.runner import DEFAULT_STORE, execute_runs
 from softhard.sweep.spec import Run, split_runs
 from softhard.sweep.store import RunStore
 
-Metric = Literal["avg_loss", "test_error"]
+Metric = Literal["avg_loss", "test_error", "best_loss", "yard_avg_loss", "yard_best_loss"]
 _SET_BY_SEARCH = ("tasks", "widths", "seeds", "label_modes")
 
 
@@ -122,6 +123,7 @@ class MinWidthResult:
     trained: int
     store: Path
     seconds: float
+    per_seed: pd.DataFrame | None = None
 
 
 def load_min_width_spec(path: str | Path, overrides: list[str] | None = None) -> MinWidthSpec:
@@ -173,7 +175,9 @@ def min_width_search(
                 _record(store, spec.metric, rs, scores[p])
     table = _table(spec, searches, scores)
     evaluated = _evaluated(spec, scores)
-    return MinWidthResult(table, evaluated, trained, folder, time.perf_counter() - start)
+    per_seed = _per_seed(spec, scores)
+    seconds = time.perf_counter() - start
+    return MinWidthResult(table, evaluated, trained, folder, seconds, per_seed)
 
 
 def _needed(searches: dict, scores: dict) -> dict[tuple[int, str], set[int]]:
@@ -209,13 +213,49 @@ def _record(store: RunStore, metric: str, runs: list[Run], score: dict[int, list
         status, metrics = rows[run.id]
         value = math.inf
         if status == "done" and metrics:
-            value = (
-                1.0 - float(metrics["test_acc"])
-                if metric == "test_error"
-                else float(metrics["avg_loss"])
-            )
+            value = metric_value(metrics, metric)
         by_width.setdefault(run.config.widths[0], []).append(value)
     score.update(by_width)
+
+
+def metric_value(metrics: dict[str, Any], metric: str) -> float:
+    """One stored run's value of ``metric`` (``test_error`` is ``1 - test_acc``); a metric the
+    run does not carry (a store written before it existed) is a :class:`ConfigError`."""
+    key = "test_acc" if metric == "test_error" else metric
+    if key not in metrics:
+        raise ConfigError(
+            f"metric {metric!r} is not in the stored run metrics (it has: "
+            f"{', '.join(sorted(metrics))}); retrain with a softhard that records it"
+        )
+    value = float(metrics[key])
+    return 1.0 - value if metric == "test_error" else value
+
+
+def resampled_min_widths(
+    values: dict[int, np.ndarray], eps: float, resamples: np.ndarray
+) -> np.ndarray:
+    """The minimum width under each resample of seeds: per resample (a row of seed indices),
+    the smallest evaluated width whose resampled mean metric is <= ``eps``; ``inf`` where none is.
+
+    ``values`` maps each evaluated width to its per-seed metrics (same seed order for every
+    width, so resamples are paired across widths). This is the search's answer on resampled
+    seeds restricted to the widths the search evaluated, the basis of bootstrap intervals.
+    """
+    out = np.full(len(resamples), np.inf)
+    for width in sorted(values, reverse=True):
+        mean = np.asarray(values[width], dtype=float)[resamples].mean(axis=1)
+        out = np.where(mean <= eps, float(width), out)
+    return out
+
+
+def _per_seed(spec: MinWidthSpec, scores: dict) -> pd.DataFrame:
+    rows = [
+        {"task": spec.tasks[t].display, "label_mode": m, "width": w, "seed": s, spec.metric: v}
+        for (t, m), ws in scores.items()
+        for w, vals in sorted(ws.items())
+        for s, v in zip(spec.seeds, vals, strict=True)
+    ]
+    return pd.DataFrame(rows)
 
 
 def _table(spec: MinWidthSpec, searches: dict, scores: dict) -> pd.DataFrame:

@@ -31,6 +31,10 @@ import pandas as pd
 
 from softhard.train import CURVE_COLUMNS
 
+_STORED_CURVES = (
+    CURVE_COLUMNS  # every per-epoch curve (the yardstick too: the scaling study reads it)
+)
+
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
 
@@ -54,6 +58,7 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 CREATE TABLE IF NOT EXISTS curves (
     run_id TEXT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL,
     loss REAL, avg_loss REAL, train_acc REAL, test_acc REAL, kl REAL,
+    yard_loss REAL, test_loss REAL,
     PRIMARY KEY (run_id, epoch)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
@@ -117,6 +122,15 @@ class RunStore:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
+        self._add_curve_columns()
+
+    def _add_curve_columns(self) -> None:
+        """A store written by an older softhard gains the curve columns it lacks (NULL there)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(curves)")}
+        for col in _STORED_CURVES:
+            if col not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # another driver added it
+                    self._db.execute(f"ALTER TABLE curves ADD COLUMN {col} REAL")
 
     def close(self) -> None:
         self._db.close()
@@ -219,8 +233,8 @@ class RunStore:
                 return False
             db.execute("DELETE FROM curves WHERE run_id = ?", (outcome.run_id,))
             db.executemany(
-                "INSERT INTO curves (run_id, epoch, loss, avg_loss, train_acc, test_acc, kl)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO curves (run_id, epoch, {', '.join(_STORED_CURVES)})"
+                f" VALUES (?, ?{', ?' * len(_STORED_CURVES)})",
                 _curve_rows(outcome),
             )
         return True
@@ -253,6 +267,21 @@ class RunStore:
                 f"SELECT id, status, metrics FROM runs WHERE id IN ({marks})", chunk
             ):
                 out[run_id] = (status, json.loads(metrics) if metrics else None)
+        return out
+
+    def curves_by_id(self, run_ids: Iterable[str], column: str) -> dict[str, list[float]]:
+        """``id -> per-epoch values of one curve column`` (in epoch order; NULL -> nan)."""
+        if column not in CURVE_COLUMNS:
+            raise ValueError(f"curve column must be one of {CURVE_COLUMNS}, got {column!r}")
+        out: dict[str, list[float]] = {}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, value in self._db.execute(
+                f"SELECT run_id, {column} FROM curves WHERE run_id IN ({marks})"
+                " ORDER BY run_id, epoch",
+                chunk,
+            ):
+                out.setdefault(run_id, []).append(math.nan if value is None else float(value))
         return out
 
     def sweeps(self) -> pd.DataFrame:
@@ -358,7 +387,7 @@ def _run_values(run: Any, now: float) -> tuple[Any, ...]:
 
 
 def _curve_rows(outcome: RunOutcome) -> list[tuple[Any, ...]]:
-    cols = [outcome.curves.get(c, []) for c in CURVE_COLUMNS]
+    cols = [outcome.curves.get(c, []) for c in _STORED_CURVES]
     n = min((len(c) for c in cols), default=0)
     return [(outcome.run_id, t, *(_num(c[t]) for c in cols)) for t in range(n)]
 

@@ -1,0 +1,202 @@
+"""The scaling study's width search: one stored run per level x mode x width x seed, many readouts.
+
+Every run trains for the study's longest horizon ``T_run`` and stores its per-epoch curves. Full-
+batch GD (and the seeded SGD batch order) does not depend on the total number of epochs, so the
+first ``T`` epochs of a run *are* a run of ``T`` epochs: each quantity of the study is read off the
+stored curves at its own horizon instead of training again:
+
+- theorem view: ``(1/T) sum_{t<T} L(W_t)`` at ``T = T(eps)`` (the epoch average);
+- capacity view: ``min_{t<T} L(W_t)`` at the capacity horizon (the best over epochs);
+
+with ``L`` the mode's theorem loss (``loss`` curve) or the yardstick (``yard_loss`` curve).
+
+Each target (level, mode, view, loss, eps rule, horizon choice, eps) runs the bracket-then-bisect
+search of :mod:`softhard.sweep.minwidth` on the mean over seeds; all targets of a level x mode
+share the evaluated widths. Runs are trained here, level by level, on the task prepared once
+(data, teacher and gamma from :func:`softhard.experiment.prepare_task`), and written to the run
+store like any sweep run (so a second search trains nothing new).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from softhard.config import ExperimentConfig
+from softhard.experiment import PreparedTask, StudentJob, result_row, train_students
+from softhard.sweep.minwidth import _Search
+from softhard.sweep.spec import Run, split_runs
+from softhard.sweep.store import RunOutcome, RunStore, new_owner
+
+CURVE_OF_LOSS = {"theorem": "loss", "yardstick": "yard_loss"}
+
+
+@dataclass
+class Target:
+    """One minimum width to find: where, which quantity, which eps; and its search state."""
+
+    level: int
+    mode: str
+    view: str  # theorem | capacity
+    loss: str  # theorem | yardstick
+    rule: str  # fixed | quantile
+    constant: float  # k of T(eps) = ceil(k / eps) (theorem view); nan for capacity
+    horizon: int
+    eps: float
+    search: _Search
+
+    @property
+    def pair(self) -> tuple[int, str]:
+        return (self.level, self.mode)
+
+
+@dataclass
+class PairCurves:
+    """Per evaluated width, the per-seed curves of one level x mode: column -> (seeds, epochs)."""
+
+    curves: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def values(self, width: int, view: str, loss: str, horizon: int) -> np.ndarray:
+        """Per-seed value of a view's quantity at ``horizon`` (inf for a run that stopped early)."""
+        arr = self.curves[width][CURVE_OF_LOSS[loss]]
+        if arr.shape[1] < horizon:
+            return np.full(arr.shape[0], np.inf)
+        head = arr[:, :horizon]
+        out = head.mean(axis=1) if view == "theorem" else head.min(axis=1)
+        return np.where(np.isfinite(out), out, np.inf)
+
+    def table(self, view: str, loss: str, horizon: int) -> dict[int, np.ndarray]:
+        return {w: self.values(w, view, loss, horizon) for w in sorted(self.curves)}
+
+
+def width_grid(min_width: int, max_width: int, steps: int) -> list[int]:
+    """The widths searched: ``round(min_width * 2^(i / steps))`` up to ``max_width`` (included),
+    without repeats. The search bisects over this grid's positions, so m* is resolved to a
+    factor ``2^(1/steps)`` and all targets share a bounded set of widths."""
+    out, i = [], 0
+    while True:
+        w = min(max_width, round(min_width * 2 ** (i / steps)))
+        if not out or w > out[-1]:
+            out.append(w)
+        if w >= max_width:
+            return out
+        i += 1
+
+
+def step(target: Target, data: PairCurves, grid: list[int]) -> int | None:
+    """The next width ``target``'s search needs (None when it is done).
+
+    The search of :mod:`softhard.sweep.minwidth` runs over grid positions ``1..len(grid)``
+    (doubling the position, then bisecting), each position standing for ``grid[p - 1]``.
+    """
+    table = data.table(target.view, target.loss, target.horizon)
+    mean = {p: float(np.mean(table[w])) for p, w in enumerate(grid, 1) if w in table}
+    p = target.search.next_width(mean)
+    return None if p is None else grid[p - 1]
+
+
+def run_configs(
+    base: ExperimentConfig,
+    task_index: int,
+    tasks: list,
+    mode: str,
+    widths: list[int],
+    seeds: list[int],
+) -> list[Run]:
+    """The single-student runs of one level x mode at ``widths`` (all seeds)."""
+    cfg = base.model_copy(
+        update={
+            "tasks": [tasks[task_index]],
+            "label_modes": [mode],
+            "widths": widths,
+            "seeds": seeds,
+        }
+    )
+    return split_runs(cfg)
+
+
+def train_level(store: RunStore, task: PreparedTask, runs: list[Run]) -> int:
+    """Train the claimable runs of one level on its prepared task and write them to the store.
+
+    Returns how many were trained. Runs already done are skipped; on an error the claimed runs
+    go back to pending.
+    """
+    owner = new_owner()
+    claimed = set(store.claim([r.id for r in runs], owner, retry_failed=False))
+    todo = [r for r in runs if r.id in claimed]
+    if not todo:
+        return 0
+    try:
+        cfgs = [r.config for r in todo]
+        jobs = [
+            StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
+            for c in cfgs
+        ]
+        results = train_students(task, jobs, cfgs[0])
+        for run, job, res in zip(todo, jobs, results, strict=True):
+            row = result_row(task, job, res, run.config)
+            curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
+            store.finish(RunOutcome(run.id, not res.diverged, row, curves, res.reason), owner)
+    except BaseException:
+        store.release(owner)
+        raise
+    return len(todo)
+
+
+def read_curves(store: RunStore, runs: list[Run], columns: list[str], data: PairCurves) -> None:
+    """Load the stored curves of ``runs`` (one level x mode) into ``data`` by width and seed."""
+    by_col = {c: store.curves_by_id([r.id for r in runs], c) for c in columns}
+    statuses = store.runs_by_id([r.id for r in runs])
+    by_width: dict[int, list[Run]] = {}
+    for run in runs:
+        by_width.setdefault(run.config.widths[0], []).append(run)
+    for width, members in by_width.items():
+        data.curves[width] = {
+            c: _stack(
+                [by_col[c].get(r.id, []) if statuses[r.id][0] == "done" else [] for r in members]
+            )
+            for c in columns
+        }
+
+
+def _stack(rows: list[list[float]]) -> np.ndarray:
+    """Curves of equal length as (seeds, epochs); a missing/short run pads with inf."""
+    length = max((len(r) for r in rows), default=0)
+    out = np.full((len(rows), length), np.inf)
+    for i, r in enumerate(rows):
+        if len(r) == length:
+            out[i] = r
+    return out
+
+
+def search_all(
+    targets: list[Target],
+    data: dict[tuple[int, str], PairCurves],
+    evaluate: Callable[[dict[tuple[int, str], set[int]]], None],
+    grid: list[int],
+) -> int:
+    """Advance every target's search, evaluating the widths they need round by round."""
+    rounds = 0
+    while True:
+        need: dict[tuple[int, str], set[int]] = {}
+        for t in targets:
+            w = step(t, data[t.pair], grid)
+            if w is not None:
+                need.setdefault(t.pair, set()).add(w)
+        if not need:
+            return rounds
+        evaluate(need)
+        rounds += 1
+
+
+def new_search(eps: float, positions: int) -> _Search:
+    """A fresh bracket-then-bisect search for ``eps`` over grid positions ``1..positions``."""
+    return _Search(eps, 0, 1, positions)
+
+
+def horizon_for(constant: float, eps: float) -> int:
+    """The theorem view's horizon ``T(eps) = ceil(k / eps)``."""
+    return math.ceil(constant / eps - 1e-9)

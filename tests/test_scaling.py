@@ -1,0 +1,265 @@
+"""The scaling study: the fit, censoring, identification, spec errors, and a tiny CLI run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import softhard
+from softhard.cli import app
+from softhard.config import shipped_configs
+from softhard.errors import ConfigError
+from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling_fit import (
+    LARGER,
+    MATCHES,
+    NOT_IDENTIFIED,
+    SMALLER,
+    design,
+    fit_scaling,
+    identify,
+    verdict_for,
+)
+from softhard.sweep.minwidth import resampled_min_widths
+
+GAMMAS = np.array([0.2, 0.1, 0.05, 0.025])
+EPS = np.array([0.2, 0.1, 0.05, 0.02])
+
+
+def _synthetic(mode, b, c, rng, *, seeds=20, noise=0.3, cap=np.inf):
+    """A power-law table: per point, per-seed log m* = a + b log(1/g) + c x(eps) + noise; m* is
+    the geometric mean over seeds, bootstrap draws resample seeds (paired across points)."""
+    g, e = (a.ravel() for a in np.meshgrid(GAMMAS, EPS))
+    truth = design(g, e, mode) @ np.array([0.5, b, c])
+    per_seed = truth[:, None] + noise * rng.standard_normal((len(g), seeds))
+    m = np.exp(per_seed.mean(axis=1))
+    idx = rng.integers(0, seeds, size=(100, seeds))
+    draws = np.exp(np.stack([per_seed[:, r].mean(axis=1) for r in idx]))
+    censored = m > cap
+    draws = np.where(draws > cap, np.inf, draws)
+    table = pd.DataFrame(
+        {"gamma": g, "eps": e, "m_star": np.where(censored, np.nan, m), "censored": censored}
+    )
+    return table, draws
+
+
+@pytest.mark.parametrize(("mode", "b", "c"), [("soft", 2.0, 1.0), ("hard", 4.0, 1.0)])
+def test_fit_recovers_exponents_and_intervals_cover(mode, b, c):
+    rng = np.random.default_rng(0)
+    covered = {"b": 0, "c": 0}
+    reps = 100
+    for _ in range(reps):
+        table, draws = _synthetic(mode, b, c, rng)
+        fit = fit_scaling(table, mode=mode, draws=draws)
+        assert fit.identified and fit.n_censored == 0 and fit.n_used == len(table)
+        for term, true in (("b", b), ("c", c)):
+            covered[term] += fit.ci_low[term] <= true <= fit.ci_high[term]
+    for term in ("b", "c"):
+        assert 0.85 <= covered[term] / reps <= 1.0, covered
+    table, draws = _synthetic(mode, b, c, np.random.default_rng(1), noise=0.01)
+    fit = fit_scaling(table, mode=mode, draws=draws)
+    assert fit.estimate["b"] == pytest.approx(b, abs=0.05)
+    assert fit.estimate["c"] == pytest.approx(c, abs=0.05)
+    assert fit.verdict["b"] == verdict_for(fit.ci_low["b"], fit.ci_high["b"], b)
+
+
+def test_censored_points_are_listed_and_kept_out():
+    rng = np.random.default_rng(3)
+    table, draws = _synthetic("soft", 2.0, 1.0, rng, noise=0.05, cap=2000.0)
+    n_cens = int(table["censored"].sum())
+    assert 0 < n_cens < len(table) - 4
+    fit = fit_scaling(table, mode="soft", draws=draws)
+    assert fit.n_censored == n_cens and fit.n_used == len(table) - n_cens
+    assert fit.censored["m_star"].isna().all()  # never a value
+    assert set(fit.censored["gamma"] * 1000 + fit.censored["eps"]).isdisjoint(
+        set(fit.used["gamma"] * 1000 + fit.used["eps"])
+    )
+    assert fit.estimate["b"] == pytest.approx(2.0, abs=0.3)  # no bias from a cap-valued point
+
+
+def test_underdetermined_fit_is_not_identified():
+    one_gamma = pd.DataFrame(
+        {
+            "gamma": [0.1] * 4,
+            "eps": [0.2, 0.1, 0.05, 0.02],
+            "m_star": [4, 8, 16, 40],
+            "censored": [False] * 4,
+        }
+    )
+    fit = fit_scaling(one_gamma, mode="soft", draws=np.ones((10, 4)) * 8)
+    assert not fit.identified and fit.verdict == {"b": NOT_IDENTIFIED, "c": NOT_IDENTIFIED}
+    assert math.isnan(fit.estimate["b"])
+    all_censored = one_gamma.assign(censored=True, gamma=[0.1, 0.2, 0.1, 0.2])
+    fit = fit_scaling(all_censored, mode="hard")
+    assert fit.n_used == 0 and fit.n_censored == 4 and not fit.identified
+
+
+def test_verdicts_from_interval():
+    assert verdict_for(1.5, 2.5, 2.0) == MATCHES
+    assert verdict_for(0.5, 1.5, 2.0) == SMALLER
+    assert verdict_for(4.5, 6.0, 4.0) == LARGER
+    assert verdict_for(math.nan, 1.0, 2.0) == NOT_IDENTIFIED
+
+
+def test_identification_fails_when_exponent_depends_on_horizon():
+    """Two horizons whose tables follow b = 1 and b = 3: each fit is tight, the choice decides."""
+    rng = np.random.default_rng(5)
+    fits = [_fit(_synthetic("soft", b, 1.0, rng, noise=0.05)) for b in (1.0, 3.0)]
+    for f in fits:
+        assert f.ci_high["b"] - f.ci_low["b"] < 0.5
+    ident = identify(fits, "b")
+    assert not ident.identified and ident.verdict == NOT_IDENTIFIED
+    assert ident.ci_low <= 1.0 + 0.2 and ident.ci_high >= 3.0 - 0.2  # covers the spread
+    same = [_fit(_synthetic("soft", 2.0, 1.0, np.random.default_rng(7), noise=0.05))] * 2
+    assert identify(same, "b").identified and identify(same, "b").verdict == MATCHES
+
+
+def _fit(pair):
+    table, draws = pair
+    return fit_scaling(table, mode="soft", draws=draws)
+
+
+def test_resampled_min_widths_paired_and_censored():
+    values = {2: np.array([0.5, 0.5, 0.5]), 4: np.array([0.1, 0.25, 0.2]), 8: np.array([0.1] * 3)}
+    res = np.array([[0, 1, 2], [0, 0, 0], [1, 1, 1]])
+    assert list(resampled_min_widths(values, 0.2, res)) == [4.0, 4.0, 8.0]
+    assert list(resampled_min_widths(values, 0.05, res)) == [np.inf] * 3
+
+
+# --- spec and end to end ---------------------------------------------------------------
+
+TINY = {
+    "kind": "scaling",
+    "name": "tiny",
+    "levels": [
+        "synthetic,n_samples=40,dim=4,margin=0.3",
+        "synthetic,n_samples=40,dim=4,margin=0.1",
+        "synthetic,n_samples=40,dim=4,margin=0.03",
+    ],
+    "seeds": [0, 1],
+    "eps": {"soft": [0.3, 0.1], "hard": [0.5, 0.3], "yardstick": [0.5, 0.3]},
+    "min_width": 2,
+    "max_width": 8,
+    "theorem": {"constants": {"soft": [4, 8], "hard": [8, 16], "yardstick": [8, 16]}},
+    "capacity": {"epochs": 30},
+    "quantiles": [0.3, 0.7],
+    "n_boot": 20,
+    "quick": {"max_width": 4},
+    "base": {"teacher": {"kind": "kernel", "num_directions": 32}},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"eps": {"soft": [], "hard": [0.3], "yardstick": [0.3]}}, ["eps.soft", "empty"]),
+        ({"eps": {"soft": [0.1, -0.1], "hard": [0.3], "yardstick": [0.3]}}, ["eps.soft", "(0, 1)"]),
+        ({"eps": {"soft": [0.0], "hard": [0.3], "yardstick": [0.3]}}, ["(0, 1)"]),
+        ({"levels": ["digits:3-8"]}, ["levels", "at least 2"]),
+        ({"eps": {"soft": [0.1]}}, ["eps needs a grid", "hard"]),
+        ({"base": {"train": {"epochs": 10}}}, ["train.epochs", "study sets"]),
+        ({"max_width": 2**15}, ["max_width"]),
+    ],
+)
+def test_bad_spec_is_a_clear_error(tmp_path, change, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**TINY, **change}))
+    with pytest.raises(ConfigError) as err:
+        load_scaling_spec(path)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_level_without_gamma_is_an_error_and_writes_nothing(tmp_path):
+    data = {**TINY, "levels": ["digits:3-8,mix=0.5,max_train=60", *TINY["levels"][:1]]}
+    spec = ScalingSpec.model_validate(data)
+    with pytest.raises(ConfigError, match="levels.0.*gamma cannot be estimated"):
+        run_scaling(spec, out_dir=tmp_path / "out", store_dir=tmp_path / "store", progress=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_quick_delta_and_shipped_configs_validate():
+    spec = ScalingSpec.model_validate(TINY)
+    assert spec.resolved(quick=True).max_width == 4 and spec.resolved(quick=False).max_width == 8
+    assert spec.run_epochs() == max(30, math.ceil(8 / 0.1), math.ceil(16 / 0.3))
+    assert spec.grid() == [2, 3, 4, 5, 6, 7, 8]
+    for name in ("scaling_digits", "scaling_synthetic", "scaling_kernel"):
+        for quick in (False, True):
+            shipped = load_scaling_spec(shipped_configs()[name], quick=quick)
+            assert len(shipped.levels) >= 5 and len(shipped.seeds) >= 5
+            assert all(len(v) >= 4 for v in shipped.eps.values())
+
+
+def test_tiny_cli_run(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    args = [
+        "scaling",
+        str(path),
+        "--quick",
+        "--out",
+        str(tmp_path / "out"),
+        "--store",
+        str(tmp_path / "store"),
+        "--quiet",
+        "--set",
+        "n_boot=30",
+    ]
+    result = CliRunner().invoke(app, args, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "theorem view" in result.output and "capacity view" in result.output
+    table = result.output.split("minimum widths")[0]  # the exponents tables fit 80 columns
+    assert max(len(line) for line in table.splitlines()) <= 80
+    folder = next((tmp_path / "out").iterdir())
+    fits = pd.read_csv(folder / "fits.csv")
+    assert list(fits.columns) == [
+        "view",
+        "loss",
+        "mode",
+        "term",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "theory",
+        "verdict",
+        "n_used",
+        "n_censored",
+    ]
+    widths = pd.read_csv(folder / "min_widths.csv")
+    for col in (
+        "level",
+        "gamma",
+        "mode",
+        "view",
+        "loss",
+        "eps_rule",
+        "eps",
+        "horizon",
+        "m_star",
+        "ci_low",
+        "ci_high",
+        "censored",
+        "n_seeds",
+    ):
+        assert col in widths.columns
+    assert widths["m_star"].dropna().between(2, 4).all()  # the quick cap is 4
+    assert widths.loc[widths["censored"], "m_star"].isna().all()
+    assert set(fits["verdict"]) <= {MATCHES, SMALLER, LARGER, NOT_IDENTIFIED}
+    for name in ("m_vs_gamma.png", "m_vs_eps.png", "config.yaml", "manifest.json"):
+        assert (folder / name).is_file()
+    theorem = widths[(widths["view"] == "theorem") & (widths["eps_rule"] == "fixed")]
+    assert (theorem["horizon"] == np.ceil(theorem["constant"] / theorem["eps"] - 1e-9)).all()
+    assert set(widths["constant"].dropna()) <= {4, 8, 16}
+    again = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "out2"), *args[6:]])
+    assert again.exit_code == 0 and "0 trained now" in again.output  # the store is reused
+
+
+def test_public_api():
+    assert softhard.fit_scaling is fit_scaling
+    assert Path(softhard.run_scaling.__code__.co_filename).name == "scaling.py"
