@@ -9,6 +9,7 @@ from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.studies.regimes import paired_compare
 from softhard.studies.scaling import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
 from softhard.studies.scaling_fit import ScalingFit, fit_scaling
 from softhard.sweep import (
@@ -59,6 +60,7 @@ __all__ = [
     "load_sweep_spec",
     "make_targets",
     "min_width_search",
+    "paired_compare",
     "prepare_task",
     "run_experiment",
     "run_scaling",

@@ -63,6 +63,22 @@ class DataConfig(_Model):
     dim: int = Field(16, ge=1, description="synthetic: input dimension")
     margin: float = Field(0.1, ge=0.0, lt=1.0, description="synthetic: linear margin (difficulty)")
     label: str | None = Field(None, description="display name; derived from the settings if None")
+    student_max_train: int | None = Field(
+        None,
+        ge=2,
+        description="the student trains on a seeded nested subset of this many training examples; "
+        "the teacher on the whole training split (None: both on the same set)",
+    )
+
+    @model_validator(mode="after")
+    def _student_subset_fits(self) -> DataConfig:
+        n, m = self.student_max_train, self.max_train
+        if n is not None and m is not None and n > m:
+            raise ValueError(
+                f"student_max_train ({n}) must be <= max_train ({m}): the student's examples are "
+                "a subset of the teacher's training split"
+            )
+        return self
 
     @property
     def display(self) -> str:
@@ -76,6 +92,8 @@ class DataConfig(_Model):
             value = getattr(self, knob)
             if value:
                 parts.append(f"{knob}={value:g}")
+        if self.student_max_train is not None:
+            parts.append(f"student_n={self.student_max_train}")
         return " ".join(parts)
 
     @classmethod
@@ -142,6 +160,14 @@ class StudentConfig(_Model):
     signs: Signs = "balanced"
 
 
+class ModeLrs(_Model):
+    """A learning rate per label mode; a mode left out uses ``train.lr``."""
+
+    soft: float | None = Field(None, gt=0.0)
+    hard: float | None = Field(None, gt=0.0)
+    mixed: float | None = Field(None, gt=0.0)
+
+
 class TrainConfig(_Model):
     """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
 
@@ -153,6 +179,42 @@ class TrainConfig(_Model):
         None, gt=0.0, description="project each w_s onto ||w_s - w_s(0)|| <= rho/sqrt(m)"
     )
     t2_scaling: bool = Field(True, description="multiply the soft (KL) term by T^2 (Hinton)")
+    lr_by_mode: ModeLrs | None = Field(
+        None, description="learning rate per label mode ({soft: .., hard: ..}); others use lr"
+    )
+    match_steps: bool = Field(
+        False,
+        description="give soft/mixed students the hard arm's effective step size: "
+        "lr_hard * s(T), s = 1 with t2_scaling, T^2 without (see student_lr)",
+    )
+
+    @model_validator(mode="after")
+    def _lrs_consistent(self) -> TrainConfig:
+        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        clash = [m for m in ("soft", "mixed") if m in lrs]
+        if self.match_steps and clash:
+            raise ValueError(
+                f"match_steps=true sets the lr of {' and '.join(clash)} students from the hard "
+                f"arm's; drop lr_by_mode.{clash[0]} or set match_steps=false"
+            )
+        return self
+
+    def student_lr(self, label_mode: str, temperature: float) -> float:
+        """The learning rate of a student of ``label_mode`` at temperature T.
+
+        ``lr_by_mode[mode]`` if given, else ``lr``. With ``match_steps`` a soft or mixed student
+        gets the hard arm's *effective* step size instead: the curvature of the soft objective in
+        the logit f is ``sigmoid'(f/T)`` with ``t2_scaling`` (the same bound, 1/4, as the
+        logistic loss) and ``sigmoid'(f/T) / T^2`` without it, so its lr is ``lr_hard`` with
+        ``t2_scaling`` and ``lr_hard * T^2`` without (docs/regimes.md, "step sizes").
+        """
+        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        hard = lrs.get("hard", self.lr)
+        if label_mode == "hard":
+            return hard
+        if self.match_steps:
+            return hard if self.t2_scaling else hard * temperature**2
+        return lrs.get(label_mode, self.lr)
 
 
 class ExperimentConfig(_Model):
@@ -174,6 +236,11 @@ class ExperimentConfig(_Model):
     dtype: DType = "float64"
     margin: bool = Field(True, description="estimate the NTK margin gamma of every task")
     out_dir: str = "runs"
+    data_seeds: list[int] | None = Field(
+        None,
+        min_length=1,
+        description="run every task at each of these data seeds (replaces the task's seed)",
+    )
 
     @model_validator(mode="after")
     def _symmetric_needs_even(self) -> ExperimentConfig:
@@ -186,6 +253,12 @@ class ExperimentConfig(_Model):
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""
         return config_digest(self)
+
+    def task_list(self) -> list[DataConfig]:
+        """The tasks to run: each task at each of ``data_seeds`` (task-major), or as given."""
+        if self.data_seeds is None:
+            return list(self.tasks)
+        return [t.model_copy(update={"seed": s}) for t in self.tasks for s in self.data_seeds]
 
 
 def config_digest(model: BaseModel) -> str:

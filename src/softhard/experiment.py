@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
-from softhard.data import Dataset, load_dataset
+from softhard.data import Dataset, load_dataset, student_subset
 from softhard.device import resolve_device
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import make_targets
@@ -38,6 +38,9 @@ class PreparedTask:
         x, x_test: inputs ``(n, d)``; y_pm, y_test_pm: labels in {-1, +1}.
         teacher: teacher logits on train and test and the teacher's description.
         margin: the NTK margin estimate of the training set (``softhard.ntk``), or None.
+        n_train_teacher: examples the teacher trained on (the whole training split); ``x`` and
+            ``y_pm`` hold the student's examples, a nested subset when the task sets
+            ``student_max_train`` (teacher logits restricted to them).
     """
 
     index: int
@@ -49,6 +52,7 @@ class PreparedTask:
     y_test_pm: torch.Tensor
     teacher: TeacherOutput
     margin: Any = None
+    n_train_teacher: int | None = None
 
     @property
     def name(self) -> str:
@@ -83,7 +87,12 @@ def prepare_task(
     margin: bool = True,
     cache: Path | None = None,
 ) -> PreparedTask:
-    """Load a task, build its teacher and estimate its margin gamma (if ``margin``)."""
+    """Load a task, build its teacher and estimate its margin gamma (if ``margin``).
+
+    The teacher trains on the whole training split (never on the test split); with
+    ``task.student_max_train`` the student's inputs, labels and soft labels are then restricted
+    to a seeded nested subset (:func:`softhard.data.student_subset`), whose margin is reported.
+    """
     dataset = load_dataset(task)
     if dataset.num_classes != 2:
         raise ValueError(
@@ -104,7 +113,21 @@ def prepare_task(
         output = network_teacher(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
         )
-    return PreparedTask(index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate)
+    n_teacher = int(x.shape[0])
+    keep = student_subset(task, dataset.y_train.numpy())
+    if len(keep) < n_teacher:
+        idx = torch.from_numpy(keep)
+        x, y_pm = x[idx], y_pm[idx]
+        output = TeacherOutput(output.train_logits[idx], output.test_logits, output.info)
+        if margin:
+            from softhard.ntk import estimate_margin
+
+            estimate = estimate_margin(
+                x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed
+            )
+    return PreparedTask(
+        index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher
+    )
 
 
 def _kernel_teacher(
@@ -157,7 +180,14 @@ def train_students(
         from softhard.engine import StudentSpec, train_bank
 
         specs = [
-            StudentSpec(j.width, j.seed, t, init=cfg.student.init, signs=cfg.student.signs)
+            StudentSpec(
+                j.width,
+                j.seed,
+                t,
+                init=cfg.student.init,
+                signs=cfg.student.signs,
+                lr=cfg.train.student_lr(j.label_mode, j.temperature),
+            )
             for j, t in zip(jobs, targets, strict=True)
         ]
         results = train_bank(
@@ -176,7 +206,10 @@ def train_students(
             signs=cfg.student.signs,
             dtype=dtype,
         ).to(device)
-        results.append(train_two_layer(model, x, tgt, cfg.train, x_test=x_test, y_test_pm=y_test))
+        train_cfg = cfg.train.model_copy(
+            update={"lr": cfg.train.student_lr(job.label_mode, job.temperature)}
+        )
+        results.append(train_two_layer(model, x, tgt, train_cfg, x_test=x_test, y_test_pm=y_test))
         if on_done:
             on_done(1)
     return results
@@ -223,7 +256,7 @@ def result_row(
         "temperature": job.temperature,
         "kd_weight": {"hard": 0.0, "soft": 1.0}.get(job.label_mode, job.kd_weight),
         "optimizer": cfg.train.optimizer,
-        "lr": cfg.train.lr,
+        "lr": cfg.train.student_lr(job.label_mode, job.temperature),
         "epochs": cfg.train.epochs,
         "epochs_run": result.epochs_run,
         "final_loss": result.final["loss"],
@@ -239,13 +272,23 @@ def result_row(
         "test_loss": result.final["test_loss"],
         "diverged": result.diverged,
         "reason": result.reason or "",
-        "n_train": task.dataset.n_train,
+        "n_train": int(task.y_pm.shape[0]),
         "n_test": task.dataset.n_test,
         "dim": task.dataset.dim,
         "teacher_test_acc": task.teacher.info.get("test_acc", math.nan),
         "softhard_version": env["softhard"],
         "torch_version": env["torch"],
         "git_revision": env["git_revision"] or "",
+        # paired regimes (softhard.studies.regimes): data seed and the settings of both arms
+        "data_seed": task.config.seed,
+        "max_train": task.config.max_train,
+        "student_max_train": task.config.student_max_train,
+        "n_train_teacher": task.n_train_teacher or task.dataset.n_train,
+        "teacher_epochs": cfg.teacher.epochs,
+        "batch_size": cfg.train.batch_size,
+        "t2_scaling": cfg.train.t2_scaling,
+        "lr_soft": cfg.train.student_lr("soft", job.temperature),
+        "lr_hard": cfg.train.student_lr("hard", job.temperature),
     }
 
 
@@ -260,6 +303,8 @@ def curves_frame(task: PreparedTask, job: StudentJob, result: TrainResult) -> pd
         ("task", task.name),
     ):
         frame.insert(0, key, value)
+    frame["task_index"] = task.index
+    frame["data_seed"] = task.config.seed
     return frame
 
 
@@ -284,7 +329,7 @@ def run_experiment(
     start = time.perf_counter()
     tasks = [
         prepare_task(t, cfg.teacher, index=i, margin=cfg.margin, cache=cache)
-        for i, t in enumerate(cfg.tasks)
+        for i, t in enumerate(cfg.task_list())
     ]
     jobs = jobs_for(cfg)
     rows, curves = [], []

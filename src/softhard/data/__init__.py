@@ -5,7 +5,7 @@ The entry point is :func:`load_dataset`; the steps are public for tests and reus
 
 from softhard.data._dataset import Dataset
 from softhard.data.idx import read_idx
-from softhard.data.pipeline import load_dataset, resolve_task
+from softhard.data.pipeline import load_dataset, resolve_task, student_subset
 from softhard.data.sources import (
     MNIST_FILES,
     SOURCES,
@@ -58,5 +58,6 @@ __all__ = [
     "seeded_rng",
     "stratified_split",
     "stratified_subsample",
+    "student_subset",
     "synthetic_arrays",
 ]

@@ -30,6 +30,7 @@ from softhard.data.transforms import (
     add_noise,
     flip_labels,
     mix_classes,
+    nested_subsample,
     normalize,
     pair_other_class,
     seeded_rng,
@@ -38,9 +39,10 @@ from softhard.data.transforms import (
 )
 from softhard.errors import ConfigError, DataError
 
-__all__ = ["load_dataset", "resolve_task"]
+__all__ = ["load_dataset", "resolve_task", "student_subset"]
 
 _SPLIT, _SUBSAMPLE, _MIX, _NOISE, _FLIP = 1, 2, 3, 4, 5
+_STUDENT = 6
 _TRAIN, _TEST = 0, 1
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -84,6 +86,20 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         num_classes=task.num_classes,
         meta=meta,
     )
+
+
+def student_subset(cfg: DataConfig, y_train: np.ndarray) -> np.ndarray:
+    """Sorted indices of the student's training examples within the (teacher's) training split.
+
+    ``cfg.student_max_train`` examples drawn by :func:`~softhard.data.transforms.nested_subsample`
+    with ``cfg.seed`` (its own stream): class proportions kept, and nested, so the subset for a
+    smaller size is contained in the subset for a larger one with the same seed. All indices
+    when ``student_max_train`` is None or not smaller than the split.
+    """
+    y = np.asarray(y_train)
+    if cfg.student_max_train is None:
+        return np.arange(len(y))
+    return nested_subsample(y, cfg.student_max_train, seeded_rng(cfg.seed, _STUDENT))
 
 
 def resolve_task(cfg: DataConfig, raw: RawData) -> Task:

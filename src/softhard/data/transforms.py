@@ -16,6 +16,8 @@ __all__ = [
     "centre",
     "flip_labels",
     "mix_classes",
+    "nested_order",
+    "nested_subsample",
     "normalize",
     "pair_other_class",
     "project_to_sphere",
@@ -165,3 +167,36 @@ def flip_labels(
     flipped = u < rate
     out = np.where(flipped, (y + shift) % num_classes, y).astype(np.int64)
     return out, flipped
+
+
+def nested_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A seeded order of all examples whose every prefix keeps the class proportions.
+
+    Each class is shuffled; its j-th member (of n_c) gets the key ``(j + u_c) / n_c`` with one
+    uniform offset ``u_c`` per class, and the examples are sorted by key. Any prefix of length
+    n therefore holds about ``n * n_c / len(y)`` members of class c, and the prefix for n1 < n2
+    is contained in the prefix for n2 (nested subsets; see :func:`nested_subsample`).
+    """
+    keys = np.empty(len(y), dtype=np.float64)
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        keys[members] = (np.arange(len(members)) + rng.uniform()) / len(members)
+    return np.argsort(keys, kind="stable")
+
+
+def nested_subsample(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of the first ``n`` examples of :func:`nested_order` (all when n >= len(y)).
+
+    With the same generator seed the subset for n1 < n2 is a subset of the one for n2. Every
+    class of ``y`` must appear (:class:`DataError` otherwise).
+    """
+    if n >= len(y):
+        return np.arange(len(y))
+    keep = np.sort(nested_order(y, rng)[:n])
+    missing = np.setdiff1d(np.unique(y), np.unique(y[keep]))
+    if len(missing):
+        raise DataError(
+            f"student_max_train={n} leaves class(es) {missing.tolist()} without an example; "
+            "use a larger student_max_train."
+        )
+    return keep

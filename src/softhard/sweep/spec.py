@@ -115,13 +115,14 @@ def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
 def split_runs(cfg: ExperimentConfig) -> list[Run]:
     """One run per task x width x seed x label mode of ``cfg``."""
     runs = []
-    for task in cfg.tasks:
+    for task in cfg.task_list():  # each task at each of data_seeds, if set
         for mode in cfg.label_modes:
             for width in cfg.widths:
                 for seed in cfg.seeds:
                     one = cfg.model_copy(
                         update={
                             "tasks": [task],
+                            "data_seeds": None,
                             "widths": [width],
                             "seeds": [seed],
                             "label_modes": [mode],

@@ -1,0 +1,170 @@
+"""``softhard compare``: paired soft-vs-hard differences of a run or a sweep, table and heatmap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from softhard.cli._app import app, console, friendly_errors
+from softhard.errors import ConfigError
+
+_CELL_ORDER = ("task", "width")
+
+
+@app.command("compare")
+@friendly_errors
+def compare(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="run folder (results.parquet), run-store export (runs.parquet), store folder "
+            "(softhard.sqlite) or the name of a sweep in the default store runs/sweeps"
+        ),
+    ],
+    sweep: Annotated[str | None, typer.Option("--sweep", help="only this sweep's runs")] = None,
+    x: Annotated[str | None, typer.Option("--x", help="heatmap x axis [a varying setting]")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="heatmap y axis [task]")] = None,
+    epochs: Annotated[
+        str, typer.Option("--epochs", help="horizons: epochs and/or 'last', comma-separated")
+    ] = "50,200,1000,last",
+    method: Annotated[
+        str, typer.Option("--method", help="t, or bootstrap (percentile; liberal below ~20 seeds)")
+    ] = "t",
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the result folder")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Soft minus hard test accuracy per cell and horizon, paired by data and student seed."""
+    from softhard.config import json_digest
+    from softhard.report import run_folder, write_manifest
+    from softhard.report.rundir import new_run_name
+    from softhard.studies.regimes import load_results, paired_compare, varying_axes
+    from softhard.studies.regimes_plot import plot_paired_heatmap
+
+    folder, sweep = _resolve_source(source, sweep)
+    results, curves = load_results(folder, sweep)
+    horizons = _parse_epochs(epochs)
+    axes = varying_axes(results)
+    x = x or next((a for a in axes if a not in _CELL_ORDER), "width")
+    y = y or ("task" if x != "task" else "width")
+    extra = [a for a in (x, y) if a not in (*_CELL_ORDER, *axes)]
+    frame = paired_compare(
+        results,
+        curves=curves,
+        axes=[*axes, *extra],
+        method=method,  # type: ignore[arg-type]
+        epochs=horizons,
+    )
+    settings = _constant_settings(results)
+    print_paired(frame, f"soft - hard test accuracy ({frame['method'].iloc[0]}, 95%)")
+    name = new_run_name(f"compare-{sweep or folder.name}", json_digest([str(folder), epochs]))
+    with run_folder(out, name) as tmp:
+        frame.to_csv(tmp / "paired.csv", index=False)
+        plot_paired_heatmap(frame, tmp / "paired_heatmap.png", x=x, y=y, settings=settings)
+        write_manifest(
+            tmp,
+            source=str(folder),
+            sweep=sweep,
+            method=method,
+            epochs=horizons,
+            heatmap_axes=[x, y],
+            cells=len(frame),
+            constant_settings=settings,
+            pairing="task (name without data seed), width, data seed, student seed, settings",
+            intervals="over data seeds, student seeds averaged within each data seed",
+        )
+    steps = ", ".join(sorted(set(frame["steps"])))
+    console.print(
+        f"step sizes (soft effective step / hard): {steps}; units: "
+        f"{', '.join(sorted(set(frame['unit'])))}; folder: [bold]{tmp.with_name(name)}[/bold]",
+        soft_wrap=True,
+    )
+
+
+def _resolve_source(source: str, sweep: str | None) -> tuple[Path, str | None]:
+    from softhard.sweep import DEFAULT_STORE
+
+    path = Path(source)
+    if path.exists():
+        return path, sweep
+    if "/" not in source and (DEFAULT_STORE / "softhard.sqlite").is_file():
+        return DEFAULT_STORE, sweep or source
+    raise ConfigError(
+        f"{source!r} is not a folder, and no run store at {DEFAULT_STORE} holds a sweep of that "
+        "name; pass a run folder, a run-store export or a store folder (with --sweep NAME)"
+    )
+
+
+def _parse_epochs(text: str) -> list[Any]:
+    out: list[Any] = []
+    for item in (p.strip() for p in text.split(",") if p.strip()):
+        if item == "last":
+            out.append("last")
+        elif item.isdigit():
+            out.append(int(item))
+        else:
+            raise ConfigError(
+                f"--epochs {text!r}: {item!r} is neither a non-negative integer nor 'last'"
+            )
+    if not out:
+        raise ConfigError("--epochs needs at least one horizon (an epoch or 'last')")
+    return out
+
+
+def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
+    from softhard.studies.regimes import SETTING_COLUMNS
+
+    keep = [*SETTING_COLUMNS, "kd_weight", "dim", "teacher_test_acc"]
+    out = {}
+    for col in keep:
+        if col in results.columns and results[col].nunique(dropna=False) == 1:
+            value = results[col].iloc[0]
+            out[col] = value.item() if hasattr(value, "item") else value
+    if "teacher_test_acc" not in out and "teacher_test_acc" in results.columns:
+        acc = results["teacher_test_acc"]
+        out["teacher_test_acc"] = f"{acc.min():.3f}..{acc.max():.3f}"
+    return json.loads(json.dumps(out, default=str))
+
+
+def print_paired(frame: pd.DataFrame, title: str) -> None:
+    """The paired table, narrow enough for 80 columns (the task column wraps)."""
+    from softhard.studies.regimes import OUTPUT_COLUMNS
+
+    cells = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
+    table = Table(title=title, title_justify="left")
+    for col in cells:
+        table.add_column(_short(col), overflow="fold", no_wrap=col != "task")
+    for col in ("epoch", "diff", "95% interval", "n", "sig"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for row in frame.itertuples(index=False):
+        r = row._asdict()
+        table.add_row(
+            *[_fmt(r[c]) for c in cells],
+            str(r["epoch"]),
+            f"{r['mean_diff']:+.4f}",
+            f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
+            str(r["n_seeds"]),
+            r["sign"] if r["significant"] else "ns",
+        )
+    console.print(table)
+    units = ", ".join(sorted(set(frame["unit"])))
+    console.print(
+        f"n: {units} (student seeds averaged within a data seed); sig: + soft better, "
+        "- hard better, ns: the interval contains 0",
+        soft_wrap=True,
+    )
+
+
+def _short(col: str) -> str:
+    return {"student_max_train": "student n", "temperature": "T", "teacher_epochs": "teach ep"}.get(
+        col, col.replace("_", " ")
+    )
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
