@@ -47,10 +47,16 @@ from softhard.ntk import estimate_margin
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
 from softhard.report.rundir import new_run_name, run_folder, write_manifest, write_table
+from softhard.studies.regimes import load_results, paired_compare, varying_axes
+from softhard.studies.regimes_plot import plot_paired_heatmap
+from softhard.studies.scaling import load_scaling_spec, run_scaling
+from softhard.sweep import load_sweep_spec, run_sweep
 
 # --quick: the same studies with fewer seeds, widths and epochs (never other data or settings).
 QUICK_MOTIVATING = ["seeds=[0,1,2]", "widths=[1,2,4,8,16,32,64]", "train.epochs=150"]
 QUICK_DEEP = ["seeds=[0,1,2]", "widths=[1,4,16]", "train.epochs=6", "teacher.epochs=15"]
+QUICK_REGIMES = ["base.data_seeds=[0,1,2,3]", "base.seeds=[0]", "base.train.epochs=200"]
+REGIME_HORIZONS: dict[bool, list[Any]] = {True: [50, 200, "last"], False: [50, 200, 1000, "last"]}
 MARGIN_DIRECTIONS = {True: 2048, False: 8192}
 
 
@@ -141,6 +147,43 @@ def _plot_margins(table: pd.DataFrame, path: Path, k: int) -> None:
     plt.close(fig)
 
 
+def _store(folder: Path) -> Path:
+    """The run store shared by the sweep-based stages (``<out>/store``): kept between calls,
+    so an interrupted scaling or regime stage trains only the runs it had not finished."""
+    return folder.parent / "store"
+
+
+def run_scaling_stage(folder: Path, quick: bool, progress: bool) -> Path:
+    """The scaling study (``scaling_digits``; its own ``quick`` delta with ``--quick``)."""
+    spec = load_scaling_spec(shipped_configs()["scaling_digits"])
+    result = run_scaling(
+        spec, out_dir=folder, store_dir=_store(folder), quick=quick, progress=progress
+    )
+    return result.path
+
+
+def run_regimes(folder: Path, quick: bool, progress: bool) -> Path:
+    """The paired regime map: the ``regimes_digits`` sweep, then soft - hard per cell and horizon."""
+    spec = load_sweep_spec(shipped_configs()["regimes_digits"], QUICK_REGIMES if quick else None)
+    store = _store(folder)
+    run_sweep(spec, store_dir=store, progress=progress)
+    results, curves = load_results(store, spec.name)
+    axes = varying_axes(results)
+    x = next((a for a in axes if a not in ("task", "width")), "width")
+    y = "task" if x != "task" else "width"
+    horizons = REGIME_HORIZONS[quick]
+    frame = paired_compare(results, curves=curves, axes=axes, method="t", epochs=horizons)
+    name = new_run_name(f"compare-{spec.name}", f"{len(frame):08d}")
+    with run_folder(folder, name) as run:
+        frame.to_csv(run / "paired.csv", index=False)
+        plot_paired_heatmap(frame, run / "paired_heatmap.png", x=x, y=y)
+        write_manifest(
+            run, kind="regimes", source=str(store), sweep=spec.name, method="t", epochs=horizons,
+            heatmap_axes=[x, y], cells=len(frame), quick_overrides=QUICK_REGIMES if quick else [],
+        )  # fmt: skip
+    return folder / name
+
+
 def run_deep(folder: Path, quick: bool, progress: bool) -> Path:
     """Deep CNN students on embedded digits at three noise levels."""
     cfg = deep_config(quick).model_copy(update={"cache_dir": str(_cache(folder, "deep"))})
@@ -150,7 +193,9 @@ def run_deep(folder: Path, quick: bool, progress: bool) -> Path:
 STAGES: list[Stage] = [
     Stage("1-motivating", "motivating experiment: soft vs hard against width", run_motivating),
     Stage("2-margins", "NTK margin gamma per difficulty level, with certificate", run_margins),
-    Stage("3-deep", "deep students on embedded digits", run_deep),
+    Stage("3-scaling", "scaling study: fitted exponents against the bounds", run_scaling_stage),
+    Stage("4-regimes", "paired regime map: soft - hard per setting", run_regimes),
+    Stage("5-deep", "deep students on embedded digits", run_deep),
 ]
 
 
