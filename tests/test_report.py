@@ -74,6 +74,15 @@ def test_bound_claim_reads_verdicts(verdicts, status) -> None:
     assert bound_claim(2, fits_table(verdicts), "soft", "").status == status
 
 
+def test_bound_claim_judges_the_theorem_loss_only() -> None:
+    fits = fits_table({("soft", "b"): "matches", ("soft", "c"): "LARGER (bound violated)"})
+    fits["loss"] = ["theorem", "yardstick"]
+    claim = bound_claim(2, fits, "soft", "")
+    assert claim.status == REPRODUCED and len(claim.table) == 1
+    fits["loss"] = ["yardstick", "theorem"]
+    assert bound_claim(2, fits, "soft", "").status == NOT_REPRODUCED
+
+
 def test_deep_claim_uses_noise_as_difficulty() -> None:
     table = results_table(gaps=(0.0, 0.03, 0.08), gammas=(1.0, 1.0, 1.0), noise_key=True)
     claims = evaluate_claims(deep=table.drop(columns="gamma"))

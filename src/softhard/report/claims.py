@@ -41,8 +41,9 @@ GAP_RULE = (
     "Partly: anything in between. Needs two or more levels, both label modes and two or more seeds."
 )
 BOUND_RULE = (
-    "Reads the scaling study's fits (fits.csv) for this label mode: every fitted exponent has a "
-    "verdict. The bound is a sufficient condition, so 'matches' and 'smaller (bound loose)' agree "
+    "Reads the scaling study's fits (fits.csv) for this label mode and the theorem's own loss "
+    "(loss = 'theorem' where present; yardstick fits are shown, not judged): every fitted exponent "
+    "has a verdict. The bound is a sufficient condition, so 'matches' and 'smaller (bound loose)' agree "
     "with it. Reproduced: at least one exponent identified, all identified ones agree, none "
     "'not identified'. Partly: all identified ones agree but some are 'not identified'. Not "
     "reproduced: any 'LARGER (bound violated)', or no exponent identified."
@@ -176,6 +177,8 @@ def bound_claim(number: int, fits: pd.DataFrame | None, mode: str, source: str) 
     """Claim 2 (``mode='soft'``) or 3 (``'hard'``) from the scaling study's ``fits.csv``."""
     statement = STATEMENTS[number]
     rows = None if fits is None else fits[fits["mode"].astype(str) == mode]
+    if rows is not None and "loss" in rows and (rows["loss"] == "theorem").any():
+        rows = rows[rows["loss"] == "theorem"]
     if rows is None or rows.empty:
         return Claim(
             number, statement, NOT_MEASURED, f"no fitted exponents for {mode} labels", BOUND_RULE

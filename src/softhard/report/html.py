@@ -165,6 +165,9 @@ def render_markdown(report: Report, command: str, where: Path) -> str:
     ]
     out += ["", "How each status is decided:", ""]
     out += [f"- claim {c.number}: {c.rule}" for c in report.claims]
+    for c in report.claims:
+        if c.table is not None and not c.table.empty:
+            out += ["", f"### claim {c.number}: evidence table", "", _table_md(c.table)]
     for section in report.sections:
         out += ["", f"## {section.title}", "", section.text, ""]
         out += [f"![{f.name}]({os.path.relpath(f, where)})" for f in section.figures]
