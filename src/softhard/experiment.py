@@ -101,7 +101,9 @@ def prepare_task(
     x, x_test = (t.to(torch.float64) for t in dataset.flat())
     y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm
     estimate = None
-    if margin or teacher.kind == "kernel":
+    keep = student_subset(task, dataset.y_train.numpy())
+    subset = len(keep) < x.shape[0]  # the student sees a subset: its margin is estimated below
+    if (margin and not subset) or teacher.kind == "kernel":
         from softhard.ntk import estimate_margin
 
         estimate = estimate_margin(
@@ -114,8 +116,7 @@ def prepare_task(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
         )
     n_teacher = int(x.shape[0])
-    keep = student_subset(task, dataset.y_train.numpy())
-    if len(keep) < n_teacher:
+    if subset:
         idx = torch.from_numpy(keep)
         x, y_pm = x[idx], y_pm[idx]
         output = TeacherOutput(output.train_logits[idx], output.test_logits, output.info)

@@ -133,12 +133,14 @@ def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
 
 def print_paired(frame: pd.DataFrame, title: str) -> None:
     """The paired table, narrow enough for 80 columns (the task column wraps)."""
-    from softhard.studies.regimes import OUTPUT_COLUMNS
+    from softhard.studies.regimes import IN_TASK_NAME, OUTPUT_COLUMNS
 
-    cells = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
+    # settings the task's name already shows are left to it (paired.csv has them as columns)
+    cells = [c for c in frame.columns if c not in (*OUTPUT_COLUMNS, *IN_TASK_NAME)]
     table = Table(title=title, title_justify="left")
     for col in cells:
-        table.add_column(_short(col), overflow="fold", no_wrap=col != "task")
+        wide = {"min_width": 14} if col == "task" else {"no_wrap": True}
+        table.add_column(_short(col), overflow="fold", **wide)
     for col in ("epoch", "diff", "95% interval", "n", "sig"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in frame.itertuples(index=False):

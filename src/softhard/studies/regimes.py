@@ -14,7 +14,8 @@ interval (``method="t"``). A cell is ``significant`` when its interval excludes 
 
 Horizons come from the curves: the difference after ``e`` epochs of one run, for several ``e``
 (the curve row ``e`` holds the metrics after e epochs; the configured last epoch is the final
-result). Step sizes are reported per cell: ``step_ratio`` is the soft arm's effective step over
+result). ``n_dropped`` counts a cell's (data seed, student seed) pairs left out because a student is
+missing or diverged. Step sizes are reported per cell: ``step_ratio`` is the soft arm's effective step over
 the hard arm's, ``lr_soft * s(T) / lr_hard`` with ``s = 1`` under ``t2_scaling`` and ``1/T^2``
 without (the curvature of each objective in the logit; docs/regimes.md), and ``steps`` says
 "matched" or not.
@@ -233,7 +234,8 @@ def _cell_stats(
     mean = float(diffs.mean())
     significant = bool(low > 0 or high < 0)
     ratio = _step_ratio(s, h)
-    all_pairs = len(soft.index.union(hard.index)) + (len(group) - len(ok))
+    arms = group[group["label_mode"].isin(["soft", "hard"])]
+    n_keys = len(arms[["data_seed", "seed"]].drop_duplicates())
     return {
         "mean_diff": mean,
         "ci_low": low,
@@ -248,7 +250,7 @@ def _cell_stats(
         "unit": unit,
         "step_ratio": ratio,
         "steps": "matched" if math.isclose(ratio, 1.0, rel_tol=1e-9) else f"soft x{ratio:.3g}",
-        "n_dropped": all_pairs - len(both),
+        "n_dropped": n_keys - len(both),
     }
 
 

@@ -42,17 +42,28 @@ def plot_paired_heatmap(
         raise ConfigError(f"the heatmap needs two different axes, got x = y = {x!r}")
     epoch = int(frame["epoch"].max()) if epoch is None else epoch
     data = frame[frame["epoch"] == epoch]
-    facets = [c for c in _axes(frame) if c not in (x, y) and data[c].nunique(dropna=False) > 1]
+    from softhard.studies.regimes import IN_TASK_NAME
+
+    implied = {"task"} if {x, y} & set(IN_TASK_NAME) else set()  # the task name holds x or y
+    facets = [
+        c for c in _axes(frame) if c not in (x, y, *implied) and data[c].nunique(dropna=False) > 1
+    ]
     panels = list(data.groupby(facets, sort=True)) if facets else [((), data)]
     if len(panels) > MAX_PANELS:
         raise ConfigError(
             f"the heatmap over {x} x {y} would need {len(panels)} panels (one per {facets}); "
             f"at most {MAX_PANELS}: choose axes among {_axes(frame)}"
         )
+    clash = data.duplicated(subset=[*facets, x, y])
+    if clash.any():
+        raise ConfigError(
+            f"the heatmap over {x} x {y} has several cells at one point (tasks that differ in "
+            f"more than {x} and {y}); choose axes among {_axes(frame)}"
+        )
     limit = float(np.nanmax(np.abs(data["mean_diff"]))) or 1e-3
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.6 * nrows), squeeze=False)
     image = None
     levels = (_levels(data[x]), _levels(data[y]))
     for k, (ax, (key, panel)) in enumerate(zip(axs.flat, panels, strict=False)):
@@ -67,6 +78,8 @@ def plot_paired_heatmap(
     if image is not None:
         fig.colorbar(image, ax=axs, shrink=0.8, label="mean paired difference (soft - hard)")
     text = _title(data, epoch, title, settings)
+    if implied and data["task"].nunique() > 1:  # say which tasks the x/y values stand for
+        text += "\n" + _wrap("tasks: " + ", ".join(_levels(data["task"])))  # type: ignore[arg-type]
     fig.suptitle(text, fontsize=9, y=1.0, va="bottom")
     path = Path(path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
