@@ -9,4 +9,14 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ray,tensorboard]"
+# Headless Chromium for tests/test_report_browser.py (the HTML report checked in a real browser):
+# installed with apt-get where missing and possible; a no-op when present, never fatal.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+            >/dev/null 2>&1 || echo "setup.sh: could not install chromium; the browser test will skip" >&2
+    else
+        echo "setup.sh: no chromium and no root apt-get; the browser test will skip" >&2
+    fi
+fi

@@ -1,4 +1,4 @@
-"""The margin estimator against every closed form of THEORY.md section 3, within its reported error.
+"""The margin estimator against every closed form of docs/theory.md section 3, within its reported error.
 
 Tolerance: 4 * stderr (Monte-Carlo) + (upper - lower) (optimisation), with K = 2^15 directions.
 """
@@ -21,14 +21,14 @@ def _close(est, exact):
 
 
 def two_vectors_gamma(theta, s):
-    """THEORY.md section 3, closed form 4."""
+    """docs/theory.md section 3, closed form 4."""
     return (math.pi - theta) / (2 * math.pi) * math.sqrt((1 + s * math.cos(theta)) / 2) + theta / (
         2 * math.pi
     )
 
 
 def orthonormal_gamma(n):
-    """THEORY.md section 3, closed form 5: (1/n) E[sqrt(B)], B ~ Binomial(n, 1/2)."""
+    """docs/theory.md section 3, closed form 5: (1/n) E[sqrt(B)], B ~ Binomial(n, 1/2)."""
     return sum(binom.pmf(b, n, 0.5) * math.sqrt(b) for b in range(n + 1)) / n
 
 
@@ -85,7 +85,7 @@ def test_two_vectors_at_angle(theta, s):
 
 
 def test_small_angle_difficulty_knob():
-    """s = -1, small theta: gamma ~ (1/4 + 1/(2 pi)) theta (THEORY.md section 3)."""
+    """s = -1, small theta: gamma ~ (1/4 + 1/(2 pi)) theta (docs/theory.md section 3)."""
     theta = 0.02
     x = torch.tensor([[1.0, 0.0], [math.cos(theta), math.sin(theta)]], dtype=torch.float64)
     est = estimate_margin(x, [1, -1], num_directions=K, seed=5)

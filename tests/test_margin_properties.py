@@ -1,4 +1,4 @@
-"""Property-based tests of the margin estimator (THEORY.md section 3, properties).
+"""Property-based tests of the margin estimator (docs/theory.md section 3, properties).
 
 Exact invariances are tested on the finite-K problem with the same (transformed) directions: the two
 certified intervals [lower, upper] bound the same number gamma_K, so they must intersect. The bounds

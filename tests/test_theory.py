@@ -1,4 +1,4 @@
-"""The neuron bounds of THEORY.md section 4: golden values, crossovers, validation."""
+"""The neuron bounds of docs/theory.md section 4: golden values, crossovers, validation."""
 
 import math
 
@@ -51,7 +51,7 @@ def test_crossover_eps_equalises_the_bounds(gamma):
 def test_no_crossover_for_large_gamma_and_gamma_le_eps_is_sufficient():
     assert math.isnan(theory.crossover_eps(0.7))  # gamma^2 > 1/e
     for eps in (0.3, 0.1, 0.01, 1e-4):
-        assert theory.crossover_gamma(eps) > eps  # THEORY.md's "roughly gamma <= eps"
+        assert theory.crossover_gamma(eps) > eps  # docs/theory.md's "roughly gamma <= eps"
 
 
 def test_ji_telgarsky_width_formula():

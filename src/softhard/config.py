@@ -181,7 +181,7 @@ class TeacherConfig(_Model):
 
 
 class StudentConfig(_Model):
-    """The two-layer ReLU student of THEORY.md section 1."""
+    """The two-layer ReLU student of docs/theory.md section 1."""
 
     init: Init = "plain"
     signs: Signs = "balanced"

@@ -151,7 +151,7 @@ def _kernel_teacher(
     x_test: torch.Tensor,
     y_test_pm: torch.Tensor,
 ) -> TeacherOutput:
-    """The kernel-limit teacher of THEORY.md section 3 from the task's margin solution."""
+    """The kernel-limit teacher of docs/theory.md section 3 from the task's margin solution."""
     from softhard.ntk import KernelTeacher
 
     teacher = KernelTeacher.from_estimate(x, y_pm, estimate, beta=cfg.beta)

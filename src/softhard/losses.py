@@ -1,4 +1,4 @@
-"""Losses for hard and soft labels (THEORY.md section 2), binary and k-class.
+"""Losses for hard and soft labels (docs/theory.md section 2), binary and k-class.
 
 Conventions (tested in ``tests/test_losses.py``):
 

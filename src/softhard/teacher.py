@@ -1,6 +1,6 @@
 """Teachers for binary two-layer experiments, cached on disk by content.
 
-``network``: a wide two-layer ReLU network (default 4096 neurons, THEORY.md section 1) trained
+``network``: a wide two-layer ReLU network (default 4096 neurons, docs/theory.md section 1) trained
 with full-batch gradient descent on the hard training labels, through the bank engine (a
 one-student bank, float64), to the stopping rule ``teacher.stop`` (:class:`TeacherStop`):
 a fixed number of epochs on the whole training set, or, with a seeded validation split held
@@ -14,7 +14,7 @@ runs with the same settings (a file whose weights no longer match their hash is 
 
 :func:`weak_teachers` flags a run's teachers that test below its best hard-label student.
 
-``kernel``: the kernel-limit teacher of THEORY.md section 3, built from the margin solution
+``kernel``: the kernel-limit teacher of docs/theory.md section 3, built from the margin solution
 (:mod:`softhard.ntk.teacher`).
 
 Soft labels are ``sigmoid(F(x) / T)`` of the teacher's logits F (:func:`softhard.losses.soft_targets`).

@@ -1,4 +1,4 @@
-"""The neuron bounds of soft-label and hard-label training (THEORY.md section 4).
+"""The neuron bounds of soft-label and hard-label training (docs/theory.md section 4).
 
 Source: S. Mandal, X. Lin, R. Srikant, "A Theoretical Analysis of Soft-Label vs Hard-Label Training in
 Neural Networks", arXiv:2412.09579 (L4DC 2025). The bounds are O(.) statements: the constants are
@@ -9,7 +9,7 @@ shapes (exponents, crossovers), not absolute widths.
 - hard labels (adapted Ji-Telgarsky):                  m_hard = C_hard ln(1/eps) / gamma^4
 
 Soft needs fewer neurons exactly when C_soft/(gamma^2 eps) < C_hard ln(1/eps)/gamma^4, i.e.
-gamma^2 < (C_hard/C_soft) eps ln(1/eps): on hard problems (small gamma). THEORY.md summarises this as
+gamma^2 < (C_hard/C_soft) eps ln(1/eps): on hard problems (small gamma). docs/theory.md section 4 summarises this as
 "roughly gamma <= eps", which is a sufficient condition (eps^2 < eps ln(1/eps) for eps < 0.56); the
 exact crossover is :func:`crossover_gamma`.
 """
@@ -33,7 +33,7 @@ __all__ = [
 def soft_neurons(gamma: float, eps: float, C: float = 1.0) -> float:
     """Neurons sufficient for soft-label training to reach average KL loss <= eps.
 
-    m_soft = C / (gamma^2 * eps)   (Mandal, Lin, Srikant 2024; THEORY.md section 4). C defaults to 1:
+    m_soft = C / (gamma^2 * eps)   (Mandal, Lin, Srikant 2024; docs/theory.md section 4). C defaults to 1:
     the theorem gives the order, not the constant.
     """
     _check(gamma=gamma, eps=eps, C=C)
@@ -44,7 +44,7 @@ def hard_neurons(gamma: float, eps: float, C: float = 1.0) -> float:
     """Neurons sufficient for hard-label training to reach average logistic loss <= eps.
 
     m_hard = C * ln(1/eps) / gamma^4   (Mandal, Lin, Srikant 2024, adapting Ji and Telgarsky 2020;
-    THEORY.md section 4). C defaults to 1.
+    docs/theory.md section 4). C defaults to 1.
     """
     _check(gamma=gamma, eps=eps, C=C)
     return C * math.log(1.0 / eps) / gamma**4
@@ -54,7 +54,7 @@ def crossover_gamma(eps: float, C_soft: float = 1.0, C_hard: float = 1.0) -> flo
     """The margin at which the soft and hard bounds are equal, for a given eps.
 
     gamma* = sqrt((C_hard / C_soft) * eps * ln(1/eps)). For gamma < gamma* soft labels need fewer
-    neurons (soft_neurons < hard_neurons); for gamma > gamma* hard labels do (THEORY.md section 4).
+    neurons (soft_neurons < hard_neurons); for gamma > gamma* hard labels do (docs/theory.md section 4).
     """
     _check(eps=eps, C_soft=C_soft, C_hard=C_hard)
     return math.sqrt(C_hard / C_soft * eps * math.log(1.0 / eps))
@@ -98,7 +98,7 @@ def ji_telgarsky_width(gamma: float, eps: float, n: int, delta: float) -> float:
 
     lambda = (sqrt(2 ln(4n/delta)) + ln(4/eps)) / (gamma/4). From Z. Ji, M. Telgarsky, "Polylogarithmic
     width suffices for gradient descent to achieve arbitrarily small test error with shallow ReLU
-    networks", ICLR 2020, Theorem 2.2 -- provisional: recalled, not re-read (THEORY.md section 4), so
+    networks", ICLR 2020, Theorem 2.2 -- provisional: recalled, not re-read (docs/theory.md section 4), so
     the constants may be wrong. With probability 1 - delta over the initialisation, width >= M gives
     logistic loss <= eps on n examples.
     """

@@ -127,7 +127,7 @@ def train_two_layer(
     y_test_pm: torch.Tensor | None = None,
     shuffle_seed: int = 0,
 ) -> TrainResult:
-    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of THEORY.md s.1."""
+    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient (docs/theory.md section 1)."""
     if not isinstance(cfg.epochs, int):
         raise ConfigError(
             f"train_two_layer needs a whole number of epochs, got train.epochs={cfg.epochs!r} "

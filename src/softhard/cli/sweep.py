@@ -131,8 +131,23 @@ def runs_export(
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for the exported files")],
     store: StoreOption = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="only this sweep")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="tables (parquet/csv) or tensorboard (event files)")
+    ] = "tables",
 ) -> None:
-    """Write runs.parquet, runs.csv and curves.parquet."""
+    """Write runs.parquet, runs.csv and curves.parquet (or TensorBoard event files)."""
+    if format_ not in ("tables", "tensorboard"):
+        raise ConfigError(f"--format must be 'tables' or 'tensorboard' (got {format_!r})")
+    if format_ == "tensorboard":
+        from softhard.report.tensorboard import export_store
+
+        with _open(store) as st:
+            folder = st.folder
+        folders = export_store(folder, out, sweep)
+        console.print(
+            f"wrote {len(folders)} TensorBoard runs under [bold]{out}[/bold]", soft_wrap=True
+        )
+        return
     with _open(store) as st:
         paths = st.export(out, sweep)
     for path in paths:

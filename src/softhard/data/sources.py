@@ -246,7 +246,7 @@ def synthetic_arrays(
     A unit vector ``u`` is drawn uniformly; each point is uniform on the sphere conditioned on
     ``|<u, x>| >= margin`` and labelled ``y = 1`` if ``<u, x> > 0`` else ``0``. So
     ``y_pm * <u, x> >= margin`` for every point: ``margin`` is the linear margin, the difficulty
-    knob (smaller is harder; 0 is the plain sphere cut by a hyperplane). By THEORY.md section 5
+    knob (smaller is harder; 0 is the plain sphere cut by a hyperplane). By docs/theory.md section 3
     the NTK margin is then at least ``margin / 2``. Sampled exactly, not by rejection:
     ``t = <u, x>`` has ``t^2 ~ Beta(1/2, (dim-1)/2)``, drawn truncated to ``t^2 >= margin^2``;
     the component orthogonal to ``u`` is uniform on the sphere of radius ``sqrt(1 - t^2)``.

@@ -1,7 +1,7 @@
 """Tasks: which raw classes form each class of the learning problem.
 
 A task string names the groups of raw labels; the group named first becomes class 0 and the
-group named second class 1 (the binary label +1 of THEORY.md section 1):
+group named second class 1 (the binary label +1 of docs/theory.md section 1):
 
 * ``a-b``: two different digits, e.g. ``3-8`` (3 -> 0, 8 -> 1);
 * ``odd-even``: odd digits -> 0, even digits -> 1 (``even-odd`` the other way round);

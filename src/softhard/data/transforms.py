@@ -124,7 +124,7 @@ def centre(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 
 def project_to_sphere(x: np.ndarray, what: str = "example") -> np.ndarray:
-    """Rows divided by their Euclidean norm: ``x_i / ||x_i||`` (THEORY.md section 1: ||x|| = 1).
+    """Rows divided by their Euclidean norm: ``x_i / ||x_i||`` (docs/theory.md section 1: ||x|| = 1).
 
     A row of norm zero (to 1e-12 of the largest norm) cannot be projected: :class:`DataError`
     naming it (``what`` says which split).
@@ -143,7 +143,7 @@ def project_to_sphere(x: np.ndarray, what: str = "example") -> np.ndarray:
 def normalize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flatten, centre both splits with the TRAINING mean, project onto the unit sphere, reshape.
 
-    THEORY.md section 1 assumes ``||x_i|| <= 1``; softhard puts every example on the sphere.
+    docs/theory.md section 1 assumes ``||x_i|| <= 1``; softhard puts every example on the sphere.
     """
     flat_train = x_train.reshape(len(x_train), -1)
     flat_test = x_test.reshape(len(x_test), -1)

@@ -55,7 +55,7 @@ class DeepExperimentConfig(_Model):
 
     ``label_modes``: ``soft`` trains on ``softmax(F/T)`` of the teacher (``kd_weight`` = 1),
     ``hard`` on the labels (``kd_weight`` = 0), ``mixed`` on ``kd_weight * [T^2] KL + (1 -
-    kd_weight) * CE`` (THEORY.md section 2; ``t2_scaling`` is Hinton's T^2 factor).
+    kd_weight) * CE`` (docs/theory.md section 2; ``t2_scaling`` is Hinton's T^2 factor).
     """
 
     kind: Literal["deep"] = "deep"

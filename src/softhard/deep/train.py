@@ -2,7 +2,7 @@
 
 Soft versus hard is a choice of *target*, not of trainer: the loop minimises
 ``kd_objective(f, y, F; kd_weight, T)`` = ``kd_weight [T^2] KL(softmax(F/T) || softmax(f/T)) +
-(1 - kd_weight) CE(f, y)`` (THEORY.md section 2; :func:`softhard.losses.kd_objective`), with
+(1 - kd_weight) CE(f, y)`` (docs/theory.md section 2; :func:`softhard.losses.kd_objective`), with
 ``kd_weight`` 0 for hard labels and 1 for soft labels. Reported losses are unscaled (no T^2).
 
 Reproducible: the initial weights come from :func:`~softhard.deep.models.build_model`'s seed;
@@ -35,7 +35,7 @@ class TrainResult:
         test_acc: final test accuracy (eval mode).
         train_acc: final accuracy on the clean training inputs (eval mode, no augmentation).
         final_loss: mean training loss of the last epoch (unscaled, see module docstring).
-        avg_loss: the mean over epochs of the epoch losses, ``(1/E) sum_e L_e`` (THEORY.md s. 2).
+        avg_loss: the mean over epochs of the epoch losses, ``(1/E) sum_e L_e`` (docs/theory.md section 2).
         seconds: wall time of the training.
         history: one dict per epoch: ``epoch, lr, loss, avg_loss, train_acc`` (running accuracy
             over the epoch's training batches, train mode, augmented inputs), ``test_acc``.

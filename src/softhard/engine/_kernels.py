@@ -1,4 +1,4 @@
-"""The two-matrix-product step of a range of students (THEORY.md section 1), written out.
+"""The two-matrix-product step of a range of students (docs/theory.md section 1), written out.
 
 For a range of ``c`` neurons (``k`` whole models) and a block of ``b`` examples ``X_b``:
 

@@ -5,7 +5,7 @@ into *ranges* of whole models of near-equal size, at most about ``chunk_neurons`
 every range is trained on its own (its models share nothing with the others but the data), so its
 weights, gradient and intermediates stay in cache. Inside a range the models are sorted by width
 and cut into *width groups* (``M`` models of one width ``w``, contiguous rows): the readout
-``r_i = a_i / sqrt(m)`` (THEORY.md section 1) of a group is an ``(M, 1, w)`` tensor, so
+``r_i = a_i / sqrt(m)`` (docs/theory.md section 1) of a group is an ``(M, 1, w)`` tensor, so
 ``f = r relu(W x)`` is one batched matrix product per group and the gradient's
 ``1[H > 0] D[model]`` a broadcast over ``(M, w, b)``, with no gather or scatter.
 """

@@ -1,7 +1,7 @@
 """``train_bank``: many two-layer students (widths, seeds, targets, learning rates) in one pass.
 
 The bank holds every student's first layer as rows of one wide hidden layer and trains them with
-the explicit two-matrix-product gradient of THEORY.md section 1 (see
+the explicit two-matrix-product gradient of docs/theory.md section 1 (see
 :mod:`softhard.engine._kernels`), chunked over neurons (ranges of whole models) and examples.
 Each student gets the same :class:`~softhard.train.TrainResult` as the one-model reference
 :func:`softhard.train.train_two_layer` (same metric convention, same initialisation, same batch

@@ -1,4 +1,4 @@
-"""The two-layer ReLU network of THEORY.md section 1.
+"""The two-layer ReLU network of docs/theory.md section 1.
 
 ``f(x; W) = (1/sqrt(m)) * sum_s a_s relu(<w_s, x>)`` with fixed output signs ``a_s`` in {-1, +1},
 ``w_s(0) ~ N(0, I_d)`` and no biases; only the first layer ``W`` (shape ``(m, d)``) is trained.
@@ -63,7 +63,7 @@ def _signs(width: int, signs: Signs, gen: torch.Generator) -> torch.Tensor:
 
 
 class TwoLayerReLU(nn.Module):
-    """Two-layer ReLU network with NTK scaling and a fixed readout (THEORY.md section 1).
+    """Two-layer ReLU network with NTK scaling and a fixed readout (docs/theory.md section 1).
 
     Attributes:
         weight: trained first layer ``W``, shape ``(m, d)``.
@@ -100,7 +100,7 @@ class TwoLayerReLU(nn.Module):
         """Gradient of ``(1/n) sum_i l_i(f(x_i))`` with respect to ``W``, written out.
 
         ``G_s = (a_s / sqrt(m)) (1/n) sum_i l_i'(f_i) 1[<w_s, x_i> > 0] x_i``
-        (THEORY.md section 1): two matrix products, ``X W^T`` forward and ``D^T X`` backward.
+        (docs/theory.md section 1): two matrix products, ``X W^T`` forward and ``D^T X`` backward.
         """
         active = (x @ self.weight.T > 0).to(x.dtype)  # (n, m)
         coeff = active * (dloss_df / x.shape[0])[:, None]  # (n, m)

@@ -1,6 +1,6 @@
 """The neural tangent kernel of the two-layer model, its margin gamma and the kernel-limit teacher.
 
-THEORY.md section 3. Public API:
+docs/theory.md section 3. Public API:
 
 - :func:`limiting_ntk`, :func:`empirical_ntk`: the closed-form and finite-width NTK Gram matrices.
 - :func:`estimate_margin` -> :class:`MarginEstimate`: gamma with a primal/dual certificate.

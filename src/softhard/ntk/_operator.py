@@ -1,7 +1,7 @@
 """The activation-pattern operator behind the margin estimator and the kernel teacher.
 
 For directions z_1..z_K and examples (x_i, y_i) the pattern matrix is D_ki = 1[<z_k, x_i> > 0]
-(THEORY.md section 3). The estimator needs two products with it per iteration:
+(docs/theory.md section 3). The estimator needs two products with it per iteration:
 
     forward:  G(q)_k = sum_i q_i y_i D_ki x_i                      (K, d)   g_k(q) of the dual
     margins:  m_i(U) = y_i (1/K) sum_k D_ki <u_k, x_i>             (n,)     primal margins of v = U

@@ -1,4 +1,4 @@
-"""The neural tangent kernel of the two-layer model (THEORY.md sections 1 and 3).
+"""The neural tangent kernel of the two-layer model (docs/theory.md sections 1 and 3).
 
 For f(x; W) = (1/sqrt(m)) sum_s a_s relu(<w_s, x>) with only W trained, the gradient is
 df/dw_s = (a_s/sqrt(m)) 1[<w_s, x> > 0] x, so the empirical NTK of a finite network is
@@ -11,7 +11,7 @@ and for w_s ~ N(0, I), a_s = +-1, it converges as m -> infinity to the limiting 
 
 theta the angle between x and x' (the probability is the orthant probability of two correlated
 Gaussians). The same finite sum with the margin estimator's directions z_k is the kernel whose
-norm bounds gamma_K (THEORY.md section 3, properties).
+norm bounds gamma_K (docs/theory.md section 3, properties).
 """
 
 from __future__ import annotations

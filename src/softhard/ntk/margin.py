@@ -1,4 +1,4 @@
-"""The NTK separation margin gamma with a primal/dual certificate (THEORY.md section 3).
+"""The NTK separation margin gamma with a primal/dual certificate (docs/theory.md section 3).
 
 With K directions z_k ~ N(0, I_d) and the pattern D_ki = 1[<z_k, x_i> > 0]:
 
@@ -135,7 +135,7 @@ def estimate_margin(
 ) -> MarginEstimate:
     """Estimate the NTK margin gamma of ``(x, y)`` with K = ``num_directions`` directions.
 
-    Formulas: THEORY.md section 3 (see the module docstring). The inputs are used as given: no
+    Formulas: docs/theory.md section 3 (see the module docstring). The inputs are used as given: no
     centring or normalisation here (``softhard.data`` does it for datasets).
 
     Args:

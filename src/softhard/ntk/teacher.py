@@ -1,4 +1,4 @@
-"""The kernel-limit teacher of the theorem (THEORY.md section 3).
+"""The kernel-limit teacher of the theorem (docs/theory.md section 3).
 
 With the margin solution q and directions z_1..z_K, take v_k = g_k(q)/||g_k(q)|| (the primal point of
 the certificate) and define the teacher's logit

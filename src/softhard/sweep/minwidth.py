@@ -2,7 +2,7 @@
 
 For each task x label mode x eps it finds the smallest integer width ``m`` in
 ``[min_width, max_width]`` with ``mean_seeds metric(m) <= eps``, where the metric is the
-epoch-averaged training loss ``(1/T) sum_t L(W_t)`` (the quantity THEOREM 1/2 of THEORY.md bound;
+epoch-averaged training loss ``(1/T) sum_t L(W_t)`` (the quantity theorems of docs/theory.md section 4 bound;
 ``avg_loss``) or the test error (``test_error``). It **assumes the metric is monotone
 (non-increasing) in width** -- what the theory suggests for the averaged loss; where the measured
 curve is not monotone the answer is a width that reaches eps, not necessarily the smallest.

@@ -1,0 +1,50 @@
+"""``softhard reproduce``: every study of the paper in order, resumable, then the report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from softhard.cli._app import app, console, friendly_errors
+from softhard.cli.run import QuietOption
+
+
+@app.command("reproduce")
+@friendly_errors
+def reproduce_cmd(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="fewer seeds, widths and epochs (minutes, not hours)")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="folder [runs/reproduce or runs/reproduce-quick]"),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Run the studies (resumable: a second call finishes an interrupted run), then the report."""
+    from softhard.studies.reproduce import reproduce
+
+    folder = out or Path("runs") / ("reproduce-quick" if quick else "reproduce")
+    command = shlex.join(
+        ["softhard", "reproduce", *(["--quick"] if quick else []), "--out", str(folder)]
+    )
+    start = time.perf_counter()
+    result = reproduce(
+        folder,
+        quick=quick,
+        progress=not quiet,
+        command=command,
+        announce=lambda line: (
+            console.rule(line, align="left") if line.startswith("[") else console.print(line)
+        ),
+    )
+    console.print(
+        f"reproduce finished in {time.perf_counter() - start:.1f} s "
+        f"(argv: {shlex.join(sys.argv[1:])}); report: [bold]{result.report}[/bold]",
+        soft_wrap=True,
+    )

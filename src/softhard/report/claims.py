@@ -1,0 +1,223 @@
+"""The paper's four claims, each judged from measured tables by a written rule (docs/theory.md section 6).
+
+Nothing here is hard-coded to an outcome: every status is computed from the tables a run folder,
+sweep store or reproduce folder holds, by the rules below (also printed in every report).
+
+Claim 1 (two-layer students) and claim 4 (deep students) use :func:`accuracy_gaps`: for each
+difficulty level, the soft-minus-hard test accuracy, paired by seed (and by every other setting),
+averaged over widths per seed, then a 95% t-interval over seeds. Claims 2 and 3 read the verdicts of
+the scaling study's fitted exponents (``fits.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+REPRODUCED, NOT_REPRODUCED, PARTLY, NOT_MEASURED = (
+    "reproduced",
+    "not reproduced",
+    "partly",
+    "not measured in this folder",
+)
+
+STATEMENTS = {
+    1: "Soft labels beat hard labels on test accuracy, and the gap grows with the difficulty of the task.",
+    2: "With soft labels, O(1/(gamma^2 eps)) neurons suffice for average loss eps.",
+    3: "With hard labels, O(ln(1/eps)/gamma^4) neurons suffice for average loss eps.",
+    4: "Deep students (CNNs) behave alike: soft beats hard, more so on harder tasks.",
+}
+
+GAP_RULE = (
+    "Per difficulty level: soft minus hard test accuracy, paired by seed and setting, averaged over "
+    "widths per seed, 95% t-interval over seeds. A level is a *win* if the interval lies above 0, a "
+    "*loss* if below. *Grows*: the per-seed gap at the hardest level minus the gap at the easiest "
+    "has a 95% interval above 0. Reproduced: a win at the hardest level, grows, and no loss at any "
+    "level. Not reproduced: no win at any level and no growth (or a loss at the hardest level). "
+    "Partly: anything in between. Needs two or more levels, both label modes and two or more seeds."
+)
+BOUND_RULE = (
+    "Reads the scaling study's fits (fits.csv) for this label mode and the theorem's own loss "
+    "(loss = 'theorem' where present; yardstick fits are shown, not judged): every fitted exponent "
+    "has a verdict. The bound is a sufficient condition, so 'matches' and 'smaller (bound loose)' agree "
+    "with it. Reproduced: at least one exponent identified, all identified ones agree, none "
+    "'not identified'. Partly: all identified ones agree but some are 'not identified'. Not "
+    "reproduced: any 'LARGER (bound violated)', or no exponent identified."
+)
+AGREEING = {"matches", "smaller (bound loose)"}
+VIOLATED = "LARGER (bound violated)"
+UNIDENTIFIED = "not identified"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim with its status, the evidence behind it and the rule that gave the status."""
+
+    number: int
+    statement: str
+    status: str
+    evidence: str
+    rule: str
+    source: str = ""
+    table: pd.DataFrame | None = field(default=None, compare=False)
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of ``values`` (NaN interval for fewer than two values)."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
+def _per_seed_gap(table: pd.DataFrame, level: str) -> pd.Series:
+    """Soft minus hard test accuracy per seed at one level, averaged over widths and settings."""
+    settings = [
+        c
+        for c in ("width", "temperature", "lr", "epochs", "optimizer", "noise", "mix", "flip")
+        if c in table.columns
+    ]
+    keys = ["seed", *settings]
+    sub = table[table["_level"] == level]
+    wide = sub.pivot_table(index=keys, columns="label_mode", values="test_acc", aggfunc="mean")
+    if "soft" not in wide or "hard" not in wide:
+        return pd.Series(dtype=float)
+    diff = (wide["soft"] - wide["hard"]).dropna()
+    return diff.groupby(level="seed").mean()
+
+
+def accuracy_gaps(table: pd.DataFrame, difficulty: str = "gamma") -> pd.DataFrame:
+    """One row per difficulty level, easiest first: gap (soft - hard test acc) with its interval.
+
+    ``difficulty``: ``gamma`` (smaller is harder; levels with no gamma keep the table's order,
+    taken as easiest first) or ``noise`` (larger is harder). Columns: ``level``, the difficulty
+    column, ``n_seeds, gap, ci_low, ci_high, verdict`` (``win``, ``loss`` or ``tie``).
+    """
+    frame = table[table["label_mode"].isin(["soft", "hard"])].copy()
+    frame["_level"] = frame["task"].astype(str)
+    order = list(dict.fromkeys(frame["_level"]))
+    rows = []
+    for rank, level in enumerate(order):
+        sub = frame[frame["_level"] == level]
+        value = float(sub[difficulty].mean()) if difficulty in sub else math.nan
+        gaps = _per_seed_gap(frame, level)
+        mean, low, high = _interval(gaps.to_numpy(dtype=float))
+        verdict = "win" if low > 0 else "loss" if high < 0 else "tie"
+        rows.append(
+            {
+                "level": level,
+                "difficulty": value,
+                "_rank": rank,
+                "n_seeds": len(gaps),
+                "gap": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "verdict": verdict,
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    if difficulty == "gamma" and out["difficulty"].notna().all():
+        out = out.sort_values("difficulty", ascending=False, kind="stable")
+    elif difficulty == "noise":
+        out = out.sort_values("difficulty", ascending=True, kind="stable")
+    out.attrs["per_seed"] = {lvl: _per_seed_gap(frame, lvl) for lvl in out["level"]}
+    return (
+        out.drop(columns="_rank").rename(columns={"difficulty": difficulty}).reset_index(drop=True)
+    )
+
+
+def gap_claim(number: int, table: pd.DataFrame | None, difficulty: str, source: str) -> Claim:
+    """Claim 1 or 4 from a tidy results table (one row per student), by :data:`GAP_RULE`."""
+    statement = STATEMENTS[number]
+    if table is None or table.empty or not {"soft", "hard"} <= set(table["label_mode"]):
+        return Claim(number, statement, NOT_MEASURED, "no soft and hard students here", GAP_RULE)
+    gaps = accuracy_gaps(table, difficulty)
+    if len(gaps) < 2 or (gaps["n_seeds"] < 2).any():
+        return Claim(
+            number, statement, NOT_MEASURED,
+            f"{len(gaps)} difficulty level(s), seeds per level {list(gaps['n_seeds'])}: too few",
+            GAP_RULE, source, gaps,
+        )  # fmt: skip
+    per_seed = gaps.attrs["per_seed"]
+    easy, hard = gaps["level"].iloc[0], gaps["level"].iloc[-1]
+    growth = (per_seed[hard] - per_seed[easy]).dropna()
+    g_mean, g_low, g_high = _interval(growth.to_numpy(dtype=float))
+    grows = g_low > 0
+    win_hardest = gaps["verdict"].iloc[-1] == "win"
+    any_win = (gaps["verdict"] == "win").any()
+    any_loss = (gaps["verdict"] == "loss").any()
+    if win_hardest and grows and not any_loss:
+        status = REPRODUCED
+    elif (not any_win and not grows) or gaps["verdict"].iloc[-1] == "loss":
+        status = NOT_REPRODUCED
+    else:
+        status = PARTLY
+    lines = [
+        f"{r.level}: gap {r.gap:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] ({r.verdict})"
+        for r in gaps.itertuples()
+    ]
+    lines.append(
+        f"hardest minus easiest: {g_mean:+.4f} [{g_low:+.4f}, {g_high:+.4f}] "
+        f"({'grows' if grows else 'growth not shown'})"
+    )
+    return Claim(number, statement, status, "; ".join(lines), GAP_RULE, source, gaps)
+
+
+def bound_claim(number: int, fits: pd.DataFrame | None, mode: str, source: str) -> Claim:
+    """Claim 2 (``mode='soft'``) or 3 (``'hard'``) from the scaling study's ``fits.csv``."""
+    statement = STATEMENTS[number]
+    rows = None if fits is None else fits[fits["mode"].astype(str) == mode]
+    if rows is not None and "loss" in rows and (rows["loss"] == "theorem").any():
+        rows = rows[rows["loss"] == "theorem"]
+    if rows is None or rows.empty:
+        return Claim(
+            number, statement, NOT_MEASURED, f"no fitted exponents for {mode} labels", BOUND_RULE
+        )
+    verdicts = rows["verdict"].astype(str)
+    identified = verdicts[verdicts != UNIDENTIFIED]
+    if (verdicts == VIOLATED).any() or identified.empty:
+        status = NOT_REPRODUCED
+    elif identified.isin(AGREEING).all():
+        status = REPRODUCED if len(identified) == len(verdicts) else PARTLY
+    else:
+        status = PARTLY
+    evidence = "; ".join(
+        f"{r.view}/{r.loss}: {r.term} = {_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+        f" vs theory {r.theory} ({r.verdict}; {r.n_used} used, {r.n_censored} censored)"
+        for r in rows.itertuples()
+    )
+    return Claim(number, statement, status, evidence, BOUND_RULE, source, rows)
+
+
+def _num(value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return "nan" if not math.isfinite(number) else f"{number:.3g}"
+
+
+def evaluate_claims(
+    two_layer: pd.DataFrame | None = None,
+    fits: pd.DataFrame | None = None,
+    deep: pd.DataFrame | None = None,
+    sources: dict[str, str] | None = None,
+) -> list[Claim]:
+    """The four claims, in order, from whatever evidence is present (None: not measured)."""
+    src = sources or {}
+    return [
+        gap_claim(1, two_layer, "gamma", src.get("two_layer", "")),
+        bound_claim(2, fits, "soft", src.get("fits", "")),
+        bound_claim(3, fits, "hard", src.get("fits", "")),
+        gap_claim(4, deep, "noise", src.get("deep", "")),
+    ]

@@ -1,0 +1,281 @@
+"""Gather what a report shows from a run folder, a sweep store or a reproduce folder.
+
+:func:`collect` recognises the input, checks that it is complete (a ``*.partial`` folder, a
+folder without ``manifest.json`` or without its results table, a reproduce folder with an
+unfinished stage: :class:`softhard.errors.DataError` naming what is missing), and returns a
+:class:`Report`: sections (text, figures, the tables behind them, manifest, rerun command) and
+the four claims judged by :mod:`softhard.report.claims`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from softhard.errors import DataError
+from softhard.report.claims import Claim, evaluate_claims
+from softhard.report.plots import plot_width_sweep
+
+STORE_FILE = "softhard.sqlite"
+PLAN_FILE = "reproduce-plan.json"
+STAGE_MARKER = "stage.json"
+MAX_ROWS = 400
+
+
+@dataclass
+class Section:
+    """One part of a report: a run folder, a stage, a sweep."""
+
+    title: str
+    text: str = ""
+    figures: list[Path] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    rerun: str | None = None
+
+
+@dataclass
+class Report:
+    """Everything a report shows; rendered by :mod:`softhard.report.html`."""
+
+    title: str
+    source: Path
+    kind: str
+    sections: list[Section]
+    claims: list[Claim]
+    rerun: str | None = None
+
+
+@dataclass
+class _Evidence:
+    two_layer: pd.DataFrame | None = None
+    fits: pd.DataFrame | None = None
+    deep: pd.DataFrame | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
+    """Read ``path`` (run folder, sweep store folder or file, reproduce folder) into a Report.
+
+    ``scratch`` is where figures drawn for the report (sweep stores have none) are written.
+    """
+    path = require_exists(path)
+    if path.is_file() and path.name == STORE_FILE:
+        path = path.parent
+    if path.name.endswith(".partial"):
+        raise DataError(
+            f"report: {path} is a half-written run (a '.partial' folder: the run was interrupted "
+            "or is still running); rerun it, or report on the completed folder without '.partial'"
+        )
+    scratch = scratch or Path(tempfile.mkdtemp(prefix="softhard-report-"))
+    evidence = _Evidence()
+    if (path / PLAN_FILE).is_file():
+        sections, rerun, kind = _reproduce(path, evidence), _rerun_reproduce(path), "reproduce"
+    elif (path / STORE_FILE).is_file():
+        sections, rerun, kind = _store(path, evidence, scratch), None, "sweep store"
+    else:
+        section = _folder(path, evidence)
+        sections, rerun, kind = [section], section.rerun, "run folder"
+    claims = evaluate_claims(evidence.two_layer, evidence.fits, evidence.deep, evidence.sources)
+    return Report(f"softhard report: {path.name}", path, kind, sections, claims, rerun)
+
+
+def require_exists(path: str | Path) -> Path:
+    """``path`` as a Path; DataError if it does not exist."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(
+            f"report: {path} does not exist; give a run folder, sweep store or reproduce folder"
+        )
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(f"report: {path} is not readable JSON ({err})") from None
+
+
+def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        file = folder / f"{stem}{suffix}"
+        if file.is_file():
+            try:
+                return reader(file)
+            except Exception as err:  # corrupt table: name the file
+                raise DataError(f"report: cannot read {file} ({err})") from None
+    return None
+
+
+def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Section:
+    """A run folder of any study: results (two-layer, deep), fits (scaling), paired (regimes)."""
+    leftovers = sorted(p.name for p in folder.glob("*.partial"))
+    if not (folder / "manifest.json").is_file():
+        known = ("results.parquet", "results.csv", "fits.csv", "paired.csv", STORE_FILE, PLAN_FILE)
+        present = [n for n in known if (folder / n).exists()]
+        raise DataError(
+            f"report: {folder} is not a complete run folder: manifest.json is missing"
+            + (f" (found {', '.join(present)})" if present else "; it holds no results either")
+            + (f"; half-written runs inside: {', '.join(leftovers)}" if leftovers else "")
+            + ". A run folder holds manifest.json plus results.parquet/results.csv (experiments),"
+            " fits.csv (scaling) or paired.csv (regime map); a sweep store holds softhard.sqlite;"
+            f" a reproduce folder holds {PLAN_FILE}."
+        )
+    manifest = _read_json(folder / "manifest.json")
+    section = Section(title or folder.name, manifest=manifest, rerun=manifest.get("command"))
+    section.figures = sorted(folder.glob("*.png"))
+    config = _config(folder)
+    handlers = (("results", _results), ("fits", _fits), ("paired", _paired), ("margins", _margins))
+    found = False
+    for stem, handler in handlers:
+        table = _read_table(folder, stem)
+        if table is not None:
+            handler(section, table, config, folder, evidence)
+            found = True
+    if not found:
+        raise DataError(
+            f"report: {folder} has manifest.json but no results: expected results.parquet or "
+            "results.csv (experiment), fits.csv (scaling), paired.csv (regime map) or margins.csv"
+        )
+    return section
+
+
+def _config(folder: Path) -> dict[str, Any]:
+    file = folder / "config.yaml"
+    if not file.is_file():
+        return {}
+    try:
+        return yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise DataError(f"report: {file} is not valid YAML ({err})") from None
+
+
+def _results(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    need = {"task", "width", "seed", "label_mode", "test_acc"}
+    missing = need - set(table.columns)
+    if missing:
+        raise DataError(f"report: {folder}/results lacks columns {sorted(missing)}")
+    deep = config.get("kind") == "deep"
+    if section.rerun is None and (folder / "config.yaml").is_file():
+        section.rerun = f"softhard run {shlex.quote(str(folder / 'config.yaml'))}"
+    section.text = (
+        f"{'Deep' if deep else 'Two-layer'} students: {table['task'].nunique()} difficulty levels, "
+        f"widths {sorted(table['width'].unique().tolist())}, {table['seed'].nunique()} seeds, "
+        f"label modes {sorted(table['label_mode'].unique().tolist())}."
+    )
+    section.tables.append(
+        ("Mean, min and max over seeds (the data behind the figure)", _summary(table))
+    )
+    if deep:
+        ev.deep, ev.sources["deep"] = table, str(folder)
+    else:
+        ev.two_layer, ev.sources["two_layer"] = table, str(folder)
+
+
+def _summary(table: pd.DataFrame) -> pd.DataFrame:
+    metrics = [m for m in ("test_acc", "avg_loss") if m in table.columns]
+    keys = ["task", "width", "label_mode"]
+    grouped = table.groupby(keys, sort=False)
+    out = grouped.size().rename("n_seeds").to_frame()
+    for metric in metrics:
+        agg = grouped[metric].agg(["mean", "min", "max"])
+        agg.columns = [f"{metric}_{c}" for c in agg.columns]
+        out = out.join(agg)
+    return out.reset_index()
+
+
+def _fits(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    section.text = "Scaling study: fitted exponents of the smallest width reaching eps."
+    section.tables.append(("Fitted exponents (fits.csv)", table))
+    widths = folder / "min_widths.csv"
+    if widths.is_file():
+        section.tables.append(("Smallest widths (min_widths.csv)", pd.read_csv(widths)))
+    ev.fits, ev.sources["fits"] = table, str(folder)
+
+
+def _paired(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    section.text = "Regime map: paired soft-minus-hard differences over seeds per setting."
+    if "sign" in table.columns:
+        counts = table["sign"].astype(str).value_counts().to_dict()
+        section.text += f" Cells by sign: {counts}."
+    section.tables.append(("Paired differences (paired.csv)", table))
+
+
+def _margins(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    section.text = "NTK margin gamma per difficulty level, with its primal/dual certificate."
+    section.tables.append(("Margins (margins.csv)", table))
+
+
+def _store(folder: Path, ev: _Evidence, scratch: Path) -> list[Section]:
+    """A sweep store: one section per sweep (summary table and a figure drawn here)."""
+    from softhard.sweep.store import RunStore
+
+    sections = []
+    with RunStore(folder) as store:
+        sweeps = store.sweeps()
+        if sweeps.empty:
+            raise DataError(f"report: the run store {folder / STORE_FILE} holds no sweep")
+        specs = dict(store._db.execute("SELECT name, spec FROM sweeps").fetchall())
+        frames = []
+        for name in sweeps["sweep"]:
+            runs = store.runs(name, status="done")
+            section = Section(f"sweep {name}", manifest={"spec": json.loads(specs[name] or "{}")})
+            section.rerun = f"softhard sweep SPEC.yaml --store {shlex.quote(str(folder))}"
+            section.text = f"{len(runs)} runs done (status counts: {_counts(sweeps, name)})."
+            if not runs.empty and "test_acc" in runs:
+                figure = scratch / f"sweep-{name}.png"
+                metrics = [m for m in ("test_acc", "avg_loss") if m in runs]
+                plot_width_sweep(runs, figure, metrics=metrics, title=f"sweep {name}")
+                section.figures.append(figure)
+                section.tables.append(("Mean, min and max over seeds", _summary(runs)))
+                frames.append(runs)
+            sections.append(section)
+    if frames:
+        ev.two_layer, ev.sources["two_layer"] = pd.concat(frames, ignore_index=True), str(folder)
+    return sections
+
+
+def _counts(sweeps: pd.DataFrame, name: str) -> str:
+    row = sweeps[sweeps["sweep"] == name].iloc[0]
+    return ", ".join(f"{s} {int(row[s] or 0)}" for s in ("done", "failed", "pending", "running"))
+
+
+def _reproduce(folder: Path, ev: _Evidence) -> list[Section]:
+    """A reproduce folder: every planned stage must be complete (its marker present)."""
+    plan = _read_json(folder / PLAN_FILE)
+    stages = plan.get("stages", [])
+    missing = [s for s in stages if not (folder / s / STAGE_MARKER).is_file()]
+    if missing:
+        raise DataError(
+            f"report: the reproduce folder {folder} is not complete: stage(s) {', '.join(missing)} "
+            f"have no {STAGE_MARKER} marker (interrupted or not run yet); run "
+            f"`softhard reproduce --out {folder}` again to finish them"
+        )
+    sections = [
+        Section("reproduce", text=plan.get("note", ""), manifest=plan, rerun=plan.get("command"))
+    ]
+    for stage in stages:
+        marker = _read_json(folder / stage / STAGE_MARKER)
+        run = folder / stage / marker.get("run", ".")
+        sections.append(_folder(run, ev, title=f"stage {stage}"))
+    return sections
+
+
+def _rerun_reproduce(folder: Path) -> str | None:
+    return _read_json(folder / PLAN_FILE).get("command")
