@@ -208,3 +208,17 @@ def test_cuda_matches_cpu():
     assert b.q.device.type == "cpu"
     assert b.upper == pytest.approx(a.upper, rel=1e-3)
     assert b.lower == pytest.approx(a.lower, rel=2e-3)
+
+
+def test_newton_phase_agrees_with_first_order_phase(monkeypatch):
+    """Forcing the projected Newton phase early gives a bracket consistent with FISTA's."""
+    from softhard.ntk import margin as margin_module
+
+    x, y = _problem(7, 40, 5)
+    full = estimate_margin(x, y, num_directions=256, tol=1e-4, fresh_directions=0)
+    monkeypatch.setattr(margin_module, "_FIRST_ORDER_ITERATIONS", 2)
+    newton = estimate_margin(x, y, num_directions=256, tol=1e-4, fresh_directions=0)
+    assert full.converged and newton.converged
+    assert newton.lower <= full.upper + 1e-12 and full.lower <= newton.upper + 1e-12
+    assert newton.gap <= 1e-4 and abs(newton.gamma - full.gamma) <= 1e-4 * full.upper
+    assert abs(float(newton.q.sum()) - 1.0) < 1e-12 and float(newton.q.min()) >= 0.0

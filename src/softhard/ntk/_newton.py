@@ -30,9 +30,9 @@ import torch
 from softhard.ntk._operator import PatternOperator, unit_rows
 
 _MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
-_MU_FLOOR = 1e-3  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
+_MU_FLOOR = 0.25  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
 _INNER_ITERATIONS = 300
-_POLISH_ROUNDS = 3
+_POLISH_ROUNDS = 200
 _ARMIJO = 1e-4
 _MIN_STEP = 1e-4
 
@@ -146,33 +146,65 @@ def simplex_qp(hess: torch.Tensor, c: torch.Tensor, start: torch.Tensor) -> torc
 
 
 def _polish(hess: torch.Tensor, c: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """Solve hess_SS p_S + c_S = lambda 1, sum p_S = 1 on the support S; drop negatives, repeat."""
+    """Primal active-set method for the simplex QP, warm-started at ``p`` (feasible).
+
+    On the support S solve hess_SS p_S + c_S = lambda 1, sum p_S = 1 (KKT). If the solution has
+    negative weights, move from ``p`` toward it until the first weight reaches 0 and drop it;
+    otherwise add the example whose multiplier (hess p + c - lambda)_i is most negative, until
+    none is (the exact minimiser). Kept only when it lowers the objective.
+    """
 
     def objective(v: torch.Tensor) -> float:
         return float(c @ v + 0.5 * v @ (hess @ v))
 
-    support = torch.nonzero(p > 0).squeeze(1)
+    start, support = p, p > 0
+    scale = float(torch.linalg.vector_norm(c, ord=math.inf)) + float(hess.abs().max())
     for _ in range(_POLISH_ROUNDS):
-        m = len(support)
-        if m == 0:
+        solved = _kkt(hess, c, support)
+        if solved is None:
             break
-        kkt = torch.zeros(m + 1, m + 1, dtype=hess.dtype, device=hess.device)
-        kkt[:m, :m] = hess[support][:, support]
-        kkt[:m, m] = 1.0
-        kkt[m, :m] = 1.0
-        rhs = torch.cat([-c[support], torch.ones(1, dtype=c.dtype, device=c.device)])
-        try:
-            sol = torch.linalg.solve(kkt, rhs)[:m]
-        except RuntimeError:  # singular: keep the iterative answer
-            break
-        if not torch.isfinite(sol).all():
-            break
-        if (sol >= 0).all():
-            candidate = torch.zeros_like(p)
-            candidate[support] = sol
-            return candidate if objective(candidate) <= objective(p) else p
-        support = support[sol > 0]
-    return p
+        target, lam = solved
+        if (target >= 0).all():
+            p = target
+            multipliers = hess @ p + c - lam
+            multipliers[support] = math.inf
+            j = int(torch.argmin(multipliers))
+            if not multipliers[j] < -1e-12 * scale:
+                break  # optimal
+            support[j] = True
+            continue
+        direction = target - p
+        falling = support & (direction < 0)
+        step = min(1.0, float((p[falling] / -direction[falling]).min()))
+        p = torch.clamp(p + step * direction, min=0.0)
+        p[falling & (p <= 1e-15)] = 0.0
+        support = p > 0
+    p = p / p.sum()
+    return p if objective(p) <= objective(start) else start
+
+
+def _kkt(
+    hess: torch.Tensor, c: torch.Tensor, support: torch.Tensor
+) -> tuple[torch.Tensor, float] | None:
+    """Minimiser on {p_S: sum = 1} (zero off S) and its multiplier, or None if singular."""
+    idx = torch.nonzero(support).squeeze(1)
+    m = len(idx)
+    if m == 0:
+        return None
+    kkt = torch.zeros(m + 1, m + 1, dtype=hess.dtype, device=hess.device)
+    kkt[:m, :m] = hess[idx][:, idx]
+    kkt[:m, m] = -1.0
+    kkt[m, :m] = 1.0
+    rhs = torch.cat([-c[idx], torch.ones(1, dtype=c.dtype, device=c.device)])
+    try:
+        sol = torch.linalg.solve(kkt, rhs)
+    except RuntimeError:  # singular: keep the iterative answer
+        return None
+    if not torch.isfinite(sol).all():
+        return None
+    full = torch.zeros_like(c)
+    full[idx] = sol[:m]
+    return full, float(sol[m])
 
 
 def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 50) -> float:

@@ -13,7 +13,7 @@ exactly the vector of primal margins of v_k = g_k(q)/||g_k(q)||. So every gradie
 gradient (FISTA with backtracking on the smoothness constant, function-value restart and Euclidean
 projection onto the simplex); G(q) is linear in q, so the extrapolated point costs no extra product.
 Each iteration costs one product with the (K, n) pattern each way, chunked over directions. Easy
-problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS``, projected Newton steps
+problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS`` (200), projected Newton steps
 on the smoothed dual (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3)
 need thousands of first-order iterations but tens of Newton steps (see docs/margin.md).
 """
@@ -46,7 +46,7 @@ SOLVER_VERSION = 2
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
 _MAX_BACKTRACK = 60
 _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _solve_dual)
-_FIRST_ORDER_ITERATIONS = 100  # then projected Newton (softhard.ntk._newton) takes over
+_FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
 
 
 @dataclass(frozen=True)
