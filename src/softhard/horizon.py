@@ -30,7 +30,8 @@ class Horizon:
     Attributes:
         epochs: the T every student of the task was trained for.
         auto: True when chosen by ``train.epochs: auto``; False for a fixed ``train.epochs``.
-        converged: auto only: the tolerance held at ``epochs`` (False: stopped at the cap).
+        converged: auto only: the tolerance held at ``epochs`` (False: stopped at the cap);
+            None for a fixed horizon.
         rtol, cap: the auto settings (None for a fixed horizon).
         history: auto only: per horizon tried, ``{"epochs": T, "modes": {mode: {"avg":
             A(T), "avg_half": A(T/2), "change": |A(T) - A(T/2)| / |A(T)|}}}``.
@@ -38,7 +39,7 @@ class Horizon:
 
     epochs: int
     auto: bool = False
-    converged: bool = True
+    converged: bool | None = None
     rtol: float | None = None
     cap: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)

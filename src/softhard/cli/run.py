@@ -91,7 +91,7 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
         from softhard.experiment import run_experiment, summarize
 
         result = run_experiment(cfg, out_dir=out, progress=not quiet)
-        print_summary(summarize(result.results), title=TWO_LAYER_TITLE)
+        print_task_summaries(summarize(result.results))
         print_horizons_and_teachers(result)
         path = result.path
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
@@ -105,10 +105,26 @@ def print_summary(
     print_table(summary, title, console=console)
 
 
-TWO_LAYER_TITLE = (
-    "mean over seeds. avg loss: theorem loss, epoch-averaged (KL for soft, logistic for "
-    "hard); yard avg loss: yardstick, epoch-averaged logistic loss vs the true labels"
+TWO_LAYER_NOTE = (
+    "Mean over seeds. test acc: test accuracy; theorem: the theorem's loss, epoch-averaged "
+    "(KL to the teacher for soft, logistic for hard); yard: the yardstick, epoch-averaged "
+    "logistic loss against the true training labels (the same for every mode)."
 )
+_SHORT = {"test_acc": "test acc", "avg_loss": "theorem", "yard_avg_loss": "yard"}
+
+
+def print_task_summaries(summary: Any) -> None:
+    """One table per task (its name as the title, so it is never cut), soft beside hard."""
+    console.print(TWO_LAYER_NOTE)
+    for task, rows in summary.groupby("task", sort=False):
+        table = Table(title=str(task))
+        columns = [c for c in rows.columns if c != "task"]
+        for col in columns:
+            metric, _, mode = col.rpartition("_")
+            table.add_column(f"{_SHORT.get(metric, metric)} {mode}".strip(), justify="right")
+        for row in rows[columns].itertuples(index=False):
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
 
 
 def print_horizons_and_teachers(result: Any) -> None:
