@@ -168,3 +168,41 @@ def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, mon
 def test_run_points_sweep_specs_to_their_command():
     result = invoke("run", "sweep_digits_lr")
     assert_clean_error(result, "softhard sweep")
+
+
+def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
+    weak = {
+        **TINY,
+        "tasks": ["digits:3-8"],
+        "widths": [8],
+        "train": {"epochs": 150},
+        "teacher": {"width": 16, "epochs": 1, "lr": 0.01},
+        "margin": False,
+    }
+    result = invoke("run", write_config(tmp_path, weak), "--out", tmp_path / "runs", "--quiet")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Mean over seeds" in text and "yard: the yardstick" in text
+    assert text.count("yard") >= 4 and text.count("theorem") >= 4  # the table's headers
+    assert "digits:3-8: T = 150 (fixed)" in text
+    assert "WEAK TEACHER: teacher" in text and "< best hard student" in text
+
+
+def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):
+    overrides = [
+        "tasks=[digits:0-1]",
+        "widths=[2,4]",
+        "seeds=[0]",
+        "margin=false",
+        "train.auto={start: 4, cap: 8, rtol: 0.05}",
+        "teacher.width=16",
+        "teacher.stop.max_epochs=20",
+        "teacher.stop.check_every=10",
+    ]
+    args = [a for o in overrides for a in ("--set", o)]
+    result = invoke("demo", "--out", tmp_path / "runs", "--quiet", *args)
+    assert result.exit_code == 0, result.output
+    (folder,) = list((tmp_path / "runs").iterdir())
+    table = pd.read_csv(folder / "results.csv")
+    assert table["epochs_auto"].all() and set(table["epochs"]) <= {4, 8}
+    assert "(auto, " in result.output

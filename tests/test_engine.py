@@ -199,3 +199,27 @@ def test_yardstick_at_the_initial_weights():
         assert res.curves["test_loss"][0] == pytest.approx(
             _direct_logistic(spec, w0, xt, yt, dtype), rel=1e-10
         )
+
+
+def test_continuing_from_weights_equals_one_straight_run():
+    """StudentSpec.weight: 6 epochs then 9 more from the weights reached = 15 epochs at once."""
+    x, y, xt, yt, teacher = _data(torch.float64)
+    students = _students(y, teacher, widths=(3, 8))
+    cfg = CONFIGS["gd"]
+    straight = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=torch.float64)
+    first = train_bank(x, students, cfg.model_copy(update={"epochs": 6}), dtype=torch.float64)
+    more = [
+        StudentSpec(s.width, s.seed, s.targets, s.init, s.signs, s.lr, weight=r.weight)
+        for s, r in zip(students, first, strict=True)
+    ]
+    second = train_bank(
+        x, more, cfg.model_copy(update={"epochs": 9}), x_test=xt, y_test_pm=yt, dtype=torch.float64
+    )
+    for a, b in zip(straight, second, strict=True):
+        torch.testing.assert_close(a.weight, b.weight, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.curves["yard_loss"][6:], b.curves["yard_loss"], rtol=1e-12)
+    bad = [StudentSpec(3, 0, students[0].targets, weight=torch.zeros(2, x.shape[1]))]
+    with pytest.raises(ConfigError, match="start weight"):
+        train_bank(x, bad, cfg)
+    with pytest.raises(ConfigError, match="auto"):
+        train_bank(x, students, cfg.model_copy(update={"epochs": "auto"}))

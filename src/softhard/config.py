@@ -123,12 +123,35 @@ Widths = Annotated[list[int], AfterValidator(_sorted_positive)]
 """Widths >= 1, sorted, without repeats."""
 
 
+StopRule = Literal["epochs", "val_loss", "train_tol"]
+
+
+class TeacherStop(_Model):
+    """When a network teacher stops training (see ``docs/teachers-and-yardstick.md``).
+
+    ``epochs``: exactly ``teacher.epochs`` epochs on the whole training set (no hold-out).
+    ``val_loss``: hold out a seeded ``val_fraction`` of the training set, train on the rest and
+    check the validation logistic loss every ``check_every`` epochs; stop when it has not
+    improved for ``patience`` epochs or at ``max_epochs``, and keep the weights of the best
+    check. ``train_tol``: the same hold-out, but stop when the training loss changed by less
+    than ``tol`` (relative) over the last ``check_every`` epochs; keep the last weights.
+    """
+
+    rule: StopRule = "epochs"
+    patience: int = Field(500, ge=1, description="val_loss: epochs without improvement")
+    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="held-out share of train")
+    tol: float = Field(1e-3, gt=0.0, description="train_tol: relative change per check")
+    max_epochs: int = Field(5000, ge=1, description="cap on epochs (val_loss, train_tol)")
+    check_every: int = Field(50, ge=1, description="epochs between checks")
+
+
 class TeacherConfig(_Model):
     """The teacher whose logits give the soft labels sigmoid(F(x) / T)."""
 
     kind: TeacherKind = Field("network", description="'network': wide two-layer net; 'kernel'")
     width: int = Field(4096, ge=1)
-    epochs: int = Field(300, ge=1)
+    epochs: int = Field(300, ge=1, description="network teacher, stop.rule 'epochs': epochs")
+    stop: TeacherStop = TeacherStop()
     lr: float = Field(1.0, gt=0.0)
     seed: int = 12345
     beta: float | None = Field(None, gt=0.0, description="kernel teacher: logit scale (1/gamma)")
@@ -142,12 +165,39 @@ class StudentConfig(_Model):
     signs: Signs = "balanced"
 
 
+def _epochs_value(value: Any) -> Any:
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError("train.epochs must be a whole number >= 1 or 'auto'")
+
+
+class AutoEpochs(_Model):
+    """``train.epochs: auto``: double T from ``start`` until the epoch-averaged loss of the
+    widest students (mean over seeds, every label mode) changes by less than ``rtol``
+    (relative) from T/2 to T, or T reaches ``cap`` (see ``docs/teachers-and-yardstick.md``)."""
+
+    start: int = Field(500, ge=2, description="first horizon T tried")
+    cap: int = Field(8000, ge=2, description="largest horizon T")
+    rtol: float = Field(0.05, gt=0.0, lt=1.0, description="relative change that counts as settled")
+
+    @model_validator(mode="after")
+    def _cap_at_least_start(self) -> AutoEpochs:
+        if self.cap < self.start:
+            raise ValueError(
+                f"train.auto.cap ({self.cap}) must be >= train.auto.start ({self.start})"
+            )
+        return self
+
+
 class TrainConfig(_Model):
     """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
 
     optimizer: Optimizer = "gd"
     lr: float = Field(1.0, gt=0.0)
-    epochs: int = Field(200, ge=1)
+    epochs: Annotated[int | Literal["auto"], BeforeValidator(_epochs_value)] = Field(
+        200, description="number of epochs T, or 'auto' (see train.auto)"
+    )
+    auto: AutoEpochs = AutoEpochs()
     batch_size: int | None = Field(None, ge=1, description="sgd/adam mini-batch; None: full")
     rho: float | None = Field(
         None, gt=0.0, description="project each w_s onto ||w_s - w_s(0)|| <= rho/sqrt(m)"

@@ -9,9 +9,10 @@ reference trainer); :func:`run_experiment` does both for a whole config and writ
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ import torch
 from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
 from softhard.data import Dataset, load_dataset
 from softhard.device import resolve_device
+from softhard.errors import ConfigError
+from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import make_targets
-from softhard.teacher import TeacherOutput, network_teacher
+from softhard.teacher import TeacherOutput, network_teacher, weak_teacher_text, weak_teachers
 from softhard.train import CURVE_COLUMNS, TrainResult, train_two_layer
 
 
@@ -68,11 +71,18 @@ class StudentJob:
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    """What :func:`run_experiment` produced: the run folder and its tables."""
+    """What :func:`run_experiment` produced: the run folder and its tables.
+
+    ``horizons``: the T of each task (see :class:`~softhard.horizon.Horizon`); ``weak_teachers``:
+    the tasks whose teacher tests below the best hard-label student (see
+    :func:`softhard.teacher.weak_teachers`).
+    """
 
     path: Path | None
     results: pd.DataFrame
     curves: pd.DataFrame
+    horizons: list[Horizon] = field(default_factory=list)
+    weak_teachers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def prepare_task(
@@ -135,9 +145,22 @@ def train_students(
     jobs: Sequence[StudentJob],
     cfg: ExperimentConfig,
     *,
+    epochs: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[TrainResult]:
-    """Train ``jobs`` on ``task`` with ``cfg.engine``; results in the order of ``jobs``."""
+    """Train ``jobs`` on ``task`` with ``cfg.engine``; results in the order of ``jobs``.
+
+    ``epochs``: the horizon T (default ``cfg.train.epochs``, which must then be a number:
+    ``'auto'`` is resolved per task by :func:`task_horizon`).
+    """
+    epochs = cfg.train.epochs if epochs is None else epochs
+    if not isinstance(epochs, int):
+        raise ConfigError(
+            "train.epochs='auto' is resolved per task by run_experiment "
+            "(softhard.experiment.task_horizon); "
+            "give train_students a number of epochs, or set train.epochs to a whole number"
+        )
+    train_cfg = cfg.train.model_copy(update={"epochs": epochs})
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
     targets = [
@@ -161,7 +184,7 @@ def train_students(
             for j, t in zip(jobs, targets, strict=True)
         ]
         results = train_bank(
-            x, specs, cfg.train, x_test=x_test, y_test_pm=y_test, device=device, dtype=dtype
+            x, specs, train_cfg, x_test=x_test, y_test_pm=y_test, device=device, dtype=dtype
         )
         if on_done:
             on_done(len(jobs))
@@ -176,10 +199,31 @@ def train_students(
             signs=cfg.student.signs,
             dtype=dtype,
         ).to(device)
-        results.append(train_two_layer(model, x, tgt, cfg.train, x_test=x_test, y_test_pm=y_test))
+        results.append(train_two_layer(model, x, tgt, train_cfg, x_test=x_test, y_test_pm=y_test))
         if on_done:
             on_done(1)
     return results
+
+
+def task_horizon(task: PreparedTask, jobs: Sequence[StudentJob], cfg: ExperimentConfig) -> Horizon:
+    """The horizon T for ``task``: ``cfg.train.epochs``, or chosen by ``train.epochs: auto``.
+
+    Auto trains only the widest of ``jobs`` (every seed and label mode) at each T tried and
+    compares their seed-mean epoch-averaged loss at T and T/2 (:func:`softhard.horizon.choose_epochs`).
+    """
+    if cfg.train.epochs != "auto":
+        return Horizon(int(cfg.train.epochs))
+    widest = max(j.width for j in jobs)
+    probe = [j for j in jobs if j.width == widest]
+
+    def avg_curves(epochs: int) -> dict[str, Any]:
+        results = train_students(task, probe, cfg, epochs=epochs)
+        modes: dict[str, list] = {}
+        for job, res in zip(probe, results, strict=True):
+            modes.setdefault(job.label_mode, []).append(res.curves["avg_loss"])
+        return {mode: mean_curve(curves, epochs) for mode, curves in modes.items()}
+
+    return choose_epochs(avg_curves, cfg.train.auto)
 
 
 def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
@@ -193,7 +237,11 @@ def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
 
 
 def result_row(
-    task: PreparedTask, job: StudentJob, result: TrainResult, cfg: ExperimentConfig
+    task: PreparedTask,
+    job: StudentJob,
+    result: TrainResult,
+    cfg: ExperimentConfig,
+    horizon: Horizon | None = None,
 ) -> dict[str, Any]:
     """One tidy row: the task's settings, the student's, its final metrics and the versions.
 
@@ -202,6 +250,8 @@ def result_row(
     same for every label mode (logistic loss against the training labels y):
     ``yard_final_loss``, ``yard_avg_loss``, ``yard_best_loss``, ``train_error`` (0-1 error
     against y at ``W_T``) and ``test_loss`` (logistic on the test set at ``W_T``).
+    ``epochs`` is the horizon T used (``horizon.epochs``; else ``cfg.train.epochs``) and
+    ``epochs_auto`` whether it was chosen by ``train.epochs: auto``.
     """
     from softhard.report.rundir import environment
 
@@ -224,7 +274,8 @@ def result_row(
         "kd_weight": {"hard": 0.0, "soft": 1.0}.get(job.label_mode, job.kd_weight),
         "optimizer": cfg.train.optimizer,
         "lr": cfg.train.lr,
-        "epochs": cfg.train.epochs,
+        "epochs": horizon.epochs if horizon else cfg.train.epochs,
+        "epochs_auto": bool(horizon and horizon.auto),
         "epochs_run": result.epochs_run,
         "final_loss": result.final["loss"],
         "avg_loss": result.final["avg_loss"],
@@ -287,33 +338,30 @@ def run_experiment(
         for i, t in enumerate(cfg.tasks)
     ]
     jobs = jobs_for(cfg)
-    rows, curves = [], []
+    rows, curves, horizons = [], [], []
     with student_progress(len(tasks) * len(jobs), enabled=progress) as advance:
         for task in tasks:
-            results = train_students(task, jobs, cfg, on_done=advance)
+            horizon = task_horizon(task, jobs, cfg)
+            horizons.append(horizon)
+            results = train_students(task, jobs, cfg, epochs=horizon.epochs, on_done=advance)
             for job, result in zip(jobs, results, strict=True):
-                rows.append(result_row(task, job, result, cfg))
+                rows.append(result_row(task, job, result, cfg, horizon))
                 curves.append(curves_frame(task, job, result))
     table = pd.DataFrame(rows)
     curve_table = pd.concat(curves, ignore_index=True)
-    path = None
+    result = ExperimentResult(None, table, curve_table, horizons, weak_teachers(table))
     if write:
         path = _write_run(
-            cfg,
-            tasks,
-            table,
-            curve_table,
-            Path(out_dir or cfg.out_dir),
-            time.perf_counter() - start,
+            cfg, tasks, result, Path(out_dir or cfg.out_dir), time.perf_counter() - start
         )
-    return ExperimentResult(path, table, curve_table)
+        result = dataclasses.replace(result, path=path)
+    return result
 
 
 def _write_run(
     cfg: ExperimentConfig,
     tasks: list[PreparedTask],
-    table: pd.DataFrame,
-    curves: pd.DataFrame,
+    result: ExperimentResult,
     out_dir: Path,
     seconds: float,
 ) -> Path:
@@ -329,10 +377,21 @@ def _write_run(
     name = new_run_name(cfg.name, cfg.digest())
     with run_folder(out_dir, name) as folder:
         write_config(folder, cfg)
-        write_table(folder, "results", table)
-        write_table(folder, "curves", curves, csv=False)
-        titles = {t.name: _task_title(t) for t in tasks}
-        plot_width_sweep(table, folder / "soft_vs_hard.png", title=cfg.name, task_titles=titles)
+        write_table(folder, "results", result.results)
+        write_table(folder, "curves", result.curves, csv=False)
+        weak = {w["task"]: w for w in result.weak_teachers}
+        titles = {
+            t.name: _task_title(t, h, weak.get(t.name))
+            for t, h in zip(tasks, result.horizons, strict=True)
+        }
+        plot_width_sweep(
+            result.results,
+            folder / "soft_vs_hard.png",
+            metrics=("test_acc", "avg_loss", "yard_avg_loss"),
+            title=cfg.name
+            + "".join(f"\n{w['task']}: {weak_teacher_text(w)}" for w in result.weak_teachers),
+            task_titles=titles,
+        )
         write_manifest(
             folder,
             config_digest=cfg.digest(),
@@ -346,13 +405,23 @@ def _write_run(
             seconds=round(seconds, 2),
             teachers=[t.teacher.info for t in tasks],
             margins=[_margin_info(t) for t in tasks],
+            horizons=[
+                {"task": t.name, **h.info()} for t, h in zip(tasks, result.horizons, strict=True)
+            ],
+            weak_teachers=result.weak_teachers,
         )
     return folder.with_name(name)
 
 
-def _task_title(task: PreparedTask) -> str:
+def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
     gamma = getattr(task.margin, "gamma", None)
-    return task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
+    title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
+    title += f"\nT = {horizon.epochs}" + (
+        "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
+    )
+    if weak:
+        title += "\n" + weak_teacher_text(weak)
+    return title
 
 
 def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
@@ -363,11 +432,16 @@ def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per task x width x label mode: test accuracy and epoch-averaged loss."""
+    """Mean over seeds per task x width x label mode: test accuracy, the epoch-averaged theorem
+    loss (``avg_loss``: KL for soft, logistic for hard) and the epoch-averaged yardstick
+    (``yard_avg_loss``: logistic loss against the true training labels, every mode)."""
     keys = ["task_index", "task", "width", "label_mode"]
-    agg = table.groupby(keys, sort=True)[["test_acc", "avg_loss"]].mean().reset_index()
+    metrics = [m for m in ("test_acc", "avg_loss", "yard_avg_loss") if m in table]
+    agg = table.groupby(keys, sort=True)[metrics].mean().reset_index()
     wide = agg.pivot_table(
-        index=["task_index", "task", "width"], columns="label_mode", values=["test_acc", "avg_loss"]
+        index=["task_index", "task", "width"], columns="label_mode", values=metrics
     )
+    order = {m: i for i, m in enumerate(metrics)}
+    wide = wide[sorted(wide.columns, key=lambda c: (order[c[0]], c[1] != "soft", c[1]))]
     wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
     return wide.reset_index().drop(columns="task_index")

@@ -1,10 +1,18 @@
 """Teachers for binary two-layer experiments, cached on disk by content.
 
 ``network``: a wide two-layer ReLU network (default 4096 neurons, THEORY.md section 1) trained
-with full-batch gradient descent on the hard training labels. It is stored in the cache folder
-under a key that hashes the teacher config and the dataset's content; the file holds the
-weights, the config, the dataset fingerprint and a sha256 of the weights, and is reused by
-later runs with the same settings (a file whose weights no longer match their hash is rebuilt).
+with full-batch gradient descent on the hard training labels, through the bank engine (a
+one-student bank, float64), to the stopping rule ``teacher.stop`` (:class:`TeacherStop`):
+a fixed number of epochs on the whole training set, or, with a seeded validation split held
+out, the best validation loss with patience (the teacher keeps the weights of its best check,
+trained on the training set minus the validation part; it is not refit on the whole set) or a
+training-loss tolerance. The teacher's info records the rule, the epochs used, and its train,
+validation and test accuracy. It is stored in the cache folder under a key that hashes the
+teacher config (the rule included) and the dataset's content; the file holds the weights, the
+config, the dataset fingerprint, the info and a sha256 of the weights, and is reused by later
+runs with the same settings (a file whose weights no longer match their hash is rebuilt).
+
+:func:`weak_teachers` flags a run's teachers that test below its best hard-label student.
 
 ``kernel``: the kernel-limit teacher of THEORY.md section 3, built from the margin solution
 (:mod:`softhard.ntk.teacher`).
@@ -15,18 +23,20 @@ Soft labels are ``sigmoid(F(x) / T)`` of the teacher's logits F (:func:`softhard
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from softhard.config import TeacherConfig, TrainConfig, json_digest
 from softhard.data._dataset import tensor_digest
+from softhard.engine import StudentSpec, train_bank
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
-from softhard.train import train_two_layer
 
 
 @dataclass(frozen=True)
@@ -76,21 +86,138 @@ def network_teacher(
     from_cache = state is not None
     if state is not None:
         model.weight.data.copy_(state["weight"])
+        fit = json.loads(state.get("info", "{}"))
     else:
-        train_cfg = TrainConfig(optimizer="gd", lr=cfg.lr, epochs=cfg.epochs)
-        targets = Targets(y_pm, None, 0.0)
-        train_two_layer(model, x, targets, train_cfg)
-        _save(path, model, cfg, data_fingerprint)
+        weight, fit = train_teacher(cfg, x.to(torch.float64), y_pm.to(torch.float64))
+        model.weight.data.copy_(weight)
+        _save(path, model, cfg, data_fingerprint, fit)
     with torch.no_grad():
         train_logits, test_logits = model(x), model(x_test)
     info = {
         "kind": "network",
         "key": key,
         "from_cache": from_cache,
-        "train_acc": float(((train_logits > 0) == (y_pm > 0)).double().mean()),
-        "test_acc": float(((test_logits > 0) == (y_test_pm > 0)).double().mean()),
+        **fit,
+        "train_acc": _accuracy(train_logits, y_pm),
+        "test_acc": _accuracy(test_logits, y_test_pm),
     }
     return TeacherOutput(train_logits, test_logits, info)
+
+
+def train_teacher(
+    cfg: TeacherConfig, x: torch.Tensor, y_pm: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Train the network teacher to ``cfg.stop``; its first-layer weights and a description.
+
+    The description holds the rule, ``epochs_used`` (the epochs behind the kept weights),
+    ``epochs_trained`` (all epochs run) and, with a validation split, its size, the
+    validation loss and accuracy of the kept weights and the accuracy on the part trained on.
+    """
+    rule = cfg.stop.rule
+    if rule == "epochs":
+        weight, _ = _segment(cfg, x, y_pm, None, cfg.epochs, None, None)
+        return weight, {"stop_rule": rule, "epochs_used": cfg.epochs, "epochs_trained": cfg.epochs}
+    val, fit = validation_split(x.shape[0], cfg.stop.val_fraction, cfg.seed)
+    xf, yf, xv, yv = x[fit], y_pm[fit], x[val], y_pm[val]
+    stop, weight, done = cfg.stop, None, 0
+    best: dict[str, Any] = {"val_loss": math.inf}
+    while done < stop.max_epochs:
+        epochs = min(stop.check_every, stop.max_epochs - done)
+        new, res = _segment(cfg, xf, yf, weight, epochs, xv, yv)
+        if res.diverged:
+            break
+        weight, done = new, done + epochs
+        now = {"weight": weight, "epochs_used": done, "val_loss": res.final["test_loss"]}
+        now |= {"val_acc": res.final["test_acc"], "fit_acc": res.final["train_acc"]}
+        if rule == "train_tol":
+            best = now
+            before, after = float(res.curves["loss"][0]), res.final["loss"]
+            if abs(before - after) <= stop.tol * abs(after):
+                break
+        elif now["val_loss"] < best["val_loss"]:
+            best = now
+        elif done - best.get("epochs_used", 0) >= stop.patience:
+            break
+    if "weight" not in best:  # diverged before the first check
+        raise ValueError(f"the network teacher diverged within {stop.check_every} epochs")
+    info = {k: v for k, v in best.items() if k != "weight"}
+    return best["weight"], {
+        "stop_rule": rule,
+        **info,
+        "epochs_trained": done,
+        "n_val": len(val),
+        "n_fit": len(fit),
+    }
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(validation, fit)`` indices: a seeded permutation of ``range(n)``, its first
+    ``round(fraction n)`` (at least 1, at most n - 1) held out; both sorted."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+    n_val = min(max(1, round(fraction * n)), n - 1)
+    return perm[:n_val].sort().values, perm[n_val:].sort().values
+
+
+def _segment(
+    cfg: TeacherConfig,
+    x: torch.Tensor,
+    y_pm: torch.Tensor,
+    weight: torch.Tensor | None,
+    epochs: int,
+    x_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+):
+    """``epochs`` of full-batch GD of the teacher from ``weight`` (None: its seeded start)."""
+    spec = StudentSpec(cfg.width, cfg.seed, Targets(y_pm, None, 0.0), weight=weight)
+    train_cfg = TrainConfig(optimizer="gd", lr=cfg.lr, epochs=epochs)
+    (res,) = train_bank(x, [spec], train_cfg, x_test=x_val, y_test_pm=y_val, dtype=torch.float64)
+    return res.weight, res
+
+
+def _accuracy(logits: torch.Tensor, y_pm: torch.Tensor) -> float:
+    return float(((logits > 0) == (y_pm > 0)).double().mean())
+
+
+def weak_teachers(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Tasks whose teacher tests below the best hard-label student (a warning for the user).
+
+    Per task: the hard-label students' test accuracy, averaged over seeds per width; the best
+    width's mean is compared with the teacher's test accuracy (``teacher_test_acc``). Soft
+    labels from such a teacher carry less than the hard labels do, so a soft-vs-hard
+    comparison there says more about the teacher than about the labels. Tasks without
+    hard-label students or without a teacher test accuracy are not checked.
+    """
+    need = {"task", "label_mode", "width", "test_acc", "teacher_test_acc"}
+    if not need <= set(table.columns):
+        return []
+    out = []
+    hard = table[table["label_mode"] == "hard"]
+    for task, rows in hard.groupby("task", sort=False):
+        teacher = float(rows["teacher_test_acc"].iloc[0])
+        per_width = rows.groupby("width")["test_acc"].mean()
+        if per_width.empty or not math.isfinite(teacher):
+            continue
+        best_width = int(per_width.idxmax())
+        best = float(per_width.max())
+        if teacher < best:
+            out.append(
+                {
+                    "task": str(task),
+                    "teacher_test_acc": teacher,
+                    "best_hard_test_acc": best,
+                    "best_hard_width": best_width,
+                }
+            )
+    return out
+
+
+def weak_teacher_text(flag: dict[str, Any]) -> str:
+    """One line for a flagged task, e.g. ``WEAK TEACHER: teacher 0.867 < best hard student
+    0.950 (width 64)``."""
+    return (
+        f"WEAK TEACHER: teacher {flag['teacher_test_acc']:.3f} < best hard student "
+        f"{flag['best_hard_test_acc']:.3f} (width {flag['best_hard_width']})"
+    )
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -105,13 +232,16 @@ def _load(path: Path) -> dict[str, Any] | None:
     return state
 
 
-def _save(path: Path, model: TwoLayerReLU, cfg: TeacherConfig, fingerprint: str) -> None:
+def _save(
+    path: Path, model: TwoLayerReLU, cfg: TeacherConfig, fingerprint: str, info: dict[str, Any]
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "weight": model.weight.detach().clone(),
         "a": model.a.clone(),
         "config": json.dumps(cfg.model_dump(mode="json")),
         "data_fingerprint": fingerprint,
+        "info": json.dumps(info),
         "sha256": _weights_hash(model.weight, model.a),
     }
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -26,6 +26,7 @@ import torch
 
 from softhard import losses
 from softhard.config import TrainConfig
+from softhard.errors import ConfigError
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
 
@@ -127,6 +128,11 @@ def train_two_layer(
     shuffle_seed: int = 0,
 ) -> TrainResult:
     """Train ``model`` in place on ``(x, targets)`` with the explicit gradient of THEORY.md s.1."""
+    if not isinstance(cfg.epochs, int):
+        raise ConfigError(
+            f"train_two_layer needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
+            "('auto' is resolved per task by softhard.experiment.task_horizon)"
+        )
     weight = model.weight
     step = _stepper(cfg, weight)
     rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}

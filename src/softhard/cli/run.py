@@ -84,7 +84,8 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
         from softhard.experiment import run_experiment, summarize
 
         result = run_experiment(cfg, out_dir=out, progress=not quiet)
-        print_summary(summarize(result.results))
+        print_task_summaries(summarize(result.results))
+        print_horizons_and_teachers(result)
         path = result.path
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
     return path
@@ -100,6 +101,45 @@ def print_summary(
     for row in summary.itertuples(index=False):
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
+
+
+TWO_LAYER_NOTE = (
+    "Mean over seeds. test acc: test accuracy; theorem: the theorem's loss, epoch-averaged "
+    "(KL to the teacher for soft, logistic for hard); yard: the yardstick, epoch-averaged "
+    "logistic loss against the true training labels (the same for every mode)."
+)
+_SHORT = {"test_acc": "test acc", "avg_loss": "theorem", "yard_avg_loss": "yard"}
+
+
+def print_task_summaries(summary: Any) -> None:
+    """One table per task (its name as the title, so it is never cut), soft beside hard."""
+    console.print(TWO_LAYER_NOTE)
+    for task, rows in summary.groupby("task", sort=False):
+        table = Table(title=str(task))
+        columns = [c for c in rows.columns if c != "task"]
+        for col in columns:
+            metric, _, mode = col.rpartition("_")
+            table.add_column(f"{_SHORT.get(metric, metric)} {mode}".strip(), justify="right")
+        for row in rows[columns].itertuples(index=False):
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
+
+
+def print_horizons_and_teachers(result: Any) -> None:
+    """The horizon T of each task, each teacher, and a loud line per weak teacher."""
+    table = result.results
+    for i, horizon in enumerate(result.horizons):
+        rows = table[table["task_index"] == i]
+        task = rows["task"].iloc[0] if len(rows) else str(i)
+        how = "fixed"
+        if horizon.auto:
+            how = "auto, converged" if horizon.converged else "auto, hit the cap"
+        teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
+        console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
+    from softhard.teacher import weak_teacher_text
+
+    for flag in result.weak_teachers:
+        console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")
 
 
 @app.command()

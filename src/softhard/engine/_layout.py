@@ -125,6 +125,10 @@ def build_range(
     members = sorted(members, key=lambda s: students[s].width)
     specs = [students[s] for s in members]
     inits = [_initial(sp.width, dim, sp.seed, sp.init, sp.signs) for sp in specs]
+    inits = [
+        (w0 if sp.weight is None else sp.weight.detach().to("cpu", torch.float64), a)
+        for (w0, a), sp in zip(inits, specs, strict=True)
+    ]
     widths = [sp.width for sp in specs]
     offsets = [0, *itertools.accumulate(widths)]
     signs = [a for _, a in inits]

@@ -41,6 +41,9 @@ class StudentSpec:
         targets: its training targets (hard, soft or mixed; any temperature).
         init, signs: initialisation (see :func:`~softhard.models.two_layer.init_two_layer`).
         lr: its learning rate; None means ``cfg.lr``.
+        weight: optional first-layer weights ``(width, dim)`` to start from instead of the
+            seeded draw (the readout signs still come from ``seed``; a projection with
+            ``rho`` is then around these weights): continues an earlier training.
     """
 
     width: int
@@ -49,6 +52,7 @@ class StudentSpec:
     init: Init = "plain"
     signs: Signs = "balanced"
     lr: float | None = None
+    weight: torch.Tensor | None = None
 
 
 def train_bank(
@@ -223,6 +227,11 @@ def _check_inputs(
             "'gd' and 'sgd' (each optionally projected with train.rho); train Adam students with "
             "the one-model reference loop (engine: loop)."
         )
+    if not isinstance(cfg.epochs, int):
+        raise ConfigError(
+            f"train_bank needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
+            "('auto' is resolved per task by softhard.experiment.task_horizon)"
+        )
     if x.ndim != 2:
         raise ConfigError(f"train_bank needs inputs of shape (n, d), got {tuple(x.shape)}")
     if (x_test is None) != (y_test_pm is None):
@@ -232,6 +241,11 @@ def _check_inputs(
     for i, s in enumerate(students):
         if s.width < 1:
             raise ConfigError(f"student {i}: width must be >= 1, got {s.width}")
+        if s.weight is not None and tuple(s.weight.shape) != (s.width, x.shape[1]):
+            raise ConfigError(
+                f"student {i}: its start weight has shape {tuple(s.weight.shape)}, expected "
+                f"({s.width}, {x.shape[1]})"
+            )
         if s.targets.y_pm.shape[0] != x.shape[0]:
             raise ConfigError(
                 f"student {i}: its targets have {s.targets.y_pm.shape[0]} labels but x has "

@@ -15,10 +15,23 @@ import pandas as pd
 LABELS = {
     "test_acc": "test accuracy",
     "train_acc": "train accuracy",
-    "avg_loss": "epoch-averaged training loss\n(KL for soft, logistic for hard)",
+    "avg_loss": "theorem loss, epoch-averaged\n(KL for soft, logistic for hard)",
     "final_loss": "final training loss",
+    "yard_avg_loss": "yardstick, epoch-averaged\n(logistic vs true labels, every mode)",
+    "yard_final_loss": "yardstick at W_T\n(logistic vs true labels)",
+    "best_loss": "theorem loss, best over epochs",
+    "yard_best_loss": "yardstick, best over epochs",
+    "test_loss": "test logistic loss",
 }
-LOG_METRICS = {"avg_loss", "final_loss"}
+LOG_METRICS = {
+    "avg_loss",
+    "final_loss",
+    "yard_avg_loss",
+    "yard_final_loss",
+    "best_loss",
+    "yard_best_loss",
+    "test_loss",
+}
 COLORS = {"soft": "tab:blue", "hard": "tab:red", "mixed": "tab:green"}
 
 
@@ -55,9 +68,12 @@ def plot_width_sweep(
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="upper right", ncol=len(labels), frameon=False)
+    top = 0.95
     if title:
-        fig.suptitle(title, x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+        warn = "WEAK TEACHER" in title  # a warning the reader must see
+        fig.suptitle(title, x=0.02, ha="left", color="red" if warn else None)
+        top -= 0.04 * title.count("\n") / len(metrics)
+    fig.tight_layout(rect=(0, 0, 1, top))
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
