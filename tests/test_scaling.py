@@ -256,7 +256,7 @@ def test_tiny_cli_run(tmp_path):
     theorem = widths[(widths["view"] == "theorem") & (widths["eps_rule"] == "fixed")]
     assert (theorem["horizon"] == np.ceil(theorem["constant"] / theorem["eps"] - 1e-9)).all()
     assert set(widths["constant"].dropna()) <= {4, 8, 16}
-    again = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "out2"), *args[6:]])
+    again = CliRunner().invoke(app, [*args[:3], "--out", str(tmp_path / "out2"), *args[5:]])
     assert again.exit_code == 0 and "0 trained now" in again.output  # the store is reused
 
 
