@@ -153,20 +153,20 @@ def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_pat
     import softhard.teacher as teacher_mod
 
     seen = []
-    real = teacher_mod.train_two_layer
+    real = teacher_mod.train_bank  # teachers train as one-student banks
 
-    def spy(model, x, targets, cfg, **kwargs):
+    def spy(x, students, cfg, **kwargs):
         seen.append((x.clone(), kwargs))
-        return real(model, x, targets, cfg, **kwargs)
+        return real(x, students, cfg, **kwargs)
 
-    monkeypatch.setattr(teacher_mod, "train_two_layer", spy)
+    monkeypatch.setattr(teacher_mod, "train_bank", spy)
     cfg = DataConfig.parse("digits:3-8,student_max_train=30,seed=1")
     tcfg = softhard.config.TeacherConfig(width=16, epochs=3)
     task = prepare_task(cfg, tcfg, margin=False, cache=tmp_path)
     (x_teacher, kwargs) = seen[0]
     full_x, full_test = task.dataset.flat()
     assert x_teacher.shape[0] == task.dataset.n_train == task.n_train_teacher
-    assert "x_test" not in kwargs
+    assert kwargs.get("x_test") is None and kwargs.get("y_test_pm") is None
     assert torch.equal(x_teacher, full_x)  # exactly the training split, in order
     same = (x_teacher[:, None, :] == full_test[None, :, :]).all(-1)
     assert not same.any()  # no test example among the teacher's inputs

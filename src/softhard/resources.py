@@ -28,7 +28,7 @@ from softhard.errors import ResourceError
 
 LIMIT_ENV = "SOFTHARD_MEMORY_LIMIT"
 WORKER_PROCESS_BYTES = 300 << 20  # a spawned sweep worker: Python, torch and numpy loaded
-_CURVE_BYTES = 16 * 8  # per student and epoch: 5 metrics, held as buffer, arrays and table
+_CURVE_BYTES = 24 * 8  # per student and epoch: 7 metrics, held as buffer, arrays and table
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS.update({"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40})
 
@@ -129,6 +129,8 @@ def estimate_students(
     n, n_test, d = shape
     size = 4 if cfg.dtype == "float32" else 8
     widest = max(widths)
+    # 'auto' horizons are resolved per task later; count the largest T they may reach
+    epochs = cfg.train.epochs if isinstance(cfg.train.epochs, int) else cfg.train.auto.cap
     if cfg.engine == "loop" or cfg.train.optimizer == "adam":
         # one model at a time: weights, initial copy, gradient, Adam moments; autograd activations
         est.add(
@@ -137,7 +139,7 @@ def estimate_students(
             f"width {widest} x {d} inputs, 5 copies (loop engine)",
         )
         est.add("activations", (n + n_test) * widest * size * 3, f"{n + n_test} examples")
-        est.add("curves", len(widths) * cfg.train.epochs * _CURVE_BYTES)
+        est.add("curves", len(widths) * epochs * _CURVE_BYTES)
         return
     device = "cuda" if cfg.device == "cuda" else "cpu"
     chunk_neurons, chunk_examples = _DEFAULT_CHUNKS[device]
@@ -163,7 +165,7 @@ def estimate_students(
         block = max(1, min(chunk_examples, chunk_neurons * chunk_examples // c, total_n))
         tiles += c * block * size + max(_BUFFER_ELEMENTS, k * total_n) * size
     est.add("engine tiles", tiles, f"neurons x examples tiles of up to {block} examples")
-    est.add("curves", len(widths) * cfg.train.epochs * _CURVE_BYTES, f"{cfg.train.epochs} epochs")
+    est.add("curves", len(widths) * epochs * _CURVE_BYTES, f"{epochs} epochs")
 
 
 def estimate_task(est: MemoryEstimate, cfg: ExperimentConfig, shape: tuple[int, int, int]) -> None:

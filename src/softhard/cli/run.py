@@ -117,14 +117,12 @@ def print_task_summaries(summary: Any) -> None:
     """One table per task (its name as the title, so it is never cut), soft beside hard."""
     console.print(TWO_LAYER_NOTE)
     for task, rows in summary.groupby("task", sort=False):
-        table = Table(title=str(task))
-        columns = [c for c in rows.columns if c != "task"]
-        for col in columns:
+        frame = rows.drop(columns="task")
+        names = {}
+        for col in frame.columns:
             metric, _, mode = col.rpartition("_")
-            table.add_column(f"{_SHORT.get(metric, metric)} {mode}".strip(), justify="right")
-        for row in rows[columns].itertuples(index=False):
-            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-        console.print(table)
+            names[col] = f"{_SHORT.get(metric, metric)} {mode}".strip()
+        print_table(frame.rename(columns=names), str(task), console=console)
 
 
 def print_horizons_and_teachers(result: Any) -> None:
