@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 from softhard.config import config_digest
 from softhard.report import run_folder, write_config, write_manifest, write_table
@@ -95,24 +100,27 @@ def _panels(table: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str]]:
     return rows, list(dict.fromkeys(table["mode"]))
 
 
-def plot_m_vs_gamma(table: pd.DataFrame, path: Path, title: str) -> None:
-    """m* against 1/gamma (log-log) per view x loss (rows) and mode (columns), one line per eps;
-    censored points as open markers at the cap; the theory's slope b through the data's centre."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _panel_grid(table: pd.DataFrame) -> tuple[Any, list[tuple[Any, str, str, str, pd.DataFrame]]]:
+    """A figure with one panel per view x loss (rows) and mode (columns), and for each panel
+    ``(axes, view, loss, mode, rows of the primary choice)``."""
     prim = _primary(table)
     rows, modes = _panels(prim)
     fig, axes = plt.subplots(
         len(rows), len(modes), figsize=(5 * len(modes), 3.6 * len(rows)), squeeze=False
     )
-    for (r, (view, loss)), (c, mode) in (
-        (rc, mc) for rc in enumerate(rows) for mc in enumerate(modes)
-    ):
-        ax = axes[r][c]
-        sel = prim[(prim["view"] == view) & (prim["loss"] == loss) & (prim["mode"] == mode)]
+    panels = []
+    for r, (view, loss) in enumerate(rows):
+        for c, mode in enumerate(modes):
+            sel = prim[(prim["view"] == view) & (prim["loss"] == loss) & (prim["mode"] == mode)]
+            panels.append((axes[r][c], view, loss, mode, sel))
+    return fig, panels
+
+
+def plot_m_vs_gamma(table: pd.DataFrame, path: Path, title: str) -> None:
+    """m* against 1/gamma (log-log) per view x loss (rows) and mode (columns), one line per eps;
+    censored points as open markers at the cap; the theory's slope b through the data's centre."""
+    fig, panels = _panel_grid(table)
+    for ax, view, loss, mode, sel in panels:
         for i, (eps, grp) in enumerate(sel.groupby("eps", sort=False)):
             _series(ax, 1 / grp["gamma"], grp, f"eps={eps:.3g}", f"C{i % 10}")
         _theory_line(ax, 1 / sel["gamma"], sel, THEORY["hard" if mode == "hard" else "soft"]["b"])
@@ -129,21 +137,8 @@ def plot_m_vs_gamma(table: pd.DataFrame, path: Path, title: str) -> None:
 
 def plot_m_vs_eps(table: pd.DataFrame, path: Path, title: str) -> None:
     """m* against 1/eps (log-log) per panel, one line per level; censored open at the cap."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    prim = _primary(table)
-    rows, modes = _panels(prim)
-    fig, axes = plt.subplots(
-        len(rows), len(modes), figsize=(5 * len(modes), 3.6 * len(rows)), squeeze=False
-    )
-    for (r, (view, loss)), (c, mode) in (
-        (rc, mc) for rc in enumerate(rows) for mc in enumerate(modes)
-    ):
-        ax = axes[r][c]
-        sel = prim[(prim["view"] == view) & (prim["loss"] == loss) & (prim["mode"] == mode)]
+    fig, panels = _panel_grid(table)
+    for ax, view, loss, mode, sel in panels:
         for i, (level, grp) in enumerate(sel.groupby("level", sort=False)):
             label = f"{level} (gamma={grp['gamma'].iloc[0]:.3g})"
             _series(ax, 1 / grp["eps"], grp, label, f"C{i % 10}")
@@ -197,10 +192,6 @@ def _theory_line(ax, x: pd.Series, sel: pd.DataFrame, slope: float) -> None:
 
 
 def _finish(fig, path: Path, title: str) -> None:
-    import textwrap
-
-    import matplotlib.pyplot as plt
-
     fig.suptitle("\n".join(textwrap.wrap(title, 140)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
