@@ -41,10 +41,9 @@ def compare(
 ) -> None:
     """Soft minus hard test accuracy per cell and horizon, paired by data and student seed."""
     from softhard.config import json_digest
-    from softhard.report import run_folder, write_manifest
     from softhard.report.rundir import new_run_name
     from softhard.studies.regimes import load_results, paired_compare, varying_axes
-    from softhard.studies.regimes_plot import plot_paired_heatmap
+    from softhard.studies.regimes_plot import write_comparison
 
     folder, sweep = _resolve_source(source, sweep)
     results, curves = load_results(folder, sweep)
@@ -63,25 +62,25 @@ def compare(
     settings = _constant_settings(results)
     print_paired(frame, f"soft - hard test accuracy ({frame['method'].iloc[0]}, 95%)")
     name = new_run_name(f"compare-{sweep or folder.name}", json_digest([str(folder), epochs]))
-    with run_folder(out, name) as tmp:
-        frame.to_csv(tmp / "paired.csv", index=False)
-        plot_paired_heatmap(frame, tmp / "paired_heatmap.png", x=x, y=y, settings=settings)
-        write_manifest(
-            tmp,
-            source=str(folder),
-            sweep=sweep,
-            method=method,
-            epochs=horizons,
-            heatmap_axes=[x, y],
-            cells=len(frame),
-            constant_settings=settings,
-            pairing="task (name without data seed), width, data seed, student seed, settings",
-            intervals="over data seeds, student seeds averaged within each data seed",
-        )
+    path = write_comparison(
+        frame,
+        out,
+        name,
+        x=x,
+        y=y,
+        settings=settings,
+        source=str(folder),
+        sweep=sweep,
+        method=method,
+        epochs=horizons,
+        constant_settings=settings,
+        pairing="task (name without data seed), width, data seed, student seed, settings",
+        intervals="over data seeds, student seeds averaged within each data seed",
+    )
     steps = ", ".join(sorted(set(frame["steps"])))
     console.print(
         f"step sizes (soft effective step / hard): {steps}; units: "
-        f"{', '.join(sorted(set(frame['unit'])))}; folder: [bold]{tmp.with_name(name)}[/bold]",
+        f"{', '.join(sorted(set(frame['unit'])))}; folder: [bold]{path}[/bold]",
         soft_wrap=True,
     )
 

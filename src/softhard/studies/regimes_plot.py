@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from softhard.errors import ConfigError
+from softhard.report import run_folder, write_manifest
 
 MAX_PANELS = 12
 
@@ -161,4 +162,24 @@ def _wrap(text: str, width: int = 150) -> str:
     return "\n".join([*out, line])
 
 
-__all__: Sequence[str] = ["MAX_PANELS", "plot_paired_heatmap"]
+def write_comparison(
+    frame: pd.DataFrame,
+    out: Path,
+    name: str,
+    *,
+    x: str,
+    y: str,
+    settings: dict | None = None,
+    **manifest: object,
+) -> Path:
+    """Write a paired comparison as an atomic run folder ``out/name``: ``paired.csv``, the
+    heatmap over ``x`` and ``y`` (:func:`plot_paired_heatmap`) and ``manifest.json`` (with
+    ``manifest``, the heatmap axes and the number of cells); returns the folder."""
+    with run_folder(out, name) as tmp:
+        frame.to_csv(tmp / "paired.csv", index=False)
+        plot_paired_heatmap(frame, tmp / "paired_heatmap.png", x=x, y=y, settings=settings)
+        write_manifest(tmp, **manifest, heatmap_axes=[x, y], cells=len(frame))
+    return Path(out) / name
+
+
+__all__: Sequence[str] = ["MAX_PANELS", "plot_paired_heatmap", "write_comparison"]

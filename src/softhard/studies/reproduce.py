@@ -48,7 +48,7 @@ from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
 from softhard.report.rundir import new_run_name, run_folder, write_manifest, write_table
 from softhard.studies.regimes import load_results, paired_compare, varying_axes
-from softhard.studies.regimes_plot import plot_paired_heatmap
+from softhard.studies.regimes_plot import write_comparison
 from softhard.studies.scaling import load_scaling_spec, run_scaling
 from softhard.sweep import load_sweep_spec, run_sweep
 
@@ -174,14 +174,10 @@ def run_regimes(folder: Path, quick: bool, progress: bool) -> Path:
     horizons = REGIME_HORIZONS[quick]
     frame = paired_compare(results, curves=curves, axes=axes, method="t", epochs=horizons)
     name = new_run_name(f"compare-{spec.name}", f"{len(frame):08d}")
-    with run_folder(folder, name) as run:
-        frame.to_csv(run / "paired.csv", index=False)
-        plot_paired_heatmap(frame, run / "paired_heatmap.png", x=x, y=y)
-        write_manifest(
-            run, kind="regimes", source=str(store), sweep=spec.name, method="t", epochs=horizons,
-            heatmap_axes=[x, y], cells=len(frame), quick_overrides=QUICK_REGIMES if quick else [],
-        )  # fmt: skip
-    return folder / name
+    return write_comparison(
+        frame, folder, name, x=x, y=y, kind="regimes", source=str(store), sweep=spec.name,
+        method="t", epochs=horizons, quick_overrides=QUICK_REGIMES if quick else [],
+    )  # fmt: skip
 
 
 def run_deep(folder: Path, quick: bool, progress: bool) -> Path:
