@@ -24,9 +24,9 @@ from pydantic import (
 )
 
 from softhard.errors import ConfigError
+from softhard.student import LabelMode
 
 Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
-LabelMode = Literal["soft", "hard", "mixed"]
 Optimizer = Literal["gd", "sgd", "adam"]
 Init = Literal["plain", "symmetric"]
 Signs = Literal["random", "balanced"]

@@ -19,12 +19,13 @@ from typing import Any
 import pandas as pd
 import torch
 
-from softhard.config import DataConfig, ExperimentConfig, LabelMode, TeacherConfig
+from softhard.config import DataConfig, ExperimentConfig, TeacherConfig
 from softhard.data import Dataset, load_dataset, student_subset
 from softhard.device import resolve_device
 from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
+from softhard.student import LabelMode, resolve_kd_weight
 from softhard.targets import make_targets
 from softhard.teacher import TeacherOutput, network_teacher, weak_teacher_text, weak_teachers
 from softhard.train import CURVE_COLUMNS, TrainResult, train_two_layer
@@ -307,7 +308,7 @@ def result_row(
         "seed": job.seed,
         "label_mode": job.label_mode,
         "temperature": job.temperature,
-        "kd_weight": {"hard": 0.0, "soft": 1.0}.get(job.label_mode, job.kd_weight),
+        "kd_weight": resolve_kd_weight(job.label_mode, job.kd_weight),
         "optimizer": cfg.train.optimizer,
         "lr": cfg.train.student_lr(job.label_mode, job.temperature),
         "epochs": horizon.epochs if horizon else cfg.train.epochs,

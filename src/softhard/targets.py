@@ -10,13 +10,13 @@ labels, logistic for hard labels, their kd_weight mixture for mixed) and the der
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from softhard import losses
+from softhard.student import LabelMode, resolve_kd_weight
 
-LabelMode = Literal["soft", "hard", "mixed"]
+__all__ = ["LabelMode", "Targets", "make_targets"]
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,6 @@ def make_targets(
     The soft labels are ``sigmoid(teacher_logits / T)``; they are kept for hard targets too, so
     the KL to the teacher can be recorded for every run.
     """
-    weights = {"hard": 0.0, "soft": 1.0, "mixed": kd_weight}
-    if label_mode not in weights:
-        raise ValueError(f"label_mode must be one of {sorted(weights)}, got {label_mode!r}")
+    weight = resolve_kd_weight(label_mode, kd_weight)
     p = None if teacher_logits is None else losses.soft_targets(teacher_logits, temperature)
-    return Targets(y_pm, p, weights[label_mode], temperature, t2_scaling)
+    return Targets(y_pm, p, weight, temperature, t2_scaling)

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from softhard.config import DataConfig, Device, LabelMode, Widths, config_digest
+from softhard.config import DataConfig, Device, Widths, config_digest
 from softhard.deep.models import Arch
+from softhard.student import LabelMode, resolve_kd_weight
 
 
 class _Model(BaseModel):
@@ -109,7 +110,7 @@ class DeepExperimentConfig(_Model):
 
     def kd_weight_of(self, mode: str) -> float:
         """The soft-term weight of a label mode: soft 1, hard 0, mixed ``kd_weight``."""
-        return {"soft": 1.0, "hard": 0.0, "mixed": self.kd_weight}[mode]
+        return resolve_kd_weight(mode, self.kd_weight)
 
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""
