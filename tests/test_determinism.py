@@ -58,7 +58,7 @@ def test_bank_chunk_sizes_agree_to_rounding_with_two_workers(chunks):
 
 
 BASE = {
-    "tasks": ["synthetic,n_samples=60,dim=5,margin=0.05"],
+    "tasks": ["synthetic,n_samples=60,dim=5,separation=0.05"],
     "teacher": {"width": 16, "epochs": 5},
     "train": {"epochs": 6},
     "widths": [1, 3, 6],

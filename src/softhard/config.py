@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from softhard.errors import ConfigError
 from softhard.student import LabelMode
@@ -38,6 +39,27 @@ Engine = Literal["bank", "loop"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RENAMED_ERROR = "renamed_key"
+"""The pydantic error type of a key that was renamed (its message names the replacement)."""
+
+
+def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:
+    """Raise a ``renamed_key`` error if ``data`` (a mapping) holds one of ``renamed``'s old keys.
+
+    ``renamed`` maps each old key to a sentence naming its replacement; the error is reported by
+    :func:`format_validation_error` as one clear sentence instead of "unknown key".
+    """
+    if isinstance(data, dict):
+        for old, replacement in renamed.items():
+            if old in data:
+                raise PydanticCustomError(
+                    RENAMED_ERROR,
+                    "the key '{old}' was renamed: {replacement}",
+                    {"old": old, "replacement": replacement},
+                )
+    return data
 
 
 class DataConfig(_Model):
@@ -61,7 +83,12 @@ class DataConfig(_Model):
     seed: int = Field(0, description="seed of the split and of every difficulty transform")
     n_samples: int = Field(1000, ge=4, description="synthetic: number of examples")
     dim: int = Field(16, ge=1, description="synthetic: input dimension")
-    margin: float = Field(0.1, ge=0.0, lt=1.0, description="synthetic: linear margin (difficulty)")
+    separation: float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="synthetic: every point has |<u, x>| >= separation (the difficulty knob)",
+    )
     label: str | None = Field(None, description="display name; derived from the settings if None")
     student_max_train: int | None = Field(
         None,
@@ -69,6 +96,18 @@ class DataConfig(_Model):
         description="the student trains on a seeded nested subset of this many training examples; "
         "the teacher on the whole training split (None: both on the same set)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(
+            data,
+            {
+                "margin": "the synthetic source's difficulty knob is now 'separation' (every "
+                "point has |<u, x>| >= separation), e.g. synthetic,dim=16,separation=0.1; "
+                "'margin' names only the NTK margin gamma (the top-level 'margin' section)"
+            },
+        )
 
     @model_validator(mode="after")
     def _student_subset_fits(self) -> DataConfig:
@@ -87,7 +126,7 @@ class DataConfig(_Model):
             return self.label
         parts = [f"{self.source}:{self.task}" if self.source != "file" else f"file:{self.path}"]
         if self.source == "synthetic":
-            parts = [f"synthetic:d={self.dim},margin={self.margin:g}"]
+            parts = [f"synthetic:d={self.dim},separation={self.separation:g}"]
         if self.source == "file":  # the base name and the options that pick the data
             chosen = [k for k in ("task", "label_column") if k in self.model_fields_set]
             options = [f"{k}={getattr(self, k)}" for k in chosen if getattr(self, k) is not None]
@@ -105,7 +144,7 @@ class DataConfig(_Model):
         """Parse a dataset spec string: ``SOURCE[:TASK][,key=value...]``.
 
         Examples: ``digits:3-8``, ``digits:3-8,mix=0.3,noise=0.1``, ``mnist:0-1,path=data/mnist``,
-        ``synthetic,n_samples=500,dim=20,margin=0.05``, ``file:data.csv,label_column=y``.
+        ``synthetic,n_samples=500,dim=20,separation=0.05``, ``file:data.csv,label_column=y``.
         For ``file`` the part after the colon is the path.
         """
         head, *rest = [p.strip() for p in spec.split(",")]
@@ -339,7 +378,10 @@ def format_validation_error(err: ValidationError, model_cls: type[BaseModel], wh
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
+        if e["type"] == RENAMED_ERROR:
+            old = ".".join(str(p) for p in (*e["loc"], e["ctx"]["old"]))
+            msg = f"key '{old}' is no longer accepted: {e['ctx']['replacement']}"
+        elif e["type"] == "extra_forbidden":
             allowed = _allowed_keys(model_cls, e["loc"][:-1])
             msg = f"unknown key '{loc}'"
             if allowed:
@@ -348,7 +390,7 @@ def format_validation_error(err: ValidationError, model_cls: type[BaseModel], wh
             msg = f"field '{loc}': {e['msg']}"
             if "input" in e and not isinstance(e["input"], dict | list):
                 msg += f" (got {e['input']!r})"
-        lines.append(msg)
+        lines.append(msg.removesuffix("."))
     return f"{where} is invalid: " + "; ".join(lines) + "."
 
 
