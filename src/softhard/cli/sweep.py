@@ -11,8 +11,22 @@ import typer
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli.run import QuietOption, SetOption, resolve_config_path
+from softhard.config import config_digest
 from softhard.errors import ConfigError
+from softhard.report import run_folder, write_manifest, write_table
+from softhard.report.rundir import new_run_name
 from softhard.report.tables import print_table
+from softhard.report.tensorboard import export_store
+from softhard.sweep import (
+    DEFAULT_STORE,
+    RunStore,
+    load_min_width_spec,
+    load_sweep_spec,
+    min_width_search,
+    run_sweep,
+    summary_table,
+)
+from softhard.sweep.store import STORE_FILE
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="sweep folder holding softhard.sqlite [runs/sweeps]")
@@ -54,8 +68,6 @@ def sweep(
     lease: LeaseOption = 300.0,
 ) -> None:
     """Run (or resume) a sweep: runs already done are skipped, results go to the run store."""
-    from softhard.sweep import load_sweep_spec, run_sweep, summary_table
-
     loaded = load_sweep_spec(resolve_config_path(spec), set_)
     result = run_sweep(
         loaded,
@@ -139,8 +151,6 @@ def runs_export(
     if format_ not in ("tables", "tensorboard"):
         raise ConfigError(f"--format must be 'tables' or 'tensorboard' (got {format_!r})")
     if format_ == "tensorboard":
-        from softhard.report.tensorboard import export_store
-
         with _open(store) as st:
             folder = st.folder
         folders = export_store(folder, out, sweep)
@@ -168,8 +178,6 @@ def min_width(
     lease: LeaseOption = 300.0,
 ) -> None:
     """Smallest width whose mean-over-seeds metric reaches each eps (bracket + bisection)."""
-    from softhard.sweep import load_min_width_spec, min_width_search
-
     loaded = load_min_width_spec(resolve_config_path(spec), set_)
     result = min_width_search(
         loaded,
@@ -200,10 +208,6 @@ def min_width(
 
 
 def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
-    from softhard.config import config_digest
-    from softhard.report import run_folder, write_manifest, write_table
-    from softhard.report.rundir import new_run_name
-
     name = new_run_name(spec.name, config_digest(spec))
     with run_folder(out_dir, name) as folder:
         (folder / "spec.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
@@ -219,9 +223,6 @@ def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _open(store: Path | None) -> Any:
-    from softhard.sweep import DEFAULT_STORE, RunStore
-    from softhard.sweep.store import STORE_FILE
-
     folder = Path(store or DEFAULT_STORE)
     if not (folder / STORE_FILE).is_file():
         raise ConfigError(f"no run store at {folder / STORE_FILE}; pass --store DIR")
