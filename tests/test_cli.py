@@ -189,7 +189,7 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
         "widths": [8],
         "train": {"epochs": 150},
         "teacher": {"width": 16, "epochs": 1, "lr": 0.01},
-        "margin": False,
+        "margin": {"estimate": False},
     }
     result = invoke("run", write_config(tmp_path, weak), "--out", tmp_path / "runs", "--quiet")
     assert result.exit_code == 0, result.output
@@ -205,7 +205,7 @@ def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):
         "tasks=[digits:0-1]",
         "widths=[2,4]",
         "seeds=[0]",
-        "margin=false",
+        "margin.estimate=false",
         "train.auto={start: 4, cap: 8, rtol: 0.05}",
         "teacher.width=16",
         "teacher.stop.max_epochs=20",

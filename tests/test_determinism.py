@@ -64,7 +64,7 @@ BASE = {
     "widths": [1, 3, 6],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "bank",
 }
 METRICS = ["final_loss", "avg_loss", "train_acc", "test_acc", "kl_to_teacher", "epochs_run"]

@@ -72,7 +72,7 @@ TINY_AUTO = {
     "seeds": [0, 1],
     "train": {"epochs": "auto", "auto": {"start": 4, "cap": 16, "rtol": 0.2}},
     "teacher": {"width": 32, "epochs": 10},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 

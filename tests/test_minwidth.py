@@ -32,7 +32,7 @@ def test_search_reports_unreached_eps():
 
 def test_min_width_end_to_end_shares_evaluations(tmp_path, monkeypatch):
     monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
-    base = {"teacher": {"width": 16, "epochs": 5}, "train": {"epochs": 20}, "margin": False}
+    base = {"teacher": {"width": 16, "epochs": 5}, "train": {"epochs": 20}, "margin": {"estimate": False}}
     spec = MinWidthSpec(
         name="mw",
         tasks=["digits:0-1"],

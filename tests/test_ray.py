@@ -14,7 +14,7 @@ BASE = {
     "widths": [1, 3],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "loop",
 }
 

@@ -222,7 +222,7 @@ def _tiny_config(**update: object) -> ExperimentConfig:
         "data_seeds": [0, 1, 2],
         "teacher": {"width": 16, "epochs": 5},
         "train": {"epochs": 12},
-        "margin": False,
+        "margin": {"estimate": False},
         **update,
     }
     return validate(ExperimentConfig, data)

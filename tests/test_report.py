@@ -159,7 +159,7 @@ def test_report_of_a_sweep_store(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "kind: sweep\nname: small\nbase: {tasks: [digits:0-1, digits:3-8], widths: [2],"
-        " seeds: [0, 1], train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: false}\n"
+        " seeds: [0, 1], train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: {estimate: false}}\n"
         "grid: {temperature: [1.0]}\n"
     )
     store = tmp_path / "store"

@@ -23,7 +23,7 @@ TINY = {
     "seeds": [0],
     "train": {"epochs": 2},
     "teacher": {"width": 8, "epochs": 2, "num_directions": 16},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 

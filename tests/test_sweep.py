@@ -17,7 +17,7 @@ BASE = {
     "widths": [1, 2],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "loop",
 }
 

@@ -78,7 +78,7 @@ def test_store_export_reads_back(tmp_path: Path) -> None:
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(
         "kind: sweep\nname: tb\nbase: {tasks: [digits:0-1], widths: [2], seeds: [0],"
-        " train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: false}\n"
+        " train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: {estimate: false}}\n"
         "grid: {temperature: [1.0]}\n"
     )
     store = tmp_path / "store"

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -214,9 +215,34 @@ class TeacherConfig(_Model):
     epochs: int = Field(300, ge=1, description="network teacher, stop.rule 'epochs': epochs")
     stop: TeacherStop = TeacherStop()
     lr: float = Field(1.0, gt=0.0)
-    seed: int = 12345
+    seed: int = Field(12345, description="network teacher: seed of its initialisation")
     beta: float | None = Field(None, gt=0.0, description="kernel teacher: logit scale (1/gamma)")
-    num_directions: int = Field(2048, ge=16, description="kernel teacher: directions z_k")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(
+            data,
+            {
+                "num_directions": "the directions of the NTK margin estimate (which a kernel "
+                "teacher is built from) are set in the top-level section 'margin': write "
+                "margin: {num_directions: K}"
+            },
+        )
+
+
+class MarginConfig(_Model):
+    """The NTK margin gamma of each task's training set (docs/theory.md section 2).
+
+    :func:`softhard.ntk.estimate_margin` solves the margin problem over ``num_directions``
+    random directions z_k drawn with ``seed``. With ``estimate`` every task's gamma is estimated
+    (and reported beside the results); a kernel teacher, built from the estimate's solution,
+    always needs it and uses these settings too.
+    """
+
+    estimate: bool = Field(True, description="estimate the NTK margin gamma of every task")
+    num_directions: int = Field(2048, ge=16, description="directions z_k of the estimate (K)")
+    seed: int = Field(12345, description="seed of the directions z_k")
 
 
 class StudentConfig(_Model):
@@ -327,13 +353,27 @@ class ExperimentConfig(_Model):
     engine: Engine = "bank"
     device: Device = "cpu"
     dtype: DType = "float64"
-    margin: bool = Field(True, description="estimate the NTK margin gamma of every task")
+    margin: MarginConfig = Field(
+        default_factory=MarginConfig, description="the NTK margin gamma (see MarginConfig)"
+    )
     out_dir: str = "runs"
     data_seeds: list[int] | None = Field(
         None,
         min_length=1,
         description="run every task at each of these data seeds (replaces the task's seed)",
     )
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _margin_flag_moved(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(
+                RENAMED_ERROR,
+                "the flag 'margin: true|false' is now 'margin: {estimate: {flag}}' (the "
+                "section also holds num_directions and seed of the NTK margin estimate)",
+                {"old": "", "flag": str(value).lower()},
+            )
+        return value
 
     @model_validator(mode="after")
     def _symmetric_needs_even(self) -> ExperimentConfig:
@@ -355,6 +395,8 @@ class ExperimentConfig(_Model):
 
 
 ExecutorKind = Literal["local", "ray"]
+DEFAULT_LEASE = 300.0
+"""Seconds a claimed run stays reserved without a heartbeat (:class:`ExecutorConfig`)."""
 
 
 class ExecutorConfig(_Model):
@@ -372,7 +414,7 @@ class ExecutorConfig(_Model):
     ray_address: str | None = Field(None, description="ray: the cluster's address")
     group_size: int | None = Field(None, ge=1, description="most runs sent to a worker at once")
     lease: float = Field(
-        300.0,
+        DEFAULT_LEASE,
         gt=0.0,
         description="seconds a claimed run stays reserved without a heartbeat (a dead driver's "
         "runs are free again after it)",
@@ -403,9 +445,11 @@ def format_validation_error(err: ValidationError, model_cls: type[BaseModel], wh
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == RENAMED_ERROR:
-            old = ".".join(str(p) for p in (*e["loc"], e["ctx"]["old"]))
-            msg = f"key '{old}' is no longer accepted: {e['ctx']['replacement']}"
+        if e["type"] == RENAMED_ERROR:  # the message names the replacement
+            old = ".".join(str(p) for p in (*e["loc"], e["ctx"]["old"]) if p != "")
+            msg = f"key '{old}' is no longer accepted: " + e["msg"].partition(": ")[2]
+            if e["msg"].startswith("the flag"):
+                msg = f"field '{old}': {e['msg']}"
         elif e["type"] == "extra_forbidden":
             allowed = _allowed_keys(model_cls, e["loc"][:-1])
             msg = f"unknown key '{loc}'"

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli.run import QuietOption
+from softhard.cli._options import QuietOption
 from softhard.studies.reproduce import reproduce
 
 

@@ -9,13 +9,16 @@ driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from softhard.config import ExecutorConfig, ExecutorKind
+from softhard.errors import ConfigError
 from softhard.sweep.store import RunOutcome
 
 
@@ -94,8 +97,6 @@ class LocalExecutor:
                 yield run_group(group)
             return
         if self._pool is None:
-            import multiprocessing
-
             ctx = multiprocessing.get_context("spawn")  # fork after torch threads can hang
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         pending = {self._pool.submit(run_group, g) for g in groups}
@@ -117,8 +118,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:  # pragma: no cover - depends on the extra
-            from softhard.errors import ConfigError
-
             raise ConfigError("--executor ray needs Ray: pip install 'softhard[ray]'") from None
         self._ray = ray
         self._owns = not ray.is_initialized()
@@ -144,17 +143,15 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(
-    kind: str, *, workers: int | None = None, ray_address: str | None = None
-) -> Executor:
-    """``local`` (default) or ``ray``."""
-    if kind == "local":
-        return LocalExecutor(workers)
-    if kind == "ray":
-        return RayExecutor(ray_address, workers)
-    from softhard.errors import ConfigError
+def make_executor(config: ExecutorConfig) -> Executor:
+    """The executor of ``config.kind``: ``local`` (a process pool) or ``ray``."""
+    return _EXECUTORS[config.kind](config)
 
-    raise ConfigError(f"executor must be 'local' or 'ray', got {kind!r}")
+
+_EXECUTORS: dict[ExecutorKind, Callable[[ExecutorConfig], Executor]] = {
+    "local": lambda c: LocalExecutor(c.workers),
+    "ray": lambda c: RayExecutor(c.ray_address, c.workers),
+}
 
 
 def plan_groups(
