@@ -46,7 +46,7 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
     data = apply_overrides(raw, overrides or [])
     kind = data.get("kind", "two_layer")
     if kind == "deep":
-        from softhard.deep.config import DeepExperimentConfig
+        from softhard.studies.deep.config import DeepExperimentConfig
 
         return validate_with_overrides(DeepExperimentConfig, raw, overrides, where=f"config {path}")
     if kind in ("sweep", "min_width"):  # specs of `softhard sweep` / `softhard min-width`
@@ -55,7 +55,7 @@ def load_any_config(config: str, overrides: list[str] | None) -> Any:
         loader = load_sweep_spec if kind == "sweep" else load_min_width_spec
         return loader(path, overrides)
     if kind == "scaling":  # spec of `softhard scaling`
-        from softhard.studies.scaling import load_scaling_spec
+        from softhard.studies.scaling.run import load_scaling_spec
 
         return load_scaling_spec(path, overrides)
     if kind != "two_layer":
@@ -81,14 +81,14 @@ def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
             "which stores every run and resumes"
         )
     if kind == "deep":
-        from softhard.deep.run import run_deep_experiment
+        from softhard.studies.deep.run import run_deep_experiment
 
         path = run_deep_experiment(cfg, out_dir=out, progress=not quiet)
         import pandas as pd
 
         print_summary(pd.read_csv(path / "summary.csv"), title="mean (std) over seeds")
     else:
-        from softhard.experiment import run_experiment, summarize
+        from softhard.studies.two_layer import run_experiment, summarize
 
         result = run_experiment(cfg, out_dir=out, progress=not quiet)
         print_task_summaries(summarize(result.results))
@@ -136,7 +136,7 @@ def print_horizons_and_teachers(result: Any) -> None:
             how = "auto, converged" if horizon.converged else "auto, hit the cap"
         teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
         console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
-    from softhard.teacher import weak_teacher_text
+    from softhard.teachers.two_layer import weak_teacher_text
 
     for flag in result.weak_teachers:
         console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")

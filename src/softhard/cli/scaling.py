@@ -29,7 +29,7 @@ def scaling(
     quiet: QuietOption = False,
 ) -> None:
     """Minimum widths over difficulty levels and eps, exponents fitted beside the theory's."""
-    from softhard.studies.scaling import load_scaling_spec, run_scaling
+    from softhard.studies.scaling.run import load_scaling_spec, run_scaling
 
     loaded = load_scaling_spec(resolve_config_path(spec), set_, quick=quick)
     result = run_scaling(loaded, out_dir=out, store_dir=store, progress=not quiet)
@@ -46,7 +46,7 @@ def scaling(
 
 def print_exponents(fits) -> None:
     """The fitted exponents beside the theory's, one table per view (fits 80 columns)."""
-    from softhard.studies.scaling_report import exponents_text
+    from softhard.studies.scaling.report import exponents_text
 
     for view, part in fits.groupby("view", sort=False):
         table = Table(
