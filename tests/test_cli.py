@@ -153,7 +153,7 @@ def test_csv_without_label_column(tmp_path):
 
 def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, monkeypatch):
     from softhard.config import ExperimentConfig, validate
-    from softhard.experiment import run_experiment
+    from softhard.studies.two_layer import run_experiment
 
     def boom(*args, **kwargs):
         raise RuntimeError("plot failed")

@@ -8,8 +8,8 @@ import yaml
 
 from softhard.config import DataConfig, ExperimentConfig, TeacherConfig, validate
 from softhard.data import load_dataset
-from softhard.experiment import prepare_task, run_experiment, summarize
-from softhard.teacher import cache_dir, network_teacher
+from softhard.studies.two_layer import prepare_task, run_experiment, summarize
+from softhard.teachers.two_layer import cache_dir, network_teacher
 
 TINY = {
     "name": "tiny",

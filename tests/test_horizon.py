@@ -8,8 +8,8 @@ import pytest
 
 from softhard.config import AutoEpochs, ExperimentConfig, TrainConfig, validate
 from softhard.errors import ConfigError
-from softhard.experiment import jobs_for, prepare_task, run_experiment, train_students
 from softhard.horizon import choose_epochs, relative_change
+from softhard.studies.two_layer import jobs_for, prepare_task, run_experiment, train_students
 
 
 def _running(avg_at):

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from softhard.config import DataConfig, TeacherConfig
-from softhard.experiment import prepare_task
 from softhard.ntk import cache as margin_cache
 from softhard.ntk import cached_margin
+from softhard.studies.two_layer import prepare_task
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Paired soft-vs-hard comparison (softhard.studies.regimes) and the knobs it needs."""
+"""Paired soft-vs-hard comparison (softhard.studies.regimes.compare) and the knobs it needs."""
 
 import math
 
@@ -14,8 +14,8 @@ from softhard.cli import app
 from softhard.config import TrainConfig, validate
 from softhard.data import load_dataset, student_subset
 from softhard.engine import StudentSpec, train_bank
-from softhard.experiment import prepare_task, run_experiment
-from softhard.studies.regimes import load_results, paired_interval
+from softhard.studies.regimes.compare import load_results, paired_interval
+from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.sweep.spec import expand
 from softhard.targets import make_targets
@@ -150,7 +150,7 @@ def test_student_subsets_are_nested_and_seeded():
 
 
 def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_path):
-    import softhard.teacher as teacher_mod
+    import softhard.teachers.two_layer as teacher_mod
 
     seen = []
     real = teacher_mod.train_bank  # teachers train as one-student banks

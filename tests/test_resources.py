@@ -7,13 +7,13 @@ from typer.testing import CliRunner
 from softhard.cli import app
 from softhard.config import ExperimentConfig
 from softhard.errors import ResourceError
-from softhard.experiment import run_experiment
 from softhard.resources import (
     LIMIT_ENV,
     available_memory,
     estimate_experiment,
     parse_size,
 )
+from softhard.studies.two_layer import run_experiment
 from softhard.sweep import SweepSpec, min_width_search, run_sweep
 from softhard.sweep.minwidth import MinWidthSpec
 

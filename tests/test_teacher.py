@@ -8,8 +8,8 @@ import torch
 
 from softhard.config import DataConfig, ExperimentConfig, TeacherConfig, validate
 from softhard.data import load_dataset
-from softhard.experiment import run_experiment
-from softhard.teacher import (
+from softhard.studies.two_layer import run_experiment
+from softhard.teachers.two_layer import (
     _segment,
     network_teacher,
     teacher_key,

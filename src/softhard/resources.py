@@ -181,7 +181,7 @@ def estimate_task(est: MemoryEstimate, cfg: ExperimentConfig, shape: tuple[int, 
 
 
 def estimate_experiment(cfg: ExperimentConfig, *, threads: int | None = None) -> MemoryEstimate:
-    """Peak memory of :func:`softhard.experiment.run_experiment` (tasks run one after another)."""
+    """Peak memory of :func:`softhard.studies.two_layer.run_experiment` (tasks run one after another)."""
     import torch
 
     threads = threads or torch.get_num_threads()

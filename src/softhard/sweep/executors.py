@@ -1,7 +1,7 @@
 """Where groups of runs are trained: in this process, in a local process pool, or on Ray.
 
 The unit sent to a worker is a :class:`RunGroup`: runs that share task, teacher, training
-settings and dtype, trained by one call of :func:`softhard.experiment.train_students` (one
+settings and dtype, trained by one call of :func:`softhard.studies.two_layer.train_students` (one
 student bank). Workers only compute; they send back :class:`~.store.RunOutcome` objects and the
 driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
 """
@@ -39,7 +39,7 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
     import torch
 
     from softhard.config import ExperimentConfig
-    from softhard.experiment import StudentJob, prepare_task, result_row, train_students
+    from softhard.studies.two_layer import StudentJob, prepare_task, result_row, train_students
 
     start = time.perf_counter()
     threads = torch.get_num_threads()

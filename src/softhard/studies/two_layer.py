@@ -27,7 +27,12 @@ from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.student import LabelMode, resolve_kd_weight
 from softhard.targets import make_targets
-from softhard.teacher import TeacherOutput, network_teacher, weak_teacher_text, weak_teachers
+from softhard.teachers.two_layer import (
+    TeacherOutput,
+    network_teacher,
+    weak_teacher_text,
+    weak_teachers,
+)
 from softhard.train import CURVE_COLUMNS, TrainResult, train_two_layer
 
 
@@ -80,7 +85,7 @@ class ExperimentResult:
 
     ``horizons``: the T of each task (see :class:`~softhard.horizon.Horizon`); ``weak_teachers``:
     the tasks whose teacher tests below the best hard-label student (see
-    :func:`softhard.teacher.weak_teachers`).
+    :func:`softhard.teachers.two_layer.weak_teachers`).
     """
 
     path: Path | None
@@ -184,7 +189,7 @@ def train_students(
     if not isinstance(epochs, int):
         raise ConfigError(
             "train.epochs='auto' is resolved per task by run_experiment "
-            "(softhard.experiment.task_horizon); "
+            "(softhard.studies.two_layer.task_horizon); "
             "give train_students a number of epochs, or set train.epochs to a whole number"
         )
     train_cfg = cfg.train.model_copy(update={"epochs": epochs})
@@ -334,7 +339,7 @@ def result_row(
         "softhard_version": env["softhard"],
         "torch_version": env["torch"],
         "git_revision": env["git_revision"] or "",
-        # paired regimes (softhard.studies.regimes): data seed and the settings of both arms
+        # paired regimes (softhard.studies.regimes.compare): data seed and the settings of both arms
         "data_seed": task.config.seed,
         "max_train": task.config.max_train,
         "student_max_train": task.config.student_max_train,

@@ -3,7 +3,7 @@
 For each difficulty level (gamma from :func:`softhard.estimate_margin`), label mode, view, loss and
 eps, it finds the minimum width m* (mean over seeds; bracket + bisection, every evaluation a stored
 run), fits the laws of docs/theory.md section 4 with seed-bootstrap intervals
-(:func:`~softhard.studies.scaling_fit.fit_scaling`) and sets each exponent beside the theory's with
+(:func:`~softhard.studies.scaling.fit.fit_scaling`) and sets each exponent beside the theory's with
 a verdict. The design, set by what a fit at one fixed horizon gets wrong (it measures the horizon,
 not the width), is in docs/scaling.md:
 
@@ -40,9 +40,9 @@ from softhard.config import (
     validate,
 )
 from softhard.errors import ConfigError
-from softhard.experiment import PreparedTask, prepare_task
-from softhard.studies import scaling_search as S
-from softhard.studies.scaling_fit import ScalingFit, fit_scaling, identify
+from softhard.studies.scaling import search as S
+from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
+from softhard.studies.two_layer import PreparedTask, prepare_task
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.runner import DEFAULT_STORE
 from softhard.sweep.store import RunStore
@@ -346,7 +346,7 @@ def run_scaling(
     progress: bool = True,
 ) -> ScalingResult:
     """Run the study (module docstring) and write its run folder; bad input writes nothing."""
-    from softhard.studies.scaling_report import write_folder
+    from softhard.studies.scaling.report import write_folder
 
     start = time.perf_counter()
     spec = spec.resolved(quick)

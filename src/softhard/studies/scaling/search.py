@@ -13,7 +13,7 @@ with ``L`` the mode's theorem loss (``loss`` curve) or the yardstick (``yard_los
 Each target (level, mode, view, loss, eps rule, horizon choice, eps) runs the bracket-then-bisect
 search of :mod:`softhard.sweep.minwidth` on the mean over seeds; all targets of a level x mode
 share the evaluated widths. Runs are trained here, level by level, on the task prepared once
-(data, teacher and gamma from :func:`softhard.experiment.prepare_task`), and written to the run
+(data, teacher and gamma from :func:`softhard.studies.two_layer.prepare_task`), and written to the run
 store like any sweep run (so a second search trains nothing new).
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from softhard.config import ExperimentConfig
-from softhard.experiment import PreparedTask, StudentJob, result_row, train_students
+from softhard.studies.two_layer import PreparedTask, StudentJob, result_row, train_students
 from softhard.sweep.minwidth import _Search
 from softhard.sweep.spec import Run, split_runs
 from softhard.sweep.store import RunOutcome, RunStore, new_owner
