@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import softhard
 from softhard import ConfigError, DataConfig, ExperimentConfig, paired_compare
 from softhard.cli import app
-from softhard.config import TrainConfig, validate
+from softhard.config import ExecutorConfig, MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
 from softhard.engine import StudentSpec, train_bank
 from softhard.studies.regimes.compare import load_results, paired_interval
@@ -162,7 +162,7 @@ def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_pat
     monkeypatch.setattr(teacher_mod, "train_bank", spy)
     cfg = DataConfig.parse("digits:3-8,student_max_train=30,seed=1")
     tcfg = softhard.config.TeacherConfig(width=16, epochs=3)
-    task = prepare_task(cfg, tcfg, margin=False, cache=tmp_path)
+    task = prepare_task(cfg, tcfg, margin=MarginConfig(estimate=False), cache=tmp_path)
     (x_teacher, kwargs) = seen[0]
     full_x, full_test = task.dataset.flat()
     assert x_teacher.shape[0] == task.dataset.n_train == task.n_train_teacher
@@ -257,7 +257,9 @@ def test_compare_reads_a_sweep_store(tmp_path):
         base=_tiny_config(data_seeds=[0, 1]).model_dump(mode="json", exclude={"name"}),
         grid={"temperature": [1.0, 2.0]},
     )
-    done = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    done = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert done.counts["done"] == 16
     results, curves = load_results(tmp_path / "store", "tiny_regimes")
     out = paired_compare(results, curves=curves, epochs=[4, "last"], method="t")

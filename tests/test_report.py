@@ -15,6 +15,7 @@ from _report_data import (
     results_table,
 )
 from softhard.cli import app
+from softhard.config import ExecutorConfig
 from softhard.errors import DataError
 from softhard.report.claims import (
     NOT_MEASURED,
@@ -163,7 +164,9 @@ def test_report_of_a_sweep_store(tmp_path: Path) -> None:
         "grid: {temperature: [1.0]}\n"
     )
     store = tmp_path / "store"
-    run_sweep(load_sweep_spec(spec), store_dir=store, executor="local", workers=1, progress=False)
+    run_sweep(
+        load_sweep_spec(spec), store_dir=store, executor=ExecutorConfig(workers=1), progress=False
+    )
     html_path, md_path, report = write_report(store / "softhard.sqlite")
     assert html_path.parent == store and (store / "sweep-small.png").is_file()
     assert report.kind == "sweep store"

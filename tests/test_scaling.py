@@ -151,7 +151,7 @@ TINY = {
     "quantiles": [0.3, 0.7],
     "n_boot": 20,
     "quick": {"max_width": 4},
-    "base": {"teacher": {"kind": "kernel", "num_directions": 32}},
+    "base": {"teacher": {"kind": "kernel"}, "margin": {"num_directions": 32}},
 }
 
 

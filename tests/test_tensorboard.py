@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from _report_data import make_run_folder
 from softhard.cli import app
+from softhard.config import ExecutorConfig
 from softhard.errors import DataError
 
 pytest.importorskip("tensorboard")
@@ -83,7 +84,10 @@ def test_store_export_reads_back(tmp_path: Path) -> None:
     )
     store = tmp_path / "store"
     run_sweep(
-        load_sweep_spec(spec_file), store_dir=store, executor="local", workers=1, progress=False
+        load_sweep_spec(spec_file),
+        store_dir=store,
+        executor=ExecutorConfig(workers=1),
+        progress=False,
     )
     result = CliRunner().invoke(
         app,

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from softhard.errors import ConfigError
-from softhard.student import LabelMode
+from softhard.student import LabelMode, Student
 
 Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
 Optimizer = Literal["gd", "sgd", "adam"]
@@ -386,6 +386,16 @@ class ExperimentConfig(_Model):
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""
         return config_digest(self)
+
+    def students(self) -> list[Student]:
+        """Every width x seed x label mode as a :class:`~softhard.student.Student`, label mode
+        major, then width, then seed (a single-student config gives one)."""
+        return [
+            Student(w, s, mode, self.temperature, self.kd_weight)
+            for mode in self.label_modes
+            for w in self.widths
+            for s in self.seeds
+        ]
 
     def task_list(self) -> list[DataConfig]:
         """The tasks to run: each task at each of ``data_seeds`` (task-major), or as given."""

@@ -24,8 +24,8 @@ from softhard.cli._options import (
     executor_config,
 )
 from softhard.config import DEFAULT_LEASE, config_digest
-from softhard.kinds import expect_kind
 from softhard.errors import ConfigError
+from softhard.kinds import expect_kind
 from softhard.report import run_folder, write_manifest, write_table
 from softhard.report.rundir import new_run_name
 from softhard.report.tables import print_table

@@ -17,8 +17,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from softhard.config import ExecutorConfig, ExecutorKind
+import torch
+
+from softhard.config import ExecutorConfig, ExecutorKind, ExperimentConfig
 from softhard.errors import ConfigError
+from softhard.studies.two_layer import prepare_task, result_row, train_students
 from softhard.sweep.store import RunOutcome
 
 
@@ -36,11 +39,6 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
     A student whose loss became NaN/inf comes back failed with the trainer's reason; an error
     that stops the whole group (bad data, out of memory) fails every run of it with that error.
     """
-    import torch
-
-    from softhard.config import ExperimentConfig
-    from softhard.studies.two_layer import StudentJob, prepare_task, result_row, train_students
-
     start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, group.threads))
@@ -48,20 +46,17 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
         cfgs = [ExperimentConfig.model_validate(c) for _, c in group.runs]
         head = cfgs[0]
         task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
-        jobs = [
-            StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
-            for c in cfgs
-        ]
-        results = train_students(task, jobs, head)
+        students = [c.students()[0] for c in cfgs]
+        results = train_students(task, students, head)
     except Exception as err:  # the whole group failed: every run carries the reason
         reason = f"{type(err).__name__}: {err}"
         return [RunOutcome(run_id, False, {}, {}, reason) for run_id, _ in group.runs]
     finally:
         torch.set_num_threads(threads)
-    seconds = (time.perf_counter() - start) / len(jobs)
+    seconds = (time.perf_counter() - start) / len(students)
     outcomes = []
-    for (run_id, _), cfg, job, res in zip(group.runs, cfgs, jobs, results, strict=True):
-        row = result_row(task, job, res, cfg)
+    for (run_id, _), cfg, student, res in zip(group.runs, cfgs, students, results, strict=True):
+        row = result_row(task, student, res, cfg)
         curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
         outcomes.append(RunOutcome(run_id, not res.diverged, row, curves, res.reason, seconds))
     return outcomes

@@ -52,7 +52,7 @@ View = Literal["theorem", "capacity"]
 Loss = Literal["theorem", "yardstick"]
 EpsRule = Literal["fixed", "quantile"]
 MAX_WIDTH_CAP = 2**14
-_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes", "margin")
+_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
 
 
@@ -187,7 +187,10 @@ class ScalingSpec(_Model):
 
     def base_config(self) -> ExperimentConfig:
         """The validated base experiment of every run (horizon ``T_run``, no per-run gamma)."""
-        data = {**self.base, "name": self.name, "margin": False}
+        margin = self.base.get("margin", {})
+        if isinstance(margin, dict):  # gamma is estimated once per level, not per run
+            margin = {**margin, "estimate": False}  # (the old bool flag is named by validation)
+        data = {**self.base, "name": self.name, "margin": margin}
         data["train"] = {**(self.base.get("train") or {}), "epochs": self.run_epochs()}
         return validate(ExperimentConfig, data, where="scaling base")
 
@@ -247,7 +250,8 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        task = prepare_task(cfg, base.teacher, index=i, margin=True)
+        margin = base.margin.model_copy(update={"estimate": True})
+        task = prepare_task(cfg, base.teacher, index=i, margin=margin)
         est = task.margin
         gamma = float(getattr(est, "gamma", math.nan))
         lower = float(getattr(est, "lower", math.nan))
