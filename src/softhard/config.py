@@ -161,7 +161,8 @@ class DataConfig(_Model):
                     f"keys: {', '.join(cls.model_fields)}"
                 )
             fields[key.strip()] = yaml.safe_load(value)
-        return validate(cls, fields, where=f"dataset spec {spec!r}")
+        parsed: DataConfig = validate(cls, fields, where=f"dataset spec {spec!r}")
+        return parsed
 
 
 def parse_task_specs(value: Any) -> Any:
@@ -327,13 +328,20 @@ class TrainConfig(_Model):
         logistic loss) and ``sigmoid'(f/T) / T^2`` without it, so its lr is ``lr_hard`` with
         ``t2_scaling`` and ``lr_hard * T^2`` without (docs/regimes.md, "step sizes").
         """
-        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        lrs: dict[str, float] = (
+            self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        )
         hard = lrs.get("hard", self.lr)
         if label_mode == "hard":
             return hard
         if self.match_steps:
             return hard if self.t2_scaling else hard * temperature**2
         return lrs.get(label_mode, self.lr)
+
+
+def soft_and_hard() -> list[LabelMode]:
+    """The default label modes: soft and hard."""
+    return ["soft", "hard"]
 
 
 class ExperimentConfig(_Model):
@@ -347,7 +355,7 @@ class ExperimentConfig(_Model):
     train: TrainConfig = TrainConfig()
     widths: Widths = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
     temperature: float = Field(1.0, gt=0.0)
     kd_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the soft term (mixed)")
     engine: Engine = "bank"

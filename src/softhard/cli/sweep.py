@@ -225,7 +225,8 @@ def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
 
 def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:
     """Run ids by their first 10 characters (a unique prefix is all `runs show` needs)."""
-    return frame.assign(id=frame["id"].str[:10])
+    short: pd.DataFrame = frame.assign(id=frame["id"].str[:10])
+    return short
 
 
 def _open(store: Path | None) -> Any:
