@@ -5,7 +5,8 @@ For a range of ``c`` neurons (``k`` whole models) and a block of ``b`` examples 
 1. ``H = W X_b^T`` (``(c, b)``, one matrix product), ``H <- relu(H)`` in place;
 2. per width group (``M`` models of width ``w``, see :mod:`softhard.engine._layout`):
    ``f = r H`` with ``r = a / sqrt(w)``, one batched product ``(M, 1, w) x (M, w, b)``;
-3. ``D = dl/df`` of every model at once from its stacked targets (``(k, b)``);
+3. ``D = dl/df`` of every model at once from its stacked targets (``(k, b)``,
+   :meth:`softhard.targets.ObjectiveGrad.into`: the formula lives there);
 4. ``C = 1[H > 0] * D[model]`` in place over ``H`` (per group, ``D`` broadcast over the
    group's ``w`` neurons; only the training columns), ``G += C X_b`` (the second product).
 
@@ -20,6 +21,7 @@ import torch
 
 from softhard.engine._layout import Range
 from softhard.models.two_layer import project_rows_
+from softhard.targets import ObjectiveGrad
 
 _relu_mask = torch.ops.aten.threshold_backward.grad_input  # out = where(self > 0, grad, 0)
 
@@ -52,23 +54,11 @@ def forward_tile(rng: Range, xb: torch.Tensor, out: torch.Tensor, ws: Workspace)
     return h
 
 
-def dloss_df(rng: Range, f: torch.Tensor, tgt: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``D = a1 sigmoid(-y f) + b1 sigmoid(f / T) + a3`` for every model (see ``stack_targets``)."""
-    if rng.has_hard:
-        d = torch.mul(tgt["neg_y"], f).sigmoid_().mul_(tgt["a1"])
-    else:
-        d = torch.zeros_like(f)
-    if rng.has_soft:
-        z = torch.mul(f, rng.tgt["inv_t"]).sigmoid_()
-        d.addcmul_(z, rng.tgt["b1"]).add_(tgt["a3"])
-    return d
-
-
 def grad_tile(
     rng: Range,
     xb: torch.Tensor,
     out: torch.Tensor,
-    tgt: dict[str, torch.Tensor],
+    tgt: ObjectiveGrad,
     ws: Workspace,
     accumulate: bool,
     n_train: int | None = None,
@@ -82,7 +72,7 @@ def grad_tile(
     h = forward_tile(rng, xb, out, ws)
     if b == 0:
         return
-    d = dloss_df(rng, out[:, :b], tgt)
+    d = tgt.into(out[:, :b])
     h = h[:, :b]
     for r0, r1, j0, j1, w in rng.groups:
         hg = h[r0:r1].view(j1 - j0, w, b)
@@ -103,7 +93,7 @@ class TileStep:
     """
 
     def __init__(
-        self, rng: Range, xb: torch.Tensor, n_train: int, tgt: dict, ws: Workspace
+        self, rng: Range, xb: torch.Tensor, n_train: int, tgt: ObjectiveGrad, ws: Workspace
     ) -> None:
         c, k, b = rng.num_neurons, rng.num_models, xb.shape[0]
         self.rng, self.ws, self.b, self.tgt = rng, ws, n_train, tgt
@@ -118,7 +108,7 @@ class TileStep:
         self.h_train = self.h[:, :n_train]
         self.f_train = self.f[:, :n_train]
         self.d = xb.new_empty(k, n_train)
-        self.z = xb.new_empty(k, n_train) if rng.has_soft else None
+        self.z = xb.new_empty(k, n_train) if tgt.has_soft else None
         self.mask = [
             (
                 self.d[j0:j1, None, :].expand(j1 - j0, w, n_train),
@@ -136,14 +126,7 @@ class TileStep:
             torch.bmm(r, hg, out=fg)
         if self.b == 0:
             return f
-        d, tgt, ft = self.d, self.tgt, self.f_train
-        if rng.has_hard:  # as dloss_df
-            torch.mul(tgt["neg_y"], ft, out=d).sigmoid_().mul_(tgt["a1"])
-        else:
-            d.zero_()
-        if self.z is not None:
-            torch.mul(ft, rng.tgt["inv_t"], out=self.z).sigmoid_()
-            d.addcmul_(self.z, rng.tgt["b1"]).add_(tgt["a3"])
+        self.tgt.into(self.f_train, out=self.d, work=self.z)
         for dg, hg in self.mask:
             _relu_mask(dg, hg, 0.0, grad_input=hg)
         if accumulate:
@@ -160,9 +143,6 @@ def apply_update(rng: Range, ws: Workspace, batch: int) -> None:
         project_rows_(rng.weight, rng.weight0, rng.radius)
 
 
-def tile_targets(rng: Range, cols: torch.Tensor | slice) -> dict[str, torch.Tensor]:
-    """The per-example target tensors of the range restricted to some examples (contiguous)."""
-    keys = [k for k in ("neg_y", "a1", "a3") if k in rng.tgt]
-    if isinstance(cols, slice):
-        return {k: rng.tgt[k][:, cols].contiguous() for k in keys}
-    return {k: rng.tgt[k].index_select(1, cols) for k in keys}
+def tile_targets(rng: Range, cols: torch.Tensor | slice) -> ObjectiveGrad:
+    """The range's objective derivative restricted to some examples (contiguous)."""
+    return rng.tgt.grad.columns(cols)

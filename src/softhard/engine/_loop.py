@@ -52,7 +52,8 @@ class RangeTrainer:
         for cols in _cuts(0, x_all.shape[0], self.block):
             train = slice(cols.start, max(cols.start, min(cols.stop, n_train)))
             size = train.stop - train.start
-            self.tiles.append((cols, x_all[cols], size, tile_targets(rng, train) if size else {}))
+            tgt = tile_targets(rng, train if size else slice(0, 0))
+            self.tiles.append((cols, x_all[cols], size, tgt))
         self.steps: list[TileStep] | None = None  # full-batch tiles, built on first use
         per_epoch = k * x_all.shape[0]
         self.buf = x_all.new_empty(max(1, _BUFFER_ELEMENTS // per_epoch), k, x_all.shape[0])
@@ -89,7 +90,7 @@ class RangeTrainer:
             xb, tgt = self.x_all[idx], tile_targets(self.rng, idx)
             out = f.new_empty(self.rng.num_models, len(idx))
             for i, cols in enumerate(_cuts(0, len(idx), self.block)):
-                sub = {k: v[:, cols] for k, v in tgt.items()}
+                sub = tgt.view(cols)
                 grad_tile(self.rng, xb[cols], out[:, cols], sub, self.ws, accumulate=i > 0)
             apply_update(self.rng, self.ws, len(idx))
         self._advance()
@@ -99,12 +100,7 @@ class RangeTrainer:
         self._flush()
         f = self.buf[:1]
         self._forward_all(f[0])
-        return {
-            k: v[0]
-            for k, v in bulk_metrics(
-                f, self.n, self.rng.tgt, self.y_test, self.rng.has_hard
-            ).items()
-        }
+        return {k: v[0] for k, v in bulk_metrics(f, self.n, self.rng.tgt, self.y_test).items()}
 
     # ---------------------------------------------------------------- helpers
     def _forward_all(self, f: torch.Tensor) -> None:
@@ -133,9 +129,7 @@ class RangeTrainer:
 
     def _flush(self) -> None:
         if self.filled:
-            rec = bulk_metrics(
-                self.buf[: self.filled], self.n, self.rng.tgt, self.y_test, self.rng.has_hard
-            )
+            rec = bulk_metrics(self.buf[: self.filled], self.n, self.rng.tgt, self.y_test)
             self.records.append(rec)
             self.filled = 0
 
