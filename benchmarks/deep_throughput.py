@@ -1,6 +1,6 @@
 """Training throughput of a deep student, in images per second, on CIFAR-sized synthetic images.
 
-Runs :func:`softhard.deep.train.train_model` (the code path of ``softhard run``) on random
+Runs :func:`softhard.studies.deep.train.train_model` (the code path of ``softhard run``) on random
 3x32x32 images with 10 classes: one warm-up epoch, then ``--epochs`` timed epochs, and prints
 images/s for hard and soft labels. Device ``auto`` picks CUDA when present.
 
@@ -15,9 +15,10 @@ import time
 
 import torch
 
-from softhard.deep.config import DeepTrainConfig
-from softhard.deep.models import build_model, count_parameters
-from softhard.deep.train import cpu_threads, deterministic_mode, resolve_device, train_model
+from softhard.device import cpu_threads, deterministic_mode, resolve_device
+from softhard.models.table import build_model, count_parameters
+from softhard.studies.deep.config import DeepTrainConfig
+from softhard.studies.deep.train import train_model
 
 
 def main() -> None:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from softhard.deep.models import build_model
-from softhard.deep.teacher_cache import TeacherCache, cache_key, teacher_hash
-from softhard.deep.train import cpu_threads
+from softhard.device import cpu_threads
+from softhard.models.table import build_model
+from softhard.teachers.cache import TeacherCache, cache_key, teacher_hash
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from softhard.deep.config import DeepTrainConfig
-from softhard.deep.models import build_model
-from softhard.deep.train import deterministic_mode, predict_logits, train_model
-from softhard.device import resolve_device
+from softhard.device import deterministic_mode, resolve_device
+from softhard.models.table import build_model, predict_logits
+from softhard.studies.deep.config import DeepTrainConfig
+from softhard.studies.deep.train import train_model
 
 pytestmark = [
     pytest.mark.cuda,

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from softhard.deep.models import MODELS, build_model, count_parameters
-from softhard.deep.train import cpu_threads
+from softhard.device import cpu_threads
 from softhard.errors import ConfigError
+from softhard.models.table import MODELS, build_model, count_parameters
 
 
 @pytest.fixture(autouse=True)

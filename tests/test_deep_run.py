@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from softhard.config import load_config, shipped_configs
-from softhard.deep.config import DeepExperimentConfig
-from softhard.deep.run import FIGURE, run_deep_experiment
 from softhard.errors import ConfigError
+from softhard.studies.deep.config import DeepExperimentConfig
+from softhard.studies.deep.run import FIGURE, run_deep_experiment
 
 TINY = {
     "kind": "deep",

@@ -5,19 +5,11 @@ import math
 import pytest
 import torch
 
-from softhard.deep.config import DeepTrainConfig
-from softhard.deep.models import build_model
-from softhard.deep.train import (
-    _lr_factor,
-    augment,
-    cpu_threads,
-    deterministic_mode,
-    predict_logits,
-    standardize,
-    train_model,
-)
-from softhard.device import resolve_device
+from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.errors import ConfigError
+from softhard.models.table import build_model, predict_logits
+from softhard.studies.deep.config import DeepTrainConfig
+from softhard.studies.deep.train import _lr_factor, augment, standardize, train_model
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 from softhard.config import DataConfig, ExperimentConfig, apply_overrides, load_config, validate
 from softhard.data import load_dataset
 from softhard.errors import SofthardError
-from softhard.experiment import run_experiment
+from softhard.studies.two_layer import run_experiment
 
 FUZZ = settings(
     max_examples=int(os.environ.get("SOFTHARD_FUZZ_EXAMPLES", "25")),  # more: a longer hunt
@@ -82,7 +82,7 @@ _TINY = {
     "seeds": [0],
     "train": {"epochs": 2},
     "teacher": {"width": 4, "epochs": 2},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 cells = st.one_of(
@@ -160,7 +160,7 @@ options = st.dictionaries(
             "normalize",
             "n_samples",
             "dim",
-            "margin",
+            "separation",
             "label",
             "bogus",
         ]

@@ -1,4 +1,4 @@
-"""Paired soft-vs-hard comparison (softhard.studies.regimes) and the knobs it needs."""
+"""Paired soft-vs-hard comparison (softhard.studies.regimes.compare) and the knobs it needs."""
 
 import math
 
@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 import softhard
 from softhard import ConfigError, DataConfig, ExperimentConfig, paired_compare
 from softhard.cli import app
-from softhard.config import TrainConfig, validate
+from softhard.config import ExecutorConfig, MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
 from softhard.engine import StudentSpec, train_bank
-from softhard.experiment import prepare_task, run_experiment
-from softhard.studies.regimes import load_results, paired_interval
+from softhard.studies.regimes.compare import load_results, paired_interval
+from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.sweep.spec import expand
 from softhard.targets import make_targets
@@ -150,7 +150,7 @@ def test_student_subsets_are_nested_and_seeded():
 
 
 def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_path):
-    import softhard.teacher as teacher_mod
+    import softhard.teachers.two_layer as teacher_mod
 
     seen = []
     real = teacher_mod.train_bank  # teachers train as one-student banks
@@ -162,7 +162,7 @@ def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_pat
     monkeypatch.setattr(teacher_mod, "train_bank", spy)
     cfg = DataConfig.parse("digits:3-8,student_max_train=30,seed=1")
     tcfg = softhard.config.TeacherConfig(width=16, epochs=3)
-    task = prepare_task(cfg, tcfg, margin=False, cache=tmp_path)
+    task = prepare_task(cfg, tcfg, margin=MarginConfig(estimate=False), cache=tmp_path)
     (x_teacher, kwargs) = seen[0]
     full_x, full_test = task.dataset.flat()
     assert x_teacher.shape[0] == task.dataset.n_train == task.n_train_teacher
@@ -222,7 +222,7 @@ def _tiny_config(**update: object) -> ExperimentConfig:
         "data_seeds": [0, 1, 2],
         "teacher": {"width": 16, "epochs": 5},
         "train": {"epochs": 12},
-        "margin": False,
+        "margin": {"estimate": False},
         **update,
     }
     return validate(ExperimentConfig, data)
@@ -257,7 +257,9 @@ def test_compare_reads_a_sweep_store(tmp_path):
         base=_tiny_config(data_seeds=[0, 1]).model_dump(mode="json", exclude={"name"}),
         grid={"temperature": [1.0, 2.0]},
     )
-    done = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    done = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert done.counts["done"] == 16
     results, curves = load_results(tmp_path / "store", "tiny_regimes")
     out = paired_compare(results, curves=curves, epochs=[4, "last"], method="t")

@@ -15,8 +15,7 @@ import softhard
 from softhard.cli import app
 from softhard.config import shipped_configs
 from softhard.errors import ConfigError
-from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
-from softhard.studies.scaling_fit import (
+from softhard.studies.scaling.fit import (
     LARGER,
     MATCHES,
     NOT_IDENTIFIED,
@@ -26,6 +25,7 @@ from softhard.studies.scaling_fit import (
     identify,
     verdict_for,
 )
+from softhard.studies.scaling.run import ScalingSpec, load_scaling_spec, run_scaling
 from softhard.sweep.minwidth import resampled_min_widths
 
 GAMMAS = np.array([0.2, 0.1, 0.05, 0.025])
@@ -138,9 +138,9 @@ TINY = {
     "kind": "scaling",
     "name": "tiny",
     "levels": [
-        "synthetic,n_samples=40,dim=4,margin=0.3",
-        "synthetic,n_samples=40,dim=4,margin=0.1",
-        "synthetic,n_samples=40,dim=4,margin=0.03",
+        "synthetic,n_samples=40,dim=4,separation=0.3",
+        "synthetic,n_samples=40,dim=4,separation=0.1",
+        "synthetic,n_samples=40,dim=4,separation=0.03",
     ],
     "seeds": [0, 1],
     "eps": {"soft": [0.3, 0.1], "hard": [0.5, 0.3], "yardstick": [0.5, 0.3]},
@@ -151,7 +151,7 @@ TINY = {
     "quantiles": [0.3, 0.7],
     "n_boot": 20,
     "quick": {"max_width": 4},
-    "base": {"teacher": {"kind": "kernel", "num_directions": 32}},
+    "base": {"teacher": {"kind": "kernel"}, "margin": {"num_directions": 32}},
 }
 
 
@@ -262,7 +262,7 @@ def test_tiny_cli_run(tmp_path):
 
 def test_public_api():
     assert softhard.fit_scaling is fit_scaling
-    assert Path(softhard.run_scaling.__code__.co_filename).name == "scaling.py"
+    assert Path(softhard.run_scaling.__code__.co_filename).parent.name == "scaling"
 
 
 def test_old_store_gains_curve_columns(tmp_path):

@@ -8,8 +8,8 @@ import torch
 
 from softhard.config import DataConfig, ExperimentConfig, TeacherConfig, validate
 from softhard.data import load_dataset
-from softhard.experiment import run_experiment
-from softhard.teacher import (
+from softhard.studies.two_layer import run_experiment
+from softhard.teachers.two_layer import (
     _segment,
     network_teacher,
     teacher_key,
@@ -119,7 +119,7 @@ def test_a_one_epoch_teacher_is_flagged_in_the_run(tmp_path):
             "seeds": [0],
             "train": {"epochs": 200},
             "teacher": {"width": 16, "epochs": 1, "lr": 0.01},
-            "margin": False,
+            "margin": {"estimate": False},
         },
     )
     result = run_experiment(cfg, out_dir=tmp_path, progress=False)

@@ -6,12 +6,12 @@ from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
 from softhard.engine import StudentSpec, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
-from softhard.experiment import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
-from softhard.studies.regimes import paired_compare
-from softhard.studies.scaling import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
-from softhard.studies.scaling_fit import ScalingFit, fit_scaling
+from softhard.studies.regimes.compare import paired_compare
+from softhard.studies.scaling.fit import ScalingFit, fit_scaling
+from softhard.studies.scaling.run import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.two_layer import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.sweep import (
     RunStore,
     load_min_width_spec,

@@ -176,12 +176,13 @@ def estimate_task(est: MemoryEstimate, cfg: ExperimentConfig, shape: tuple[int, 
     if t.kind == "network":
         teacher = t.width * d * 8 * 4 + (n + n_test) * t.width * 8 * 3
         est.add("teacher", teacher, f"width {t.width} network teacher")
-    if cfg.margin or t.kind == "kernel":
-        est.add("margin", n * t.num_directions * 8 * 3, f"{n} x {t.num_directions} directions")
+    if cfg.margin.estimate or t.kind == "kernel":
+        k = cfg.margin.num_directions
+        est.add("margin", n * k * 8 * 3, f"{n} x {k} directions")
 
 
 def estimate_experiment(cfg: ExperimentConfig, *, threads: int | None = None) -> MemoryEstimate:
-    """Peak memory of :func:`softhard.experiment.run_experiment` (tasks run one after another)."""
+    """Peak memory of :func:`softhard.studies.two_layer.run_experiment` (tasks run one after another)."""
     import torch
 
     threads = threads or torch.get_num_threads()

@@ -131,7 +131,7 @@ def train_two_layer(
     if not isinstance(cfg.epochs, int):
         raise ConfigError(
             f"train_two_layer needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
-            "('auto' is resolved per task by softhard.experiment.task_horizon)"
+            "('auto' is resolved per task by softhard.studies.two_layer.task_horizon)"
         )
     weight = model.weight
     step = _stepper(cfg, weight)

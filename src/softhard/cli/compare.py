@@ -42,8 +42,8 @@ def compare(
     """Soft minus hard test accuracy per cell and horizon, paired by data and student seed."""
     from softhard.config import json_digest
     from softhard.report.rundir import new_run_name
-    from softhard.studies.regimes import load_results, paired_compare, varying_axes
-    from softhard.studies.regimes_plot import write_comparison
+    from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
+    from softhard.studies.regimes.plot import write_comparison
 
     folder, sweep = _resolve_source(source, sweep)
     results, curves = load_results(folder, sweep)
@@ -116,7 +116,7 @@ def _parse_epochs(text: str) -> list[Any]:
 
 
 def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
-    from softhard.studies.regimes import SETTING_COLUMNS
+    from softhard.studies.regimes.compare import SETTING_COLUMNS
 
     keep = [*SETTING_COLUMNS, "kd_weight", "dim", "teacher_test_acc"]
     out = {}
@@ -132,7 +132,7 @@ def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
 
 def print_paired(frame: pd.DataFrame, title: str) -> None:
     """The paired table, narrow enough for 80 columns (the task column wraps)."""
-    from softhard.studies.regimes import IN_TASK_NAME, OUTPUT_COLUMNS
+    from softhard.studies.regimes.compare import IN_TASK_NAME, OUTPUT_COLUMNS
 
     # settings the task's name already shows are left to it (paired.csv has them as columns)
     cells = [c for c in frame.columns if c not in (*OUTPUT_COLUMNS, *IN_TASK_NAME)]

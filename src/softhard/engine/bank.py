@@ -241,7 +241,7 @@ def _check_inputs(
     if not isinstance(cfg.epochs, int):
         raise ConfigError(
             f"train_bank needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
-            "('auto' is resolved per task by softhard.experiment.task_horizon)"
+            "('auto' is resolved per task by softhard.studies.two_layer.task_horizon)"
         )
     if x.ndim != 2:
         raise ConfigError(f"train_bank needs inputs of shape (n, d), got {tuple(x.shape)}")

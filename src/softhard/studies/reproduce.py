@@ -39,17 +39,17 @@ from softhard.config import (
     validate,
 )
 from softhard.data import load_dataset
-from softhard.deep.config import DeepExperimentConfig
-from softhard.deep.run import run_deep_experiment
 from softhard.errors import ConfigError
-from softhard.experiment import run_experiment
 from softhard.ntk import estimate_margin
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
 from softhard.report.rundir import new_run_name, run_folder, write_manifest, write_table
-from softhard.studies.regimes import load_results, paired_compare, varying_axes
-from softhard.studies.regimes_plot import write_comparison
-from softhard.studies.scaling import load_scaling_spec, run_scaling
+from softhard.studies.deep.config import DeepExperimentConfig
+from softhard.studies.deep.run import run_deep_experiment
+from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
+from softhard.studies.regimes.plot import write_comparison
+from softhard.studies.scaling.run import load_scaling_spec, run_scaling
+from softhard.studies.two_layer import run_experiment
 from softhard.sweep import load_sweep_spec, run_sweep
 
 # --quick: the same studies with fewer seeds, widths and epochs (never other data or settings).

@@ -1,7 +1,7 @@
 """Where groups of runs are trained: in this process, in a local process pool, or on Ray.
 
 The unit sent to a worker is a :class:`RunGroup`: runs that share task, teacher, training
-settings and dtype, trained by one call of :func:`softhard.experiment.train_students` (one
+settings and dtype, trained by one call of :func:`softhard.studies.two_layer.train_students` (one
 student bank). Workers only compute; they send back :class:`~.store.RunOutcome` objects and the
 driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
 """
@@ -9,13 +9,19 @@ driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import torch
+
+from softhard.config import ExecutorConfig, ExecutorKind, ExperimentConfig
+from softhard.errors import ConfigError
+from softhard.studies.two_layer import prepare_task, result_row, train_students
 from softhard.sweep.store import RunOutcome
 
 
@@ -33,11 +39,6 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
     A student whose loss became NaN/inf comes back failed with the trainer's reason; an error
     that stops the whole group (bad data, out of memory) fails every run of it with that error.
     """
-    import torch
-
-    from softhard.config import ExperimentConfig
-    from softhard.experiment import StudentJob, prepare_task, result_row, train_students
-
     start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, group.threads))
@@ -45,20 +46,17 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
         cfgs = [ExperimentConfig.model_validate(c) for _, c in group.runs]
         head = cfgs[0]
         task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
-        jobs = [
-            StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
-            for c in cfgs
-        ]
-        results = train_students(task, jobs, head)
+        students = [c.students()[0] for c in cfgs]
+        results = train_students(task, students, head)
     except Exception as err:  # the whole group failed: every run carries the reason
         reason = f"{type(err).__name__}: {err}"
         return [RunOutcome(run_id, False, {}, {}, reason) for run_id, _ in group.runs]
     finally:
         torch.set_num_threads(threads)
-    seconds = (time.perf_counter() - start) / len(jobs)
+    seconds = (time.perf_counter() - start) / len(students)
     outcomes = []
-    for (run_id, _), cfg, job, res in zip(group.runs, cfgs, jobs, results, strict=True):
-        row = result_row(task, job, res, cfg)
+    for (run_id, _), cfg, student, res in zip(group.runs, cfgs, students, results, strict=True):
+        row = result_row(task, student, res, cfg)
         curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
         outcomes.append(RunOutcome(run_id, not res.diverged, row, curves, res.reason, seconds))
     return outcomes
@@ -94,8 +92,6 @@ class LocalExecutor:
                 yield run_group(group)
             return
         if self._pool is None:
-            import multiprocessing
-
             ctx = multiprocessing.get_context("spawn")  # fork after torch threads can hang
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         pending = {self._pool.submit(run_group, g) for g in groups}
@@ -117,8 +113,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:  # pragma: no cover - depends on the extra
-            from softhard.errors import ConfigError
-
             raise ConfigError("--executor ray needs Ray: pip install 'softhard[ray]'") from None
         self._ray = ray
         self._owns = not ray.is_initialized()
@@ -144,17 +138,15 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(
-    kind: str, *, workers: int | None = None, ray_address: str | None = None
-) -> Executor:
-    """``local`` (default) or ``ray``."""
-    if kind == "local":
-        return LocalExecutor(workers)
-    if kind == "ray":
-        return RayExecutor(ray_address, workers)
-    from softhard.errors import ConfigError
+def make_executor(config: ExecutorConfig) -> Executor:
+    """The executor of ``config.kind``: ``local`` (a process pool) or ``ray``."""
+    return _EXECUTORS[config.kind](config)
 
-    raise ConfigError(f"executor must be 'local' or 'ray', got {kind!r}")
+
+_EXECUTORS: dict[ExecutorKind, Callable[[ExecutorConfig], Executor]] = {
+    "local": lambda c: LocalExecutor(c.workers),
+    "ray": lambda c: RayExecutor(c.ray_address, c.workers),
+}
 
 
 def plan_groups(

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rich.progress import Progress, TextColumn
 
+from softhard.config import ExecutorConfig
+from softhard.report.progress import progress_columns
+from softhard.resources import check_groups, runs_as_groups
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
-from softhard.sweep.store import DEFAULT_LEASE, RunStore, new_owner
+from softhard.sweep.store import RunStore, new_owner
 
 DEFAULT_STORE = Path("runs") / "sweeps"
 
@@ -40,31 +44,21 @@ def run_sweep(
     spec: SweepSpec,
     *,
     store_dir: str | Path | None = None,
-    executor: str = "local",
-    workers: int | None = None,
-    ray_address: str | None = None,
+    executor: ExecutorConfig | None = None,
     retry_failed: bool = False,
     progress: bool = True,
-    group_size: int | None = None,
-    lease: float = DEFAULT_LEASE,
 ) -> SweepResult:
-    """Run every run of ``spec`` not yet done; see the module docstring."""
+    """Run every run of ``spec`` not yet done with ``executor`` (default: local processes, one
+    per core); see the module docstring."""
     start = time.perf_counter()
+    executor = executor or ExecutorConfig()
     runs = expand(spec)
-    check_sweep_memory(runs, executor, workers, group_size, what=f"sweep {spec.name!r}")
+    check_sweep_memory(runs, executor, what=f"sweep {spec.name!r}")
     folder = Path(store_dir or DEFAULT_STORE)
     with RunStore(folder) as store:
         store.register(spec.name, spec.model_dump(mode="json"), runs, replace=True)
         trained = execute_runs(
-            store,
-            runs,
-            executor=executor,
-            workers=workers,
-            ray_address=ray_address,
-            retry_failed=retry_failed,
-            progress=progress,
-            group_size=group_size,
-            lease=lease,
+            store, runs, executor=executor, retry_failed=retry_failed, progress=progress
         )
         table = store.runs(spec.name)
     counts = {s: int((table["status"] == s).sum()) for s in ("done", "failed")}
@@ -75,25 +69,19 @@ def execute_runs(
     store: RunStore,
     runs: Sequence[Run],
     *,
-    executor: str = "local",
-    workers: int | None = None,
-    ray_address: str | None = None,
+    executor: ExecutorConfig | None = None,
     retry_failed: bool = False,
     progress: bool = True,
-    group_size: int | None = None,
     poll: float = 0.5,
-    lease: float = DEFAULT_LEASE,
 ) -> int:
     """Train the runs of ``runs`` that are claimable until all are done or failed.
 
     Returns how many runs this driver trained. On an exception (Ctrl-C included) the runs it
-    had claimed go back to pending. Its claims hold leases of ``lease`` seconds, renewed by a
-    heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
+    had claimed go back to pending. Its claims hold leases of ``executor.lease`` seconds,
+    renewed by a heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
     """
-    if not lease > 0:
-        from softhard.errors import ConfigError
-
-        raise ConfigError(f"the lease of claimed runs must be > 0 seconds, got {lease}")
+    executor = executor or ExecutorConfig()
+    lease = executor.lease
     by_id = {r.id: r for r in runs}
     owner = new_owner()
     trained = 0
@@ -110,10 +98,10 @@ def execute_runs(
                 )
                 first = False
                 if claimed:
-                    ex = ex or make_executor(executor, workers=workers, ray_address=ray_address)
+                    ex = ex or make_executor(executor)
                     todo = [by_id[i] for i in claimed]
                     groups = plan_groups(
-                        todo, units=ex.workers, threads=ex.threads(), max_size=group_size
+                        todo, units=ex.workers, threads=ex.threads(), max_size=executor.group_size
                     )
                     for outcomes in ex.map(groups):
                         for outcome in outcomes:
@@ -137,24 +125,15 @@ def execute_runs(
     return trained
 
 
-def check_sweep_memory(
-    runs: Sequence[Run],
-    executor: str,
-    workers: int | None,
-    group_size: int | None,
-    *,
-    what: str,
-) -> None:
+def check_sweep_memory(runs: Sequence[Run], executor: ExecutorConfig, *, what: str) -> None:
     """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`)."""
-    from softhard.resources import check_groups, runs_as_groups
-
     if not runs:
         return
     processes, threads = 1, 1  # ray: each group on some node, one at a time per CPU
-    if executor == "local":
-        local = LocalExecutor(workers)
+    if executor.kind == "local":
+        local = LocalExecutor(executor.workers)
         processes, threads = local.workers, local.threads()
-    groups = runs_as_groups(runs, group_size, processes)
+    groups = runs_as_groups(runs, executor.group_size, processes)
     check_groups(groups, processes=processes, threads=threads, what=what)
 
 
@@ -163,10 +142,6 @@ def _progress(
     store: RunStore, run_ids: list[str], *, enabled: bool
 ) -> Iterator[Callable[[bool | None], None]]:
     """A rich bar: runs done, failed and left, with an ETA; ``tick(ok)`` after each run."""
-    from rich.progress import Progress, TextColumn
-
-    from softhard.report.progress import progress_columns
-
     statuses = [s for s, _ in store.statuses(run_ids).values()]
     done, failed = statuses.count("done"), statuses.count("failed")
     if not enabled:

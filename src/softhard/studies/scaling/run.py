@@ -3,7 +3,7 @@
 For each difficulty level (gamma from :func:`softhard.estimate_margin`), label mode, view, loss and
 eps, it finds the minimum width m* (mean over seeds; bracket + bisection, every evaluation a stored
 run), fits the laws of docs/theory.md section 4 with seed-bootstrap intervals
-(:func:`~softhard.studies.scaling_fit.fit_scaling`) and sets each exponent beside the theory's with
+(:func:`~softhard.studies.scaling.fit.fit_scaling`) and sets each exponent beside the theory's with
 a verdict. The design, set by what a fit at one fixed horizon gets wrong (it measures the horizon,
 not the width), is in docs/scaling.md:
 
@@ -40,9 +40,9 @@ from softhard.config import (
     validate,
 )
 from softhard.errors import ConfigError
-from softhard.experiment import PreparedTask, prepare_task
-from softhard.studies import scaling_search as S
-from softhard.studies.scaling_fit import ScalingFit, fit_scaling, identify
+from softhard.studies.scaling import search as S
+from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
+from softhard.studies.two_layer import PreparedTask, prepare_task
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.runner import DEFAULT_STORE
 from softhard.sweep.store import RunStore
@@ -52,7 +52,7 @@ View = Literal["theorem", "capacity"]
 Loss = Literal["theorem", "yardstick"]
 EpsRule = Literal["fixed", "quantile"]
 MAX_WIDTH_CAP = 2**14
-_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes", "margin")
+_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
 
 
@@ -187,7 +187,10 @@ class ScalingSpec(_Model):
 
     def base_config(self) -> ExperimentConfig:
         """The validated base experiment of every run (horizon ``T_run``, no per-run gamma)."""
-        data = {**self.base, "name": self.name, "margin": False}
+        margin = self.base.get("margin", {})
+        if isinstance(margin, dict):  # gamma is estimated once per level, not per run
+            margin = {**margin, "estimate": False}  # (the old bool flag is named by validation)
+        data = {**self.base, "name": self.name, "margin": margin}
         data["train"] = {**(self.base.get("train") or {}), "epochs": self.run_epochs()}
         return validate(ExperimentConfig, data, where="scaling base")
 
@@ -247,7 +250,8 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        task = prepare_task(cfg, base.teacher, index=i, margin=True)
+        margin = base.margin.model_copy(update={"estimate": True})
+        task = prepare_task(cfg, base.teacher, index=i, margin=margin)
         est = task.margin
         gamma = float(getattr(est, "gamma", math.nan))
         lower = float(getattr(est, "lower", math.nan))
@@ -346,7 +350,7 @@ def run_scaling(
     progress: bool = True,
 ) -> ScalingResult:
     """Run the study (module docstring) and write its run folder; bad input writes nothing."""
-    from softhard.studies.scaling_report import write_folder
+    from softhard.studies.scaling.report import write_folder
 
     start = time.perf_counter()
     spec = spec.resolved(quick)

@@ -35,7 +35,7 @@ def plot_paired_heatmap(
     settings: dict[str, object] | None = None,
     title: str = "soft - hard test accuracy",
 ) -> Path:
-    """Write the heatmap of ``frame`` (a :func:`~softhard.studies.regimes.paired_compare` table)."""
+    """Write the heatmap of ``frame`` (a :func:`~softhard.studies.regimes.compare.paired_compare` table)."""
     for axis in (x, y):
         if axis not in frame.columns:
             raise ConfigError(f"heatmap axis {axis!r} is not a column; choose from {_axes(frame)}")
@@ -43,7 +43,7 @@ def plot_paired_heatmap(
         raise ConfigError(f"the heatmap needs two different axes, got x = y = {x!r}")
     epoch = int(frame["epoch"].max()) if epoch is None else epoch
     data = frame[frame["epoch"] == epoch]
-    from softhard.studies.regimes import IN_TASK_NAME
+    from softhard.studies.regimes.compare import IN_TASK_NAME
 
     implied = {"task"} if {x, y} & set(IN_TASK_NAME) else set()  # the task name holds x or y
     facets = [
@@ -89,7 +89,7 @@ def plot_paired_heatmap(
 
 
 def _axes(frame: pd.DataFrame) -> list[str]:
-    from softhard.studies.regimes import OUTPUT_COLUMNS
+    from softhard.studies.regimes.compare import OUTPUT_COLUMNS
 
     return [c for c in frame.columns if c not in OUTPUT_COLUMNS]
 

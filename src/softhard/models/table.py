@@ -19,12 +19,13 @@ from collections.abc import Callable
 from typing import Literal
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from softhard.deep.cnn import cnn1d, cnn8x8
-from softhard.deep.resnet import resnet8, resnet14, resnet20
-from softhard.deep.vgg import vgg8, vgg11
+from softhard.device import autocast
 from softhard.errors import ConfigError
+from softhard.models.cnn import cnn1d, cnn8x8
+from softhard.models.resnet import resnet8, resnet14, resnet20
+from softhard.models.vgg import vgg8, vgg11
 
 Arch = Literal["resnet8", "resnet14", "resnet20", "vgg8", "vgg11", "cnn8x8", "cnn1d"]
 
@@ -68,3 +69,16 @@ def build_model(
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, x: Tensor, *, batch_size: int = 1024, amp: bool = False
+) -> Tensor:
+    """Eval-mode logits of ``model`` on ``x`` (on ``x``'s device), float32."""
+    model.eval()
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        with autocast(x.device, amp):
+            out.append(model(x[start : start + batch_size]).float())
+    return torch.cat(out)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from softhard.deep.train import predict_logits
+from softhard.models.table import predict_logits
 
 Status = Literal["hit", "miss", "rebuilt"]
 _FORMAT = 1

@@ -2,8 +2,8 @@
 
 For every task (a noise level): load the data (:func:`softhard.data.load_dataset`), standardise
 it per channel, train the teacher on hard labels or load it from the cache, get its logits from
-the verified output cache (:mod:`softhard.deep.teacher_cache`), then train every student with
-:func:`softhard.deep.train.train_model`. The run folder (written atomically, see
+the verified output cache (:mod:`softhard.teachers.cache`), then train every student with
+:func:`softhard.studies.deep.train.train_model`. The run folder (written atomically, see
 :mod:`softhard.report.rundir`) holds ``config.yaml``, ``manifest.json``, ``results.parquet`` /
 ``.csv`` (one row per task x width x seed x label mode), ``summary.csv`` (means over seeds),
 ``curves.parquet`` (per epoch, teachers and students) and ``test_acc_vs_width.png``.
@@ -20,17 +20,8 @@ import torch
 from torch import Tensor
 
 from softhard.config import DataConfig
-from softhard.deep.config import DeepExperimentConfig
-from softhard.deep.models import build_model, count_parameters
-from softhard.deep.teacher_cache import TeacherCache, TeacherOutputs
-from softhard.deep.train import (
-    TrainResult,
-    cpu_threads,
-    deterministic_mode,
-    standardize,
-    train_model,
-)
-from softhard.device import resolve_device
+from softhard.device import cpu_threads, deterministic_mode, resolve_device
+from softhard.models.table import build_model, count_parameters
 from softhard.report.plots import plot_width_sweep
 from softhard.report.progress import student_progress
 from softhard.report.rundir import (
@@ -40,6 +31,9 @@ from softhard.report.rundir import (
     write_manifest,
     write_table,
 )
+from softhard.studies.deep.config import DeepExperimentConfig
+from softhard.studies.deep.train import TrainResult, standardize, train_model
+from softhard.teachers.cache import TeacherCache, TeacherOutputs
 
 FIGURE = "test_acc_vs_width.png"
 

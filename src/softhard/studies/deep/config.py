@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from softhard.config import DataConfig, Device, Widths, config_digest
-from softhard.deep.models import Arch
+from softhard.models.table import Arch
 from softhard.student import LabelMode, resolve_kd_weight
 
 

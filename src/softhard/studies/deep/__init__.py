@@ -1,19 +1,19 @@
 """Deep students (CIFAR-style ResNets, VGGs, small CNNs) trained with soft or hard labels.
 
-Public API: :class:`DeepExperimentConfig`, :func:`run_deep_experiment`, the model table
+Public API: :class:`DeepExperimentConfig`, :func:`run_deep_experiment`, the model table (from :mod:`softhard.models`)
 :data:`MODELS` with :func:`build_model`, :func:`train_model` and :class:`TeacherCache`.
 """
 
-from softhard.deep.config import (
+from softhard.models.table import MODELS, Arch, build_model, count_parameters
+from softhard.studies.deep.config import (
     DeepExperimentConfig,
     DeepStudentConfig,
     DeepTeacherConfig,
     DeepTrainConfig,
 )
-from softhard.deep.models import MODELS, Arch, build_model, count_parameters
-from softhard.deep.run import run_deep_experiment, summarize_deep
-from softhard.deep.teacher_cache import TeacherCache, TeacherOutputs, teacher_hash
-from softhard.deep.train import TrainResult, train_model
+from softhard.studies.deep.run import run_deep_experiment, summarize_deep
+from softhard.studies.deep.train import TrainResult, train_model
+from softhard.teachers.cache import TeacherCache, TeacherOutputs, teacher_hash
 
 __all__ = [
     "MODELS",

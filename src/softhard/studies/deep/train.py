@@ -5,7 +5,7 @@ Soft versus hard is a choice of *target*, not of trainer: the loop minimises
 (1 - kd_weight) CE(f, y)`` (docs/theory.md section 2; :func:`softhard.losses.kd_objective`), with
 ``kd_weight`` 0 for hard labels and 1 for soft labels. Reported losses are unscaled (no T^2).
 
-Reproducible: the initial weights come from :func:`~softhard.deep.models.build_model`'s seed;
+Reproducible: the initial weights come from :func:`~softhard.models.table.build_model`'s seed;
 batch order and augmentation use their own ``torch.Generator`` seeded from ``seed``; inside
 :func:`deterministic_mode` torch uses deterministic kernels and no cudnn benchmark search. On
 CPU the same seed gives the same numbers; on CUDA, ``amp`` uses bfloat16 autocast.
@@ -13,18 +13,17 @@ CPU the same seed gives the same numbers; on CUDA, ``amp`` uses bfloat16 autocas
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from softhard.deep.config import DeepTrainConfig
+from softhard.device import autocast
 from softhard.losses import kd_objective
+from softhard.models.table import predict_logits
+from softhard.studies.deep.config import DeepTrainConfig
 
 
 @dataclass(frozen=True)
@@ -47,39 +46,6 @@ class TrainResult:
     avg_loss: float
     seconds: float
     history: tuple[dict[str, float], ...]
-
-
-@contextlib.contextmanager
-def deterministic_mode(enabled: bool = True) -> Iterator[None]:
-    """Deterministic torch kernels and no cudnn benchmark inside; restores the settings after."""
-    saved = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.backends.cudnn.benchmark,
-        torch.backends.cudnn.deterministic,
-    )
-    if enabled:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
-        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2:]
-
-
-@contextlib.contextmanager
-def cpu_threads(threads: int | None) -> Iterator[None]:
-    """``torch.set_num_threads(threads)`` inside (no change for None); restored after."""
-    saved = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 def standardize(x_train: Tensor, x_test: Tensor) -> tuple[Tensor, Tensor]:
@@ -108,19 +74,6 @@ def augment(x: Tensor, generator: torch.Generator, pad: int = 4) -> Tensor:
     idx = torch.arange(n, device=x.device)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module, x: Tensor, *, batch_size: int = 1024, amp: bool = False
-) -> Tensor:
-    """Eval-mode logits of ``model`` on ``x`` (on ``x``'s device), float32."""
-    model.eval()
-    out = []
-    for start in range(0, x.shape[0], batch_size):
-        with _autocast(x.device, amp):
-            out.append(model(x[start : start + batch_size]).float())
-    return torch.cat(out)
 
 
 def accuracy(logits: Tensor, labels: Tensor) -> float:
@@ -220,7 +173,7 @@ def _epoch(
         teacher = None if t_all is None else t_all[idx]
         if aug_gen is not None:
             x = augment(x, aug_gen)
-        with _autocast(x.device, amp):
+        with autocast(x.device, amp):
             logits = model(x).float()
         objective = kd_objective(
             logits, y, teacher, kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling
@@ -254,9 +207,3 @@ def _lr_factor(step: int, total: int, warmup: int, cfg: DeepTrainConfig) -> floa
         return 1.0
     t = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
-
-
-def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[None]:
-    if amp and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()

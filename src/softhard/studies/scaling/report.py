@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from softhard.config import config_digest
 from softhard.report import run_folder, write_config, write_manifest, write_table
 from softhard.report.rundir import new_run_name
-from softhard.studies.scaling_fit import THEORY
+from softhard.studies.scaling.fit import THEORY
 
 
 def write_folder(
