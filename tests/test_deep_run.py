@@ -32,7 +32,8 @@ TINY = {
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    cfg = DeepExperimentConfig.model_validate(TINY)
+    # the module shares one teacher cache (each test gets its own $SOFTHARD_CACHE otherwise)
+    cfg = DeepExperimentConfig.model_validate({**TINY, "cache_dir": str(out / "cache")})
     return cfg, out, run_deep_experiment(cfg, out_dir=out, progress=False)
 
 

@@ -9,7 +9,8 @@ import yaml
 from softhard.config import DataConfig, ExperimentConfig, MarginConfig, TeacherConfig, validate
 from softhard.data import load_dataset
 from softhard.studies.two_layer import prepare_task, run_experiment, summarize
-from softhard.teachers.two_layer import cache_dir, network_teacher
+from softhard.teachers.cache import cache_dir
+from softhard.teachers.two_layer import network_teacher
 
 TINY = {
     "name": "tiny",

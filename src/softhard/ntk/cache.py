@@ -22,7 +22,7 @@ import torch
 from softhard.config import json_digest
 from softhard.data._dataset import tensor_digest
 from softhard.ntk.margin import SOLVER_VERSION, MarginEstimate, estimate_margin
-from softhard.teachers.two_layer import cache_dir
+from softhard.teachers.cache import cache_dir
 
 __all__ = ["cached_margin", "margin_key"]
 
@@ -59,7 +59,7 @@ def cached_margin(
 ) -> MarginEstimate:
     """:func:`~softhard.ntk.estimate_margin` through the disk cache (same arguments, same answer).
 
-    ``cache`` is the cache root (default :func:`softhard.teachers.two_layer.cache_dir`). A hit returns the
+    ``cache`` is the cache root (default :func:`softhard.teachers.cache.cache_dir`). A hit returns the
     stored estimate, including the ``seconds`` the original solve took.
     """
     settings = {

@@ -1,4 +1,11 @@
-"""Teacher outputs (logits on the training and test inputs) cached on disk, and checked before use.
+"""The one teacher-cache convention, and deep teachers' outputs cached on disk, checked before use.
+
+Every teacher, of every study, is cached in one folder, :func:`teachers_dir`: ``<root>/teachers``
+with the root ``$SOFTHARD_CACHE`` or ``~/.cache/softhard`` (:func:`cache_dir`) unless a study's
+config names another. The wide two-layer network teacher (:mod:`softhard.teachers.two_layer`)
+stores ``<key>.pt`` there; a deep teacher stores its weights and its outputs there as below.
+
+Deep teacher outputs (logits on the training and test inputs):
 
 An entry is keyed by ``sha256(teacher content hash, dataset fingerprint, noise seed)``:
 
@@ -31,6 +38,7 @@ from torch import Tensor, nn
 from softhard.models.table import predict_logits
 
 Status = Literal["hit", "miss", "rebuilt"]
+CACHE_ENV = "SOFTHARD_CACHE"
 _FORMAT = 1
 
 
@@ -52,6 +60,16 @@ class TeacherOutputs:
     key: str
     status: Status
     reason: str = ""
+
+
+def cache_dir() -> Path:
+    """The cache root: ``$SOFTHARD_CACHE`` or ``~/.cache/softhard`` (teachers, margins)."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "softhard"))
+
+
+def teachers_dir(root: str | Path | None = None) -> Path:
+    """The folder of every cached teacher: ``<root>/teachers`` (root default :func:`cache_dir`)."""
+    return Path(root if root is not None else cache_dir()) / "teachers"
 
 
 def teacher_hash(model: nn.Module, config: dict[str, Any]) -> str:

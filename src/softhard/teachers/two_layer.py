@@ -37,6 +37,7 @@ from softhard.data._dataset import tensor_digest
 from softhard.engine import StudentSpec, train_bank
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
+from softhard.teachers.cache import teachers_dir
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,6 @@ class TeacherOutput:
     train_logits: torch.Tensor
     test_logits: torch.Tensor
     info: dict[str, Any]
-
-
-def cache_dir() -> Path:
-    """The cache folder: ``$SOFTHARD_CACHE`` or ``~/.cache/softhard``."""
-    return Path(os.environ.get("SOFTHARD_CACHE", Path.home() / ".cache" / "softhard"))
 
 
 def teacher_key(cfg: TeacherConfig, data_fingerprint: str) -> str:
@@ -80,7 +76,7 @@ def network_teacher(
 ) -> TeacherOutput:
     """Train (or load from the cache) the wide network teacher and return its logits."""
     key = teacher_key(cfg, data_fingerprint)
-    path = (cache or cache_dir()) / "teachers" / f"{key}.pt"
+    path = teachers_dir(cache) / f"{key}.pt"
     model = TwoLayerReLU(x.shape[1], cfg.width, seed=cfg.seed, init="plain", signs="balanced")
     state = _load(path)
     from_cache = state is not None

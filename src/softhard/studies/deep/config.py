@@ -85,7 +85,10 @@ class DeepExperimentConfig(_Model):
         ge=1,
         description="torch CPU threads during the run (1 suits tiny CNNs); None: default",
     )
-    cache_dir: str | None = Field(None, description="teacher cache; None: <out_dir>/.teacher_cache")
+    cache_dir: str | None = Field(
+        None,
+        description="cache root, teachers in <root>/teachers; None: $SOFTHARD_CACHE or ~/.cache/softhard",
+    )
     out_dir: str = "runs"
 
     @field_validator("tasks", mode="before")

@@ -12,6 +12,7 @@ the verified output cache (:mod:`softhard.teachers.cache`), then train every stu
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch
 from torch import Tensor
 
 from softhard.config import DataConfig
+from softhard.data import load_dataset
 from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.models.table import build_model, count_parameters
 from softhard.report.plots import plot_width_sweep
@@ -31,9 +33,10 @@ from softhard.report.rundir import (
     write_manifest,
     write_table,
 )
+from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.train import TrainResult, standardize, train_model
-from softhard.teachers.cache import TeacherCache, TeacherOutputs
+from softhard.teachers.cache import TeacherCache, TeacherOutputs, teachers_dir
 
 FIGURE = "test_acc_vs_width.png"
 
@@ -43,11 +46,12 @@ def run_deep_experiment(
 ) -> Path:
     """Run ``cfg`` and return the completed run folder (``<out_dir>/<name>-<time>-<digest>``).
 
-    ``out_dir`` defaults to ``cfg.out_dir``; the teacher cache to ``cfg.cache_dir`` or
-    ``<out_dir>/.teacher_cache``. ``progress`` shows a rich progress bar.
+    ``out_dir`` defaults to ``cfg.out_dir``; teachers are cached in
+    :func:`~softhard.teachers.cache.teachers_dir` of ``cfg.cache_dir`` (the one convention of
+    every study). ``progress`` shows a rich progress bar.
     """
     out = Path(out_dir if out_dir is not None else cfg.out_dir)
-    cache = TeacherCache(cfg.cache_dir if cfg.cache_dir else out / ".teacher_cache")
+    cache = TeacherCache(teachers_dir(cfg.cache_dir))
     device = resolve_device(cfg.device)
     students = len(cfg.widths) * len(cfg.seeds) * len(cfg.label_modes)
     rows: list[dict[str, Any]] = []
@@ -101,6 +105,77 @@ def summarize_deep(results: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+@dataclass(frozen=True)
+class DeepTask:
+    """One task of the deep study, ready for students: data on the device and teacher logits.
+
+    Attributes:
+        name: the dataset's name (the ``task`` column).
+        noise: the task's label noise (the ``noise`` column).
+        data: ``(x_train, y_train, x_test, y_test)`` on the device, standardised.
+        in_shape: one example's shape.
+        num_classes: the number of classes.
+        teacher_logits: the teacher's logits on the training inputs, on the device.
+        teacher: the teacher's summary (manifest ``teachers`` entry).
+        teacher_curves: the teacher's per-epoch rows (empty when it came from the cache).
+    """
+
+    name: str
+    noise: float
+    data: tuple[Tensor, Tensor, Tensor, Tensor]
+    in_shape: tuple[int, ...]
+    num_classes: int
+    teacher_logits: Tensor
+    teacher: dict[str, Any]
+    teacher_curves: tuple[dict[str, Any], ...]
+
+
+def students_of(cfg: DeepExperimentConfig) -> list[Student]:
+    """Every student of ``cfg``, in the order the study trains them (width, seed, label mode)."""
+    return [
+        Student(width, seed, mode, cfg.temperature, cfg.kd_weight)
+        for width in cfg.widths
+        for seed in cfg.seeds
+        for mode in cfg.label_modes
+    ]
+
+
+def prepare_deep_task(
+    cfg: DeepExperimentConfig, task: DataConfig, cache: TeacherCache, device: torch.device
+) -> DeepTask:
+    """Load ``task``, standardise it, and train (or load) its teacher and verified logits."""
+    ds = load_dataset(task)
+    data = _prepare(ds, cfg, device)
+    in_shape = tuple(ds.x_train.shape[1:])
+    outputs, teacher_info, history = _teacher(cfg, task, ds, data, in_shape, cache, device)
+    base = {"task": ds.name, "noise": task.noise}
+    curves = tuple({**base, "role": "teacher", "width": cfg.teacher.width,
+                    "seed": cfg.teacher.seed, "label_mode": "hard", **h}
+                   for h in history)  # fmt: skip
+    return DeepTask(ds.name, task.noise, data, in_shape, ds.num_classes,
+                    outputs.train_logits.to(device), teacher_info, curves)  # fmt: skip
+
+
+def train_deep_student(
+    cfg: DeepExperimentConfig, task: DeepTask, student: Student, device: torch.device
+) -> tuple[dict[str, Any], TrainResult]:
+    """Train one student of ``cfg.student.arch`` on ``task``: its result row and training result."""
+    model = build_model(
+        cfg.student.arch, task.in_shape, task.num_classes, student.width, seed=student.seed
+    ).to(device)
+    res = train_model(
+        model, task.data, cfg.train, seed=student.seed, teacher_logits=task.teacher_logits,
+        kd_weight=student.soft_weight, temperature=student.temperature,
+        t2_scaling=cfg.t2_scaling, amp=cfg.amp,
+    )  # fmt: skip
+    row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
+           "label_mode": student.label_mode, **_row(res, count_parameters(model)),
+           "arch": cfg.student.arch, "kd_weight": student.soft_weight,
+           "temperature": student.temperature,
+           "teacher_test_acc": task.teacher["test_acc"]}  # fmt: skip
+    return row, res
+
+
 def _run_task(
     cfg: DeepExperimentConfig,
     task: DataConfig,
@@ -109,36 +184,17 @@ def _run_task(
     step: Any,
 ) -> dict[str, Any]:
     """The teacher and all students of one task: result rows, curve rows, teacher summary."""
-    from softhard.data import load_dataset  # the data pipeline (task selection, split, noise)
-
-    ds = load_dataset(task)
-    data = _prepare(ds, cfg, device)
-    in_shape = tuple(ds.x_train.shape[1:])
-    outputs, teacher_info, teacher_curves = _teacher(cfg, task, ds, data, in_shape, cache, device)
+    prepared = prepare_deep_task(cfg, task, cache, device)
     step(1)
-    base = {"task": ds.name, "noise": task.noise}
-    curves = [{**base, "role": "teacher", "width": cfg.teacher.width, "seed": cfg.teacher.seed,
-               "label_mode": "hard", **h} for h in teacher_curves]  # fmt: skip
-    teacher_logits = outputs.train_logits.to(device)
+    curves = list(prepared.teacher_curves)
     rows = []
-    for width in cfg.widths:
-        for seed in cfg.seeds:
-            for mode in cfg.label_modes:
-                model = build_model(cfg.student.arch, in_shape, ds.num_classes, width, seed=seed)
-                model = model.to(device)
-                res = train_model(
-                    model, data, cfg.train, seed=seed, teacher_logits=teacher_logits,
-                    kd_weight=cfg.kd_weight_of(mode), temperature=cfg.temperature,
-                    t2_scaling=cfg.t2_scaling, amp=cfg.amp,
-                )  # fmt: skip
-                key = {**base, "width": width, "seed": seed, "label_mode": mode}
-                rows.append({**key, **_row(res, count_parameters(model)),
-                             "arch": cfg.student.arch, "kd_weight": cfg.kd_weight_of(mode),
-                             "temperature": cfg.temperature,
-                             "teacher_test_acc": teacher_info["test_acc"]})  # fmt: skip
-                curves += [{**key, "role": "student", **h} for h in res.history]
-                step(1)
-    return {"rows": rows, "curves": curves, "teacher": teacher_info}
+    for student in students_of(cfg):
+        row, res = train_deep_student(cfg, prepared, student, device)
+        rows.append(row)
+        key = {k: row[k] for k in ("task", "noise", "width", "seed", "label_mode")}
+        curves += [{**key, "role": "student", **h} for h in res.history]
+        step(1)
+    return {"rows": rows, "curves": curves, "teacher": prepared.teacher}
 
 
 def _prepare(ds: Any, cfg: DeepExperimentConfig, device: torch.device) -> tuple[Tensor, ...]:
