@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from softhard import losses
-from softhard.student import LabelMode, resolve_kd_weight
+from softhard.student import LabelMode, Student, resolve_kd_weight
 
 __all__ = [
     "LabelMode",
@@ -30,6 +30,7 @@ __all__ = [
     "Targets",
     "make_targets",
     "stack_targets",
+    "student_targets",
 ]
 
 
@@ -122,6 +123,25 @@ def make_targets(
     weight = resolve_kd_weight(label_mode, kd_weight)
     p = None if teacher_logits is None else losses.soft_targets(teacher_logits, temperature)
     return Targets(y_pm, p, weight, temperature, t2_scaling)
+
+
+def student_targets(
+    student: Student,
+    y_pm: torch.Tensor,
+    teacher_logits: torch.Tensor | None,
+    *,
+    t2_scaling: bool = True,
+) -> Targets:
+    """The targets of a :class:`~softhard.student.Student`: :func:`make_targets` with its label
+    mode, temperature and kd_weight."""
+    return make_targets(
+        student.label_mode,
+        y_pm,
+        teacher_logits,
+        temperature=student.temperature,
+        kd_weight=student.kd_weight,
+        t2_scaling=t2_scaling,
+    )
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 
 import torch
 
-from softhard.models.two_layer import init_two_layer
+from softhard.engine.entry import BankEntry
+from softhard.models.two_layer import Init, Signs, init_two_layer
 from softhard.targets import StackedTargets, stack_targets
 
 _MODEL_OVERHEAD = 8  # see model_cost
 
 
 @dataclass
-class Range:
+class BankRange:
     """The tensors of one range of whole models (``c`` neurons, ``k`` models, ``n`` examples).
 
     Attributes:
@@ -65,7 +66,9 @@ class Range:
         return len(self.students)
 
 
-def plan_ranges(students: Sequence, chunk_neurons: int, multiple: int = 1) -> list[list[int]]:
+def plan_ranges(
+    students: Sequence[BankEntry], chunk_neurons: int, multiple: int = 1
+) -> list[list[int]]:
     """Student indices per range: sorted by (width, kd_weight, temperature), cut greedily.
 
     Width first keeps the number of width groups per range (and so of kernel calls) small.
@@ -108,7 +111,7 @@ def model_cost(width: int) -> int:
 
 
 def build_range(
-    students: Sequence,
+    students: Sequence[BankEntry],
     members: list[int],
     dim: int,
     *,
@@ -116,7 +119,7 @@ def build_range(
     rho: float | None,
     dtype: torch.dtype,
     device: torch.device,
-) -> Range:
+) -> BankRange:
     """Initialise the members' networks (as :func:`init_two_layer` does) and stack their targets.
 
     The members are put in order of width (stable), so that each width is one group.
@@ -147,7 +150,7 @@ def build_range(
     def put(t: torch.Tensor) -> torch.Tensor:
         return t.to(device=device)
 
-    return Range(
+    return BankRange(
         students=list(members),
         widths=widths,
         offsets=offsets,
@@ -165,7 +168,9 @@ def build_range(
 _CACHED_ENTRIES = 4096  # small initialisations only: at most 2048 x 4096 float64 (64 MiB)
 
 
-def _initial(width: int, dim: int, seed: int, init: str, signs: str):
+def _initial(
+    width: int, dim: int, seed: int, init: Init, signs: Signs
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`init_two_layer` in float64; small ones memoised (a bank's (width, seed) pairs
     recur across calls: sweeps over learning rates, epochs or targets; each draw costs ~0.1 ms,
     which dominates for tiny students). Callers must not modify the returned tensors."""
@@ -175,7 +180,9 @@ def _initial(width: int, dim: int, seed: int, init: str, signs: str):
 
 
 @functools.lru_cache(maxsize=2048)
-def _initial_cached(width: int, dim: int, seed: int, init: str, signs: str):
+def _initial_cached(
+    width: int, dim: int, seed: int, init: Init, signs: Signs
+) -> tuple[torch.Tensor, torch.Tensor]:
     return init_two_layer(width, dim, seed=seed, init=init, signs=signs, dtype=torch.float64)
 
 
