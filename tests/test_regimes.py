@@ -13,12 +13,12 @@ from softhard import ConfigError, DataConfig, ExperimentConfig, paired_compare
 from softhard.cli import app
 from softhard.config import ExecutorConfig, MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
+from softhard.student import Student
 from softhard.studies.regimes.compare import load_results, paired_interval
 from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.sweep.spec import expand
-from softhard.targets import make_targets
 
 runner = CliRunner()
 
@@ -111,12 +111,14 @@ def _planted(flip_hard: float, *, null: bool = False) -> pd.DataFrame:
         gen = torch.Generator().manual_seed(data_seed)
         flipped = torch.where(torch.rand(len(y), generator=gen) < flip_hard, -y, y)
         students = [
-            StudentSpec(8, s, make_targets(m, flipped if m == "hard" else y, 4.0 * y))
+            BankEntry.of(Student(8, s, m), flipped if m == "hard" else y, 4.0 * y)
             for s in range(2)
             for m in ("soft", "hard")
         ]
         if null:
-            students = [StudentSpec(8, s.seed, students[1].targets) for s in students]
+            students = [
+                BankEntry(Student(8, s.seed, "hard"), students[1].targets) for s in students
+            ]
         cfg = TrainConfig(epochs=60)
         res = train_bank(x, students, cfg, x_test=x_test, y_test_pm=ds.y_test_pm)
         for i, (spec, r) in enumerate(zip(students, res, strict=True)):

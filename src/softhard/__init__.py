@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - a source tree never built
         __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "BankEntry",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -45,7 +46,6 @@ __all__ = [
     "ScalingResult",
     "ScalingSpec",
     "SofthardError",
-    "StudentSpec",
     "Targets",
     "TrainResult",
     "TwoLayerReLU",

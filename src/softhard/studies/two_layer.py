@@ -24,7 +24,7 @@ import torch
 from softhard.config import DataConfig, ExperimentConfig, MarginConfig, TeacherConfig
 from softhard.data import Dataset, load_dataset, student_subset
 from softhard.device import resolve_device
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
@@ -207,9 +207,8 @@ def train_students(
     y_test = task.y_test_pm.to(device, dtype)
     if cfg.engine == "bank" and cfg.train.optimizer != "adam":
         specs = [
-            StudentSpec(
-                st.width,
-                st.seed,
+            BankEntry(
+                st,
                 t,
                 init=cfg.student.init,
                 signs=cfg.student.signs,
