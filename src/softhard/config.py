@@ -38,7 +38,9 @@ TeacherKind = Literal["network", "kernel"]
 Engine = Literal["bank", "loop"]
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    """The base of every config model: unknown keys are rejected and a loaded config is frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -63,7 +65,7 @@ def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:
     return data
 
 
-class DataConfig(_Model):
+class DataConfig(ConfigModel):
     """One dataset with its difficulty settings (one "difficulty level" of an experiment).
 
     The pipeline (see :mod:`softhard.data`): load the source and pick the binary task, split
@@ -189,7 +191,7 @@ Widths = Annotated[list[int], AfterValidator(_sorted_positive)]
 StopRule = Literal["epochs", "val_loss", "train_tol"]
 
 
-class TeacherStop(_Model):
+class TeacherStop(ConfigModel):
     """When a network teacher stops training (see ``docs/teachers-and-yardstick.md``).
 
     ``epochs``: exactly ``teacher.epochs`` epochs on the whole training set (no hold-out).
@@ -208,7 +210,7 @@ class TeacherStop(_Model):
     check_every: int = Field(50, ge=1, description="epochs between checks")
 
 
-class TeacherConfig(_Model):
+class TeacherConfig(ConfigModel):
     """The teacher whose logits give the soft labels sigmoid(F(x) / T)."""
 
     kind: TeacherKind = Field("network", description="'network': wide two-layer net; 'kernel'")
@@ -232,7 +234,7 @@ class TeacherConfig(_Model):
         )
 
 
-class MarginConfig(_Model):
+class MarginConfig(ConfigModel):
     """The NTK margin gamma of each task's training set (docs/theory.md section 2).
 
     :func:`softhard.ntk.estimate_margin` solves the margin problem over ``num_directions``
@@ -246,7 +248,7 @@ class MarginConfig(_Model):
     seed: int = Field(12345, description="seed of the directions z_k")
 
 
-class StudentConfig(_Model):
+class StudentConfig(ConfigModel):
     """The two-layer ReLU student of docs/theory.md section 1."""
 
     init: Init = "plain"
@@ -259,7 +261,7 @@ def _epochs_value(value: Any) -> Any:
     raise ValueError("train.epochs must be a whole number >= 1 or 'auto'")
 
 
-class AutoEpochs(_Model):
+class AutoEpochs(ConfigModel):
     """``train.epochs: auto``: double T from ``start`` until the epoch-averaged loss of the
     widest students (mean over seeds, every label mode) changes by less than ``rtol``
     (relative) from T/2 to T, or T reaches ``cap`` (see ``docs/teachers-and-yardstick.md``)."""
@@ -277,7 +279,7 @@ class AutoEpochs(_Model):
         return self
 
 
-class ModeLrs(_Model):
+class ModeLrs(ConfigModel):
     """A learning rate per label mode; a mode left out uses ``train.lr``."""
 
     soft: float | None = Field(None, gt=0.0)
@@ -285,7 +287,7 @@ class ModeLrs(_Model):
     mixed: float | None = Field(None, gt=0.0)
 
 
-class TrainConfig(_Model):
+class TrainConfig(ConfigModel):
     """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
 
     optimizer: Optimizer = "gd"
@@ -344,7 +346,7 @@ def soft_and_hard() -> list[LabelMode]:
     return ["soft", "hard"]
 
 
-class ExperimentConfig(_Model):
+class ExperimentConfig(ConfigModel):
     """A soft-vs-hard width sweep of two-layer students over one or more difficulty levels."""
 
     kind: Literal["two_layer"] = "two_layer"
@@ -417,7 +419,7 @@ DEFAULT_LEASE = 300.0
 """Seconds a claimed run stays reserved without a heartbeat (:class:`ExecutorConfig`)."""
 
 
-class ExecutorConfig(_Model):
+class ExecutorConfig(ConfigModel):
     """Where the runs of a sweep, min-width search or scaling study train: one object, built once
     (by the CLI from ``--executor``, ``--workers``, ``--ray-address``, ``--group-size`` and
     ``--lease``) and handed down unchanged to the run loop and the executor.

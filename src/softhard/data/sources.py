@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from mnist1d.data import get_dataset_args, make_dataset
 from scipy import stats
+from sklearn.datasets import load_digits
 
 from softhard.config import DataConfig
+from softhard.data import cifar
 from softhard.data.idx import read_idx
 from softhard.data.transforms import seeded_rng
 from softhard.errors import ConfigError, DataError
@@ -89,8 +93,6 @@ def load_source(cfg: DataConfig) -> RawData:
 
 @functools.lru_cache(maxsize=1)
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
     bunch = load_digits()
     x = np.asarray(bunch.images, dtype=np.float64)[:, None, :, :]
     return _frozen(x), _frozen(np.asarray(bunch.target, dtype=np.int64))
@@ -115,8 +117,6 @@ def mnist1d_arrays(
     global ``random`` and ``numpy.random`` states; both are saved and restored around it.
     The arrays are cached in-process and read-only.
     """
-    from mnist1d.data import get_dataset_args, make_dataset
-
     args = get_dataset_args()
     args.seed = seed
     np_state, py_state = np.random.get_state(), random.getstate()
@@ -226,10 +226,8 @@ def _load_mnist(cfg: DataConfig) -> RawData:
 
 
 def _load_cifar10(cfg: DataConfig) -> RawData:
-    from softhard.data.cifar import read_cifar10  # lazy: optional source, another module
-
     folder = _need_path(cfg, "the CIFAR-10 folder")
-    x, y, x_test, y_test = read_cifar10(folder)
+    x, y, x_test, y_test = cifar.read_cifar10(folder)
     return RawData(
         x, y, x_test, y_test, origin=f"CIFAR-10 folder {folder}", label_names=_CIFAR10_NAMES
     )
@@ -307,8 +305,6 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_csv(path: str | Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` from a ``.csv`` file with a header; ``label_column`` names the label column."""
-    import pandas as pd
-
     path = Path(path)
     if not label_column:
         raise ConfigError(

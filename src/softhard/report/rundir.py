@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pandas as pd
+import torch
 import yaml
 from pydantic import BaseModel
 
@@ -28,10 +30,7 @@ from pydantic import BaseModel
 @functools.lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
     """Package, torch and Python versions, the host and the git revision (if any); cached."""
-    import numpy
-    import torch
-
-    from softhard import __version__
+    from softhard import __version__  # here: softhard/__init__ imports this module
 
     return {
         "softhard": __version__,

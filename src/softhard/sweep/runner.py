@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import Progress, TextColumn
 
-from softhard.config import ExecutorConfig
+from softhard.config import ExecutorConfig, ExperimentConfig
 from softhard.report.progress import progress_columns
-from softhard.resources import check_groups, runs_as_groups
+from softhard.resources import check_groups
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import RunStore, new_owner
@@ -135,6 +135,19 @@ def check_sweep_memory(runs: Sequence[Run], executor: ExecutorConfig, *, what: s
         processes, threads = local.workers, local.threads()
     groups = runs_as_groups(runs, executor.group_size, processes)
     check_groups(groups, processes=processes, threads=threads, what=what)
+
+
+def runs_as_groups(
+    runs: Sequence[Run], group_size: int | None, units: int
+) -> list[tuple[ExperimentConfig, list[int]]]:
+    """Sweep runs as the groups the executor will train, ``(config, widths)`` each (the input
+    of the memory guard :func:`softhard.resources.check_groups`)."""
+    out = []
+    by_id = {r.id: r for r in runs}
+    for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
+        members = [by_id[run_id] for run_id, _ in group.runs]
+        out.append((members[0].config, [m.config.widths[0] for m in members]))
+    return out
 
 
 @contextlib.contextmanager

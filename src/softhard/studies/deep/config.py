@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from softhard.config import ConfigModel as _Model
 from softhard.config import DataConfig, Device, Widths, config_digest
 from softhard.models.table import Arch
 from softhard.student import LabelMode, resolve_kd_weight
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DeepTeacherConfig(_Model):

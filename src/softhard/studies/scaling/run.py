@@ -29,8 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from rich.console import Console
 
+from softhard.config import ConfigModel as _Model
 from softhard.config import (
     ExperimentConfig,
     LabelMode,
@@ -42,6 +44,7 @@ from softhard.config import (
 from softhard.errors import ConfigError
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
+from softhard.studies.scaling.report import write_folder
 from softhard.studies.two_layer import PreparedTask, prepare_task
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.runner import DEFAULT_STORE
@@ -54,10 +57,6 @@ EpsRule = Literal["fixed", "quantile"]
 MAX_WIDTH_CAP = 2**14
 _SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TheoremView(_Model):
@@ -350,8 +349,6 @@ def run_scaling(
     progress: bool = True,
 ) -> ScalingResult:
     """Run the study (module docstring) and write its run folder; bad input writes nothing."""
-    from softhard.studies.scaling.report import write_folder
-
     start = time.perf_counter()
     spec = spec.resolved(quick)
     base = spec.base_config()
@@ -406,8 +403,6 @@ def run_scaling(
 
 
 def _say(text: str) -> None:
-    from rich.console import Console
-
     Console(stderr=True).print(text, highlight=False, soft_wrap=True)
 
 
