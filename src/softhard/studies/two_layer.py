@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -182,14 +183,14 @@ def train_students(
     ``epochs``: the horizon T (default ``cfg.train.epochs``, which must then be a number:
     ``'auto'`` is resolved per task by :func:`task_horizon`).
     """
-    epochs = cfg.train.epochs if epochs is None else epochs
-    if not isinstance(epochs, int):
+    horizon = cfg.train.epochs if epochs is None else epochs
+    if not isinstance(horizon, int):
         raise ConfigError(
             "train.epochs='auto' is resolved per task by run_experiment "
             "(softhard.studies.two_layer.task_horizon); "
             "give train_students a number of epochs, or set train.epochs to a whole number"
         )
-    train_cfg = cfg.train.model_copy(update={"epochs": epochs})
+    train_cfg = cfg.train.model_copy(update={"epochs": horizon})
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
     targets = [
@@ -254,7 +255,7 @@ def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: Experimen
 
     def avg_curves(epochs: int) -> dict[str, Any]:
         results = train_students(task, probe, cfg, epochs=epochs)
-        modes: dict[str, list] = {}
+        modes: dict[str, list[np.ndarray]] = {}
         for student, res in zip(probe, results, strict=True):
             modes.setdefault(student.label_mode, []).append(res.curves["avg_loss"])
         return {mode: mean_curve(curves, epochs) for mode, curves in modes.items()}
@@ -336,7 +337,7 @@ def result_row(
 
 def curves_frame(task: PreparedTask, student: Student, result: TrainResult) -> pd.DataFrame:
     """Per-epoch curves of one student as a tidy frame."""
-    frame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
+    frame: pd.DataFrame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
     frame.insert(0, "epoch", range(len(frame)))
     for key, value in (
         ("label_mode", student.label_mode),
@@ -377,9 +378,9 @@ def run_experiment(
             horizon = task_horizon(task, students, cfg)
             horizons.append(horizon)
             results = train_students(task, students, cfg, epochs=horizon.epochs, on_done=advance)
-            for student, result in zip(students, results, strict=True):
-                rows.append(result_row(task, student, result, cfg, horizon))
-                curves.append(curves_frame(task, student, result))
+            for student, trained in zip(students, results, strict=True):
+                rows.append(result_row(task, student, trained, cfg, horizon))
+                curves.append(curves_frame(task, student, trained))
     table = pd.DataFrame(rows)
     curve_table = pd.concat(curves, ignore_index=True)
     result = ExperimentResult(None, table, curve_table, horizons, weak_teachers(table))
@@ -469,4 +470,5 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     order = {m: i for i, m in enumerate(metrics)}
     wide = wide[sorted(wide.columns, key=lambda c: (order[c[0]], c[1] != "soft", c[1]))]
     wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
-    return wide.reset_index().drop(columns="task_index")
+    summary: pd.DataFrame = wide.reset_index().drop(columns="task_index")
+    return summary
