@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from softhard import __version__
+from softhard._about import __version__
 from softhard.errors import SofthardError
 from softhard.report.rundir import environment
 

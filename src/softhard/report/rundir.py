@@ -26,12 +26,12 @@ import torch
 import yaml
 from pydantic import BaseModel
 
+from softhard._about import __version__
+
 
 @functools.lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
     """Package, torch and Python versions, the host and the git revision (if any); cached."""
-    from softhard import __version__  # here: softhard/__init__ imports this module
-
     return {
         "softhard": __version__,
         "torch": torch.__version__,
