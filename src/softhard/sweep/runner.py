@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from softhard.config import ExperimentConfig
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import DEFAULT_LEASE, RunStore, new_owner
@@ -145,9 +146,13 @@ def check_sweep_memory(
     *,
     what: str,
 ) -> None:
-    """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`)."""
+    """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`).
+
+    It models the two-layer student bank; deep runs (one student at a time) are not checked.
+    """
     from softhard.resources import check_groups, runs_as_groups
 
+    runs = [r for r in runs if isinstance(r.config, ExperimentConfig)]
     if not runs:
         return
     processes, threads = 1, 1  # ray: each group on some node, one at a time per CPU
