@@ -158,7 +158,7 @@ def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, mon
     def boom(*args, **kwargs):
         raise RuntimeError("plot failed")
 
-    monkeypatch.setattr("softhard.report.plot_width_sweep", boom)
+    monkeypatch.setattr("softhard.studies.two_layer.plot_width_sweep", boom)
     out = tmp_path / "runs"
     with pytest.raises(RuntimeError):
         run_experiment(validate(ExperimentConfig, TINY), out_dir=out, progress=False)

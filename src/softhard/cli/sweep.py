@@ -12,6 +12,7 @@ import typer
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli.run import QuietOption, SetOption, resolve_config_path
 from softhard.errors import ConfigError
+from softhard.report.rundir import write_run
 from softhard.report.tables import print_table
 
 StoreOption = Annotated[
@@ -200,17 +201,14 @@ def min_width(
 
 
 def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
-    from softhard.config import config_digest
-    from softhard.report import run_folder, write_manifest, write_table
-    from softhard.report.rundir import new_run_name
-
-    name = new_run_name(spec.name, config_digest(spec))
-    with run_folder(out_dir, name) as folder:
-        (folder / "spec.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
-        write_table(folder, "min_width", result.table)
-        write_table(folder, "evaluated", result.evaluated)
-        write_manifest(folder, store=str(result.store), trained=result.trained)
-    return folder.with_name(name)
+    """The search's run folder: its spec as ``config.yaml``, ``min_width`` and ``evaluated``."""
+    return write_run(
+        out_dir,
+        spec,
+        name=spec.name,
+        tables={"min_width": result.table, "evaluated": result.evaluated},
+        manifest={"store": str(result.store), "trained": result.trained},
+    )
 
 
 def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:
