@@ -1,4 +1,4 @@
-"""The Ray executor on a real local Ray instance gives the local executor's results."""
+"""The Ray executor on a real local Ray instance gives the local executor's results (both studies)."""
 
 import numpy as np
 import pytest
@@ -18,12 +18,27 @@ BASE = {
     "margin": {"estimate": False},
     "engine": "loop",
 }
+DEEP = {
+    "kind": "deep",
+    "tasks": ["digits:0-1,max_train=80"],
+    "teacher": {"arch": "cnn8x8", "width": 4, "epochs": 2},
+    "student": {"arch": "cnn8x8"},
+    "train": {"epochs": 2, "batch_size": 32},
+    "widths": [1, 3],
+    "seeds": [0, 1],
+    "label_modes": ["soft", "hard"],
+    "device": "cpu",
+    "cpu_threads": 1,  # the same thread count in both executors: float32 sums depend on it
+}
 
 
 @pytest.mark.slow
-def test_ray_equals_local(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("base", "lrs"), [(BASE, [0.5, 1.0]), (DEEP, [0.05, 0.1])], ids=["two_layer", "deep"]
+)
+def test_ray_equals_local(tmp_path, monkeypatch, base, lrs):
     monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
-    spec = SweepSpec(name="r", base=BASE, grid={"train.lr": [0.5, 1.0]})
+    spec = SweepSpec(name="r", base=base, grid={"train.lr": lrs})
     local = run_sweep(
         spec, store_dir=tmp_path / "local", executor=ExecutorConfig(workers=1), progress=False
     )

@@ -23,11 +23,10 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
-from softhard.config import DEFAULT_LEASE, config_digest
+from softhard.config import DEFAULT_LEASE
 from softhard.errors import ConfigError
 from softhard.kinds import expect_kind
-from softhard.report import run_folder, write_manifest, write_table
-from softhard.report.rundir import new_run_name
+from softhard.report.rundir import write_run
 from softhard.report.tables import print_table
 from softhard.report.tensorboard import export_store
 from softhard.sweep import (
@@ -214,13 +213,14 @@ def run_min_width_spec(spec: MinWidthSpec, options: RunOptions) -> None:
 
 
 def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
-    name = new_run_name(spec.name, config_digest(spec))
-    with run_folder(out_dir, name) as folder:
-        (folder / "spec.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
-        write_table(folder, "min_width", result.table)
-        write_table(folder, "evaluated", result.evaluated)
-        write_manifest(folder, store=str(result.store), trained=result.trained)
-    return folder.with_name(name)
+    """The search's run folder: its spec as ``config.yaml``, ``min_width`` and ``evaluated``."""
+    return write_run(
+        out_dir,
+        spec,
+        name=spec.name,
+        tables={"min_width": result.table, "evaluated": result.evaluated},
+        manifest={"store": str(result.store), "trained": result.trained},
+    )
 
 
 def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:

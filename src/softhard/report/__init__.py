@@ -6,6 +6,7 @@ from softhard.report.rundir import (
     run_folder,
     write_config,
     write_manifest,
+    write_run,
     write_table,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "run_folder",
     "write_config",
     "write_manifest",
+    "write_run",
     "write_table",
 ]

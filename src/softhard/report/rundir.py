@@ -1,6 +1,6 @@
 """Run folders: written under a temporary name and renamed only when complete.
 
-A run folder holds ``config.yaml`` (the resolved config), ``manifest.json`` (versions, seeds,
+:func:`write_run` is the one writer every study uses. A run folder holds ``config.yaml`` (the resolved config), ``manifest.json`` (versions, seeds,
 device, git revision, time), ``results.parquet`` / ``results.csv`` (one row per trained student),
 ``curves.parquet`` (per-epoch metrics) and figures. While a run is in progress the folder is
 ``<name>.partial``; on an error it is removed, so a folder without that suffix is always complete.
@@ -16,7 +16,7 @@ import platform
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ import yaml
 from pydantic import BaseModel
 
 from softhard._about import __version__
+from softhard.config import config_digest
+
+NO_CSV = ("curves",)  # tables written as parquet only (one row per student and epoch: large)
 
 
 @functools.lru_cache(maxsize=1)
@@ -120,3 +123,32 @@ def write_table(folder: Path, stem: str, table: pd.DataFrame, *, csv: bool = Tru
     table.to_parquet(folder / f"{stem}.parquet", index=False)
     if csv:
         table.to_csv(folder / f"{stem}.csv", index=False)
+
+
+def write_run(
+    out_dir: str | Path,
+    config: BaseModel,
+    *,
+    name: str,
+    tables: Mapping[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    figures: Callable[[Path], object] | None = None,
+) -> Path:
+    """Write one complete run folder, ``<out_dir>/<name>-<UTC time>-<digest[:8]>``; return it.
+
+    The one run-folder writer of every study. In order: ``config.yaml`` (the resolved
+    ``config``), each of ``tables`` as ``<stem>.parquet`` and ``<stem>.csv`` (parquet only for
+    :data:`NO_CSV`), the figures ``figures(folder)`` draws, and ``manifest.json`` (the
+    environment, ``config_digest`` and the ``manifest`` fields). The folder is written as
+    ``<name>.partial`` and renamed when complete (see :func:`run_folder`).
+    """
+    digest = config_digest(config)
+    run_name = new_run_name(name, digest)
+    with run_folder(out_dir, run_name) as folder:
+        write_config(folder, config)
+        for stem, table in tables.items():
+            write_table(folder, stem, table, csv=stem not in NO_CSV)
+        if figures is not None:
+            figures(folder)
+        write_manifest(folder, config_digest=digest, **manifest)
+    return Path(out_dir) / run_name

@@ -30,9 +30,9 @@ from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
-from softhard.report import plot_width_sweep, run_folder, write_config, write_manifest, write_table
+from softhard.report import plot_width_sweep, write_run
 from softhard.report.progress import student_progress
-from softhard.report.rundir import environment, new_run_name
+from softhard.report.rundir import environment
 from softhard.resources import check_experiment
 from softhard.student import Student
 from softhard.targets import make_targets
@@ -399,16 +399,13 @@ def _write_run(
     out_dir: Path,
     seconds: float,
 ) -> Path:
-    name = new_run_name(cfg.name, cfg.digest())
-    with run_folder(out_dir, name) as folder:
-        write_config(folder, cfg)
-        write_table(folder, "results", result.results)
-        write_table(folder, "curves", result.curves, csv=False)
-        weak = {w["task"]: w for w in result.weak_teachers}
-        titles = {
-            t.name: _task_title(t, h, weak.get(t.name))
-            for t, h in zip(tasks, result.horizons, strict=True)
-        }
+    weak = {w["task"]: w for w in result.weak_teachers}
+    titles = {
+        t.name: _task_title(t, h, weak.get(t.name))
+        for t, h in zip(tasks, result.horizons, strict=True)
+    }
+
+    def figures(folder: Path) -> None:
         plot_width_sweep(
             result.results,
             folder / "soft_vs_hard.png",
@@ -417,25 +414,30 @@ def _write_run(
             + "".join(f"\n{w['task']}: {weak_teacher_text(w)}" for w in result.weak_teachers),
             task_titles=titles,
         )
-        write_manifest(
-            folder,
-            config_digest=cfg.digest(),
-            seeds=cfg.seeds,
-            teacher_seed=cfg.teacher.seed,
-            data_seeds=[t.config.seed for t in tasks],
-            device=str(resolve_device(cfg.device)),
-            dtype=cfg.dtype,
-            engine=cfg.engine,
-            threads=torch.get_num_threads(),
-            seconds=round(seconds, 2),
-            teachers=[t.teacher.info for t in tasks],
-            margins=[_margin_info(t) for t in tasks],
-            horizons=[
+
+    return write_run(
+        out_dir,
+        cfg,
+        name=cfg.name,
+        tables={"results": result.results, "curves": result.curves},
+        figures=figures,
+        manifest={
+            "seeds": cfg.seeds,
+            "teacher_seed": cfg.teacher.seed,
+            "data_seeds": [t.config.seed for t in tasks],
+            "device": str(resolve_device(cfg.device)),
+            "dtype": cfg.dtype,
+            "engine": cfg.engine,
+            "threads": torch.get_num_threads(),
+            "seconds": round(seconds, 2),
+            "teachers": [t.teacher.info for t in tasks],
+            "margins": [_margin_info(t) for t in tasks],
+            "horizons": [
                 {"task": t.name, **h.info()} for t, h in zip(tasks, result.horizons, strict=True)
             ],
-            weak_teachers=result.weak_teachers,
-        )
-    return folder.with_name(name)
+            "weak_teachers": result.weak_teachers,
+        },
+    )
 
 
 def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:

@@ -38,7 +38,7 @@ from softhard.config import (
 )
 from softhard.errors import ConfigError
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
-from softhard.sweep.spec import Run, split_runs
+from softhard.sweep.spec import Run, StudyConfig, split_runs, study_class
 from softhard.sweep.store import RunStore
 
 Metric = Literal["avg_loss", "test_error", "best_loss", "yard_avg_loss", "yard_best_loss"]
@@ -59,7 +59,9 @@ class MinWidthSpec(BaseModel):
     metric: Metric = "avg_loss"
     min_width: int = Field(1, ge=1)
     max_width: int = Field(256, ge=1)
-    base: dict[str, Any] = Field(default_factory=dict, description="ExperimentConfig delta")
+    base: dict[str, Any] = Field(
+        default_factory=dict, description="study config delta (kind: two_layer or deep)"
+    )
 
     @field_validator("eps")
     @classmethod
@@ -77,9 +79,11 @@ class MinWidthSpec(BaseModel):
             raise ValueError(f"base must not set {', '.join(clash)}: the search sets them")
         return self
 
-    def base_config(self) -> ExperimentConfig:
-        """The validated base experiment (training settings shared by every run)."""
-        return validate(ExperimentConfig, {**self.base, "name": self.name}, where="min-width base")
+    def base_config(self) -> StudyConfig:
+        """The validated base study config (training settings shared by every run): a two-layer
+        :class:`ExperimentConfig`, or a deep one with ``kind: deep`` (see :data:`~.spec.STUDIES`)."""
+        study = study_class(self.base, where="min-width base")
+        return validate(study, {**self.base, "name": self.name}, where="min-width base")
 
 
 @dataclass
@@ -176,7 +180,7 @@ def min_width_search(
     return MinWidthResult(table, evaluated, trained, folder, seconds, per_seed)
 
 
-def _check_memory(spec: MinWidthSpec, base: ExperimentConfig, executor: ExecutorConfig) -> None:
+def _check_memory(spec: MinWidthSpec, base: StudyConfig, executor: ExecutorConfig) -> None:
     """Refuse a search whose widest round cannot fit: every pair at up to one width per eps
     near ``max_width``, all seeds (the memory guard of :mod:`softhard.resources`)."""
     widths = sorted({max(spec.min_width, spec.max_width - i) for i in range(len(spec.eps))})
@@ -200,17 +204,16 @@ def _needed(searches: dict, scores: dict) -> dict[tuple[int, str], set[int]]:
 
 
 def _runs(
-    spec: MinWidthSpec, base: ExperimentConfig, pair: tuple[int, str], widths: list[int]
+    spec: MinWidthSpec, base: StudyConfig, pair: tuple[int, str], widths: list[int]
 ) -> list[Run]:
     task, mode = pair
-    cfg = base.model_copy(
-        update={
-            "tasks": [spec.tasks[task]],
-            "label_modes": [mode],
-            "widths": widths,
-            "seeds": spec.seeds,
-        }
-    )
+    update = {"label_modes": [mode], "widths": widths, "seeds": spec.seeds}
+    if isinstance(base, ExperimentConfig):
+        cfg: StudyConfig = base.model_copy(update={"tasks": [spec.tasks[task]], **update})
+    else:  # validated, so the deep study's task defaults (normalize: false, data_path) apply
+        given = spec.tasks[task].model_dump(mode="json", exclude_unset=True)
+        data = {**base.model_dump(mode="json"), "tasks": [given], **update}
+        cfg = validate(type(base), data, where="min-width run")
     return split_runs(cfg)
 
 

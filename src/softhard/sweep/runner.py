@@ -126,7 +126,11 @@ def execute_runs(
 
 
 def check_sweep_memory(runs: Sequence[Run], executor: ExecutorConfig, *, what: str) -> None:
-    """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`)."""
+    """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`).
+
+    It models the two-layer student bank; deep runs (one student at a time) are not checked.
+    """
+    runs = [r for r in runs if isinstance(r.config, ExperimentConfig)]
     if not runs:
         return
     processes, threads = 1, 1  # ray: each group on some node, one at a time per CPU

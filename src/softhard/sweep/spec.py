@@ -1,4 +1,4 @@
-"""Sweep specs: a base experiment plus a grid over any of its fields, expanded into runs.
+"""Sweep specs: a base study config plus a grid over any of its fields, expanded into runs.
 
 A spec (YAML, ``kind: sweep``)::
 
@@ -11,9 +11,11 @@ A spec (YAML, ``kind: sweep``)::
       widths: [[1, 2, 4], [8, 16]]    # a list-valued field takes a list per grid value
       temperature: [1.0, 2.0]
 
-Every combination of grid values is applied to ``base`` (as dotted overrides) and validated as an
-:class:`~softhard.config.ExperimentConfig`; each resulting config is then split into *runs*: one
-student (one task x width x seed x label mode). A run's id is the hash of its resolved
+Every combination of grid values is applied to ``base`` (as dotted overrides) and validated as the
+config of the study that ``base.kind`` names (:data:`STUDIES`: ``two_layer``, the default, an
+:class:`~softhard.config.ExperimentConfig`; ``deep``, a
+:class:`~softhard.studies.deep.config.DeepExperimentConfig`); each resulting config is then split
+into *runs*: one (task, :class:`~softhard.student.Student`) pair. A run's id is the hash of its resolved
 single-student config (``name`` and ``out_dir`` left out), so re-expanding a spec gives the same
 ids whatever the grid order, and two sweeps that contain the same student share its run.
 """
@@ -29,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from softhard.config import (
+    DataConfig,
     ExperimentConfig,
     inner_model,
     json_digest,
@@ -38,8 +41,17 @@ from softhard.config import (
     validate_with_overrides,
 )
 from softhard.errors import ConfigError
+from softhard.student import Student
+from softhard.studies.deep.config import DeepExperimentConfig
 
-_NOT_IN_ID = ("name", "out_dir")
+StudyConfig = ExperimentConfig | DeepExperimentConfig
+# the studies a sweep, the run store and the min-width search can run: base.kind -> config
+STUDIES: dict[str, type[ExperimentConfig] | type[DeepExperimentConfig]] = {
+    "two_layer": ExperimentConfig,
+    "deep": DeepExperimentConfig,
+}
+
+_NOT_IN_ID = ("name", "out_dir", "cache_dir")
 # fields of a single-student config that do not change how its task is prepared and trained
 # together with others (see group_key): StudentJob fields plus the per-student choices.
 _PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
@@ -52,7 +64,7 @@ class SweepSpec(BaseModel):
 
     kind: Literal["sweep"] = "sweep"
     name: str = Field(..., min_length=1, description="the sweep's name in the run store")
-    base: dict[str, Any] = Field(default_factory=dict, description="ExperimentConfig delta")
+    base: dict[str, Any] = Field(default_factory=dict, description="study config delta (kind)")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="field -> values")
 
     @field_validator("grid")
@@ -66,10 +78,22 @@ class SweepSpec(BaseModel):
 
 @dataclass(frozen=True)
 class Run:
-    """One student of a sweep: its id and its resolved single-student config."""
+    """One run of a sweep: a (task, :class:`Student`) pair, with its id and the resolved
+    single-student config of its study (one task, width, seed and label mode)."""
 
     id: str
-    config: ExperimentConfig
+    config: StudyConfig
+
+    @property
+    def task(self) -> DataConfig:
+        """The run's task (data, difficulty and data seed)."""
+        return self.config.tasks[0]
+
+    @property
+    def student(self) -> Student:
+        """The run's student."""
+        c = self.config
+        return Student(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
 
     @property
     def group_key(self) -> str:
@@ -92,9 +116,10 @@ def load_sweep_spec(path: str | Path, overrides: list[str] | None = None) -> Swe
 def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
     """All runs of ``spec`` (unique ids, stable order); a bad grid raises ConfigError."""
     where = where or f"sweep spec {spec.name!r}"
+    study = study_class(spec.base, where=f"{where}: base")
     for key in spec.grid:
-        _check_path(key, where)
-    base = validate(ExperimentConfig, spec.base, where=f"{where}: base")
+        _check_path(key, where, study)
+    base = validate(study, spec.base, where=f"{where}: base")
     keys = sorted(spec.grid)
     runs: dict[str, Run] = {}
     for values in itertools.product(*(spec.grid[k] for k in keys)):
@@ -107,23 +132,40 @@ def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
             except (IndexError, KeyError, TypeError, ValueError) as err:
                 raise ConfigError(f"{where}: grid key '{key}' cannot be set ({err}).") from None
         label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
-        cfg = validate(ExperimentConfig, data, where=f"{where}: grid point ({label})")
+        cfg = validate(study, data, where=f"{where}: grid point ({label})")
         for run in split_runs(cfg.model_copy(update={"name": spec.name})):
             runs.setdefault(run.id, run)
     return list(runs.values())
 
 
-def split_runs(cfg: ExperimentConfig) -> list[Run]:
+def study_class(
+    data: dict[str, Any], *, where: str
+) -> type[ExperimentConfig] | type[DeepExperimentConfig]:
+    """The config class of the study that ``data['kind']`` names (``two_layer`` if unset)."""
+    kind = data.get("kind", "two_layer")
+    if kind not in STUDIES:
+        raise ConfigError(
+            f"{where}: kind {kind!r} cannot be swept; allowed: {', '.join(STUDIES)} (two_layer "
+            f"when kind is not set)."
+        )
+    return STUDIES[kind]
+
+
+def split_runs(cfg: StudyConfig) -> list[Run]:
     """One run per task x width x seed x label mode of ``cfg``."""
+    if isinstance(cfg, ExperimentConfig):  # each task at each of data_seeds, if set
+        tasks, one_task = cfg.task_list(), {"data_seeds": None}
+    else:
+        tasks, one_task = cfg.tasks, {}
     runs = []
-    for task in cfg.task_list():  # each task at each of data_seeds, if set
+    for task in tasks:
         for mode in cfg.label_modes:
             for width in cfg.widths:
                 for seed in cfg.seeds:
                     one = cfg.model_copy(
                         update={
                             "tasks": [task],
-                            "data_seeds": None,
+                            **one_task,
                             "widths": [width],
                             "seeds": [seed],
                             "label_modes": [mode],
@@ -133,21 +175,21 @@ def split_runs(cfg: ExperimentConfig) -> list[Run]:
     return runs
 
 
-def run_id(cfg: ExperimentConfig) -> str:
+def run_id(cfg: StudyConfig) -> str:
     """sha256 of the single-student config without ``name`` and ``out_dir`` (16 hex digits)."""
     data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID))
     return json_digest(data)
 
 
-def group_key(cfg: ExperimentConfig) -> str:
+def group_key(cfg: StudyConfig) -> str:
     """Hash of everything but the per-student fields: same task, teacher, training, dtype."""
     data = cfg.model_dump(mode="json", exclude=set(_NOT_IN_ID + _PER_STUDENT))
     return json_digest(data)
 
 
-def _check_path(key: str, where: str) -> None:
-    """A grid key must name a field of ExperimentConfig (dotted through sections)."""
-    model: Any = ExperimentConfig
+def _check_path(key: str, where: str, study: type[BaseModel] = ExperimentConfig) -> None:
+    """A grid key must name a field of the study's config (dotted through sections)."""
+    model: Any = study
     parts = key.split(".")
     for i, part in enumerate(parts):
         if part.isdigit() and i > 0:  # an item of a list field (tasks.0.mix)
@@ -172,4 +214,15 @@ def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     return set_dotted(data, key, value, where=f"grid key {key!r}")
 
 
-__all__ = ["Run", "SweepSpec", "expand", "group_key", "load_sweep_spec", "run_id", "split_runs"]
+__all__ = [
+    "STUDIES",
+    "Run",
+    "StudyConfig",
+    "SweepSpec",
+    "expand",
+    "group_key",
+    "load_sweep_spec",
+    "run_id",
+    "split_runs",
+    "study_class",
+]

@@ -446,8 +446,11 @@ def _run_values(run: Any, now: float) -> tuple[Any, ...]:
 
 
 def _curve_rows(outcome: RunOutcome) -> list[tuple[Any, ...]]:
-    cols = [outcome.curves.get(c, []) for c in _STORED_CURVES]
-    n = min((len(c) for c in cols), default=0)
+    """One row per epoch; a curve the study does not record (deep students have no
+    ``kl`` or yardstick) is NULL."""
+    given = [outcome.curves[c] for c in _STORED_CURVES if c in outcome.curves]
+    n = min((len(c) for c in given), default=0)
+    cols = [outcome.curves.get(c, [math.nan] * n) for c in _STORED_CURVES]
     return [(outcome.run_id, t, *(_num(c[t]) for c in cols)) for t in range(n)]
 
 

@@ -26,13 +26,7 @@ from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.models.table import build_model, count_parameters
 from softhard.report.plots import plot_width_sweep
 from softhard.report.progress import student_progress
-from softhard.report.rundir import (
-    new_run_name,
-    run_folder,
-    write_config,
-    write_manifest,
-    write_table,
-)
+from softhard.report.rundir import write_run
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.train import TrainResult, standardize, train_model
@@ -58,37 +52,37 @@ def run_deep_experiment(
     curves: list[dict[str, Any]] = []
     teachers: list[dict[str, Any]] = []
     start = time.perf_counter()
-    name = new_run_name(cfg.name, cfg.digest())
     with (
-        run_folder(out, name) as folder,
         deterministic_mode(cfg.deterministic),
         cpu_threads(cfg.cpu_threads),
         student_progress(len(cfg.tasks) * (1 + students), enabled=progress, label=cfg.name) as step,
     ):
-        write_config(folder, cfg)
         for task in cfg.tasks:
             result = _run_task(cfg, task, cache, device, step)
             rows += result["rows"]
             curves += result["curves"]
             teachers.append(result["teacher"])
-        results = pd.DataFrame(rows)
-        write_table(folder, "results", results)
-        write_table(folder, "summary", summarize_deep(results), csv=True)
-        write_table(folder, "curves", pd.DataFrame(curves), csv=False)
-        _plot(results, teachers, folder / FIGURE, cfg)
-        write_manifest(
-            folder,
-            kind="deep",
-            device=str(device),
-            cuda_device=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-            amp=cfg.amp and device.type == "cuda",
-            deterministic=cfg.deterministic,
-            torch_threads=torch.get_num_threads(),
-            seeds=cfg.seeds,
-            teachers=teachers,
-            seconds=round(time.perf_counter() - start, 2),
-        )
-    return out / name
+        threads = torch.get_num_threads()
+    results = pd.DataFrame(rows)
+    return write_run(
+        out,
+        cfg,
+        name=cfg.name,
+        tables={"results": results, "summary": summarize_deep(results),
+                "curves": pd.DataFrame(curves)},
+        figures=lambda folder: _plot(results, teachers, folder / FIGURE, cfg),
+        manifest={
+            "kind": "deep",
+            "device": str(device),
+            "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            "amp": cfg.amp and device.type == "cuda",
+            "deterministic": cfg.deterministic,
+            "torch_threads": threads,
+            "seeds": cfg.seeds,
+            "teachers": teachers,
+            "seconds": round(time.perf_counter() - start, 2),
+        },
+    )  # fmt: skip
 
 
 def summarize_deep(results: pd.DataFrame) -> pd.DataFrame:

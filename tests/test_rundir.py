@@ -1,0 +1,50 @@
+"""The one run-folder writer: what it writes, and nothing when a step fails."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from softhard.config import ExperimentConfig, config_digest
+from softhard.report.rundir import write_run
+
+
+def test_write_run_writes_config_tables_figures_and_manifest(tmp_path):
+    cfg = ExperimentConfig(name="w", widths=[2])
+    table = pd.DataFrame({"width": [2], "test_acc": [0.5]})
+    folder = write_run(
+        tmp_path,
+        cfg,
+        name="w",
+        tables={"results": table, "curves": table},
+        figures=lambda f: (f / "fig.png").write_bytes(b"png"),
+        manifest={"seeds": [0]},
+    )
+    assert folder.parent == tmp_path and folder.name.startswith("w-")
+    assert folder.name.endswith(config_digest(cfg)[:8])
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        "config.yaml",
+        "results.parquet",
+        "results.csv",
+        "curves.parquet",
+        "fig.png",
+        "manifest.json",
+    }
+    assert (
+        ExperimentConfig.model_validate(yaml.safe_load((folder / "config.yaml").read_text())) == cfg
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "results.parquet"), table)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["config_digest"] == config_digest(cfg) and manifest["seeds"] == [0]
+    assert "torch" in manifest and "git_revision" in manifest
+
+
+def test_write_run_leaves_nothing_when_a_figure_fails(tmp_path):
+    def boom(folder):
+        raise RuntimeError("plot failed")
+
+    with pytest.raises(RuntimeError, match="plot failed"):
+        write_run(tmp_path, ExperimentConfig(), name="x", tables={}, figures=boom, manifest={})
+    assert list(tmp_path.iterdir()) == []
