@@ -35,6 +35,7 @@ def scaling(
     result = run_scaling(loaded, out_dir=out, store_dir=store, progress=not quiet)
     print_exponents(result.fits)
     used = result.min_widths
+    print_range_counts(used, loaded.max_width)
     console.print(
         f"{len(used)} minimum widths, {int(used['censored'].sum())} censored (eps not reached "
         f"within width {loaded.max_width}); runs of T={result.run_epochs} epochs, "
@@ -64,3 +65,26 @@ def print_exponents(fits) -> None:
         for row in exponents_text(part):
             table.add_row(*(escape(c) for c in row))
         console.print(table)
+
+
+def print_range_counts(min_widths, cap: int) -> None:
+    """How many minimum widths can speak to a slope: uncensored and in [4, cap/4], per view and
+    mode (docs/scaling.md, "Where m* is measurable")."""
+    from softhard.studies.scaling import range_counts
+    from softhard.studies.scaling_report import range_text
+
+    if not len(min_widths):
+        return
+    table = Table(
+        title=f"minimum widths in [4, {cap // 4}] (cap/4)",
+        caption="in range: uncensored with 4 <= m* <= cap/4, the points that say something "
+        "about a slope; <4: at the search's floor; cens.: eps not reached within the cap",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    for col in ("view", "mode", "in range", "<4", ">cap/4", "cens."):
+        table.add_column(col, justify="left" if col in ("view", "mode") else "right")
+    for row in range_text(range_counts(min_widths)):
+        table.add_row(*row)
+    console.print(table)
