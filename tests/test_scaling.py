@@ -356,7 +356,7 @@ def test_range_counts_say_how_many_points_speak_to_a_slope():
 def test_a_fit_that_is_not_estimable_prints_dashes():
     fits = pd.DataFrame(
         [
-            ["theorem", "theorem", "soft", "b", 0.0, math.nan, math.nan, 2.0, NOT_IDENTIFIED, 8, 0],
+            ["theorem", "theorem", "soft", "b", math.nan, math.nan, math.nan, 2.0, "x", 8, 0],
             ["theorem", "theorem", "soft", "c", 0.5, 0.1, 0.9, 1.0, MATCHES, 8, 0],
         ],
         columns=[
@@ -373,6 +373,12 @@ def test_a_fit_that_is_not_estimable_prints_dashes():
             "n_censored",
         ],
     )
-    (b, c) = exponents_text(fits)
+    (b, c) = exponents_text(fits.assign(verdict=[NOT_IDENTIFIED, MATCHES]))
     assert b[1:3] == ("-", "-") and b[4] == NOT_IDENTIFIED
     assert c[1:3] == ("0.50", "[0.10, 0.90]")
+    at_floor = pd.DataFrame(
+        {"gamma": GAMMAS, "eps": EPS, "m_star": 2.0, "censored": False, "cap": 512}
+    )
+    fit = fit_scaling(at_floor, mode="soft", draws=np.full((20, 4), 2.0))
+    assert not fit.identified and math.isnan(fit.estimate["b"])  # not "0.00 [nan, nan]"
+    assert fit.verdict == {"b": NOT_IDENTIFIED, "c": NOT_IDENTIFIED}

@@ -53,7 +53,8 @@ def print_exponents(fits) -> None:
         table = Table(
             title=f"{view} view: fitted exponents vs theory",
             caption="interval: 95%, seed bootstrap, widened to cover every horizon and eps "
-            "rule; th: the theory's exponent; pts: points used/censored",
+            "rule (-: not estimable, or a choice not fitted); th: the theory's exponent; "
+            "pts: points used/censored",
             box=box.SIMPLE_HEAD,
             padding=(0, 1),
             pad_edge=False,

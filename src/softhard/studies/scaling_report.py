@@ -217,16 +217,17 @@ def fmt(value: float) -> str:
 def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:
     """Rows for the terminal: fit, estimate, 95% interval, theory, verdict, points used/censored.
 
-    A fit that is not estimable (estimate or interval nan, e.g. every point at m* = 2, where the
-    interval's refits are undetermined) prints "-" for both; its verdict says "not identified"."""
+    A fit that is not estimable (every point at one m*, e.g. all at 2, or too few points) prints
+    "-" for the estimate and the interval; an interval that is nan because some horizon or eps-rule
+    choice could not be fitted prints "-" too. Their verdict says "not identified"."""
     out = []
     for row in fits.itertuples(index=False):
-        estimable = not any(math.isnan(float(v)) for v in (row.estimate, row.ci_low, row.ci_high))
+        interval = not any(math.isnan(float(v)) for v in (row.ci_low, row.ci_high))
         out.append(
             (
                 f"{row.loss} {row.mode} {row.term}",
-                fmt(row.estimate) if estimable else "-",
-                f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]" if estimable else "-",
+                "-" if math.isnan(float(row.estimate)) else fmt(row.estimate),
+                f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]" if interval else "-",
                 f"{row.theory:g}",
                 str(row.verdict),
                 f"{row.n_used}/{row.n_censored}",
