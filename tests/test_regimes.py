@@ -284,3 +284,15 @@ def test_shipped_regime_sweep_has_levels_and_data_seeds():
         cells.setdefault(key, set()).add(c.tasks[0].seed)
     assert len(levels) >= 3 and min(len(s) for s in cells.values()) >= 8
     assert all(r.config.train.student_lr("soft", r.config.temperature) == 1.0 for r in runs)
+
+
+def test_shipped_regime_configs_train_teachers_to_the_stopping_rule():
+    from softhard.config import ExperimentConfig, load_config, shipped_configs
+    from softhard.sweep import load_sweep_spec
+
+    runs = expand(load_sweep_spec(shipped_configs()["regimes_digits"]))
+    soft_wins = load_config(shipped_configs()["soft_wins"])
+    assert isinstance(soft_wins, ExperimentConfig)
+    for teacher in [r.config.teacher for r in runs] + [soft_wins.teacher]:
+        assert teacher.kind == "network" and teacher.stop.rule == "val_loss"
+        assert teacher.width == 1024

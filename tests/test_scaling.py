@@ -15,6 +15,7 @@ import softhard
 from softhard.cli import app
 from softhard.config import shipped_configs
 from softhard.errors import ConfigError
+from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import (
     LARGER,
     MATCHES,
@@ -25,7 +26,15 @@ from softhard.studies.scaling.fit import (
     identify,
     verdict_for,
 )
-from softhard.studies.scaling.run import ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling.report import exponents_text
+from softhard.studies.scaling.run import (
+    ScalingSpec,
+    _eps_grid,
+    _reach,
+    load_scaling_spec,
+    run_scaling,
+)
+from softhard.studies.scaling.search import in_range, range_counts
 from softhard.sweep.minwidth import resampled_min_widths
 
 GAMMAS = np.array([0.2, 0.1, 0.05, 0.025])
@@ -230,7 +239,9 @@ def test_tiny_cli_run(tmp_path):
         "verdict",
         "n_used",
         "n_censored",
+        "n_in_range",
     ]
+    assert "minimum widths in [4, 1] (cap/4)" in result.output  # the quick cap is 4
     widths = pd.read_csv(folder / "min_widths.csv")
     for col in (
         "level",
@@ -246,8 +257,10 @@ def test_tiny_cli_run(tmp_path):
         "ci_high",
         "censored",
         "n_seeds",
+        "in_range",
     ):
         assert col in widths.columns
+    assert not widths["in_range"].any()  # cap 4: [4, cap/4] is empty
     assert widths["m_star"].dropna().between(2, 4).all()  # the quick cap is 4
     assert widths.loc[widths["censored"], "m_star"].isna().all()
     assert set(fits["verdict"]) <= {MATCHES, SMALLER, LARGER, NOT_IDENTIFIED}
@@ -281,3 +294,90 @@ def test_old_store_gains_curve_columns(tmp_path):
     with RunStore(tmp_path) as store:
         assert store.curves_by_id(["r"], "loss") == {"r": [0.5]}
         assert math.isnan(store.curves_by_id(["r"], "yard_loss")["r"][0])  # added, empty
+
+
+def _pair(curves: dict[int, np.ndarray]) -> S.PairCurves:
+    """PairCurves of one loss (theorem and yardstick alike) from per-width (seeds, epochs)."""
+    return S.PairCurves({w: {"loss": c, "yard_loss": c} for w, c in curves.items()})
+
+
+def test_reach_is_the_fixed_point_at_each_eps_own_horizon():
+    t_run, k = 400, 10.0
+    t = np.arange(t_run)
+    # per-epoch loss floor + 2/(t+1): the epoch average is floor + 2 H_T / T, above eps at short T
+    narrow = np.tile(0.2 + 2.0 / (t + 1), (2, 1))
+    wide = np.tile(0.05 + 2.0 / (t + 1), (2, 1))
+    data = _pair({2: narrow, 8: wide})
+    for width, curve in ((2, narrow[0]), (8, wide[0])):
+        eps = _reach(data, width, "theorem", k, t_run)
+        avg = np.cumsum(curve) / np.arange(1, t_run + 1)
+        assert avg[S.horizon_for(k, eps) - 1] <= eps  # reached at its own horizon
+        smaller = eps * 0.98
+        assert S.horizon_for(k, smaller) > t_run or avg[S.horizon_for(k, smaller) - 1] > smaller
+    lo, hi = _reach(data, 8, "theorem", k, t_run), _reach(data, 2, "theorem", k, t_run)
+    assert k / t_run <= lo < hi
+    assert math.isnan(_reach(data, 5, "theorem", k, t_run))  # a width not run
+    flat = _pair({2: np.full((2, t_run), 2.0), 8: np.full((2, t_run), 2.0)})
+    assert math.isnan(_reach(flat, 8, "theorem", k, t_run))  # no eps < 1 is reached
+
+    spec = ScalingSpec.model_validate({**TINY, "min_width": 2, "max_width": 8})
+    geo = _eps_grid(spec, "soft", "theorem", "quantile", "theorem", k, data, t_run)
+    lin = _eps_grid(spec, "soft", "theorem", "linear", "theorem", k, data, t_run)
+    assert geo == pytest.approx([lo**q * hi ** (1 - q) for q in (0.3, 0.7)])
+    assert lin == pytest.approx([(1 - q) * hi + q * lo for q in (0.3, 0.7)])
+    assert all(lo < e < hi for e in geo + lin)
+    assert _eps_grid(spec, "soft", "theorem", "quantile", "theorem", k, flat, t_run) == []
+
+
+def test_range_counts_say_how_many_points_speak_to_a_slope():
+    m = [2.0, 3.0, 4.0, 128.0, 129.0, math.nan, 50.0]
+    table = pd.DataFrame(
+        {
+            "view": ["theorem"] * 6 + ["capacity"],
+            "mode": ["soft"] * 7,
+            "m_star": m,
+            "censored": [math.isnan(x) for x in m],
+            "cap": [512] * 7,
+        }
+    )
+    counts = range_counts(table).set_index("view")
+    assert counts.loc["theorem", ["total", "in_range", "below", "above", "censored"]].tolist() == [
+        6,
+        2,
+        2,
+        1,
+        1,
+    ]
+    assert counts.loc["capacity", "in_range"] == 1
+    assert [in_range(x, 512) for x in m] == [False, False, True, True, False, False, True]
+
+
+def test_a_fit_that_is_not_estimable_prints_dashes():
+    fits = pd.DataFrame(
+        [
+            ["theorem", "theorem", "soft", "b", math.nan, math.nan, math.nan, 2.0, "x", 8, 0],
+            ["theorem", "theorem", "soft", "c", 0.5, 0.1, 0.9, 1.0, MATCHES, 8, 0],
+        ],
+        columns=[
+            "view",
+            "loss",
+            "mode",
+            "term",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "theory",
+            "verdict",
+            "n_used",
+            "n_censored",
+        ],
+    )
+    (b, c) = exponents_text(fits.assign(verdict=[NOT_IDENTIFIED, MATCHES]))
+    assert b[1:3] == ("-", "-") and b[4] == NOT_IDENTIFIED
+    assert c[1:3] == ("0.50", "[0.10, 0.90]")
+    at_floor = pd.DataFrame(
+        {"gamma": GAMMAS, "eps": EPS, "m_star": 2.0, "censored": False, "cap": 512}
+    )
+    fit = fit_scaling(at_floor, mode="soft", draws=np.full((20, 4), 2.0))
+    assert not fit.identified and math.isnan(fit.estimate["b"])  # not "0.00 [nan, nan]"
+    assert fit.verdict == {"b": NOT_IDENTIFIED, "c": NOT_IDENTIFIED}

@@ -14,7 +14,8 @@ from softhard.cli._app import app, console, friendly_errors
 from softhard.cli._options import OutOption, QuietOption, RunOptions, SetOption, StoreOption
 from softhard.kinds import expect_kind
 from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
-from softhard.studies.scaling.report import exponents_text
+from softhard.studies.scaling.report import exponents_text, range_text
+from softhard.studies.scaling.search import range_counts
 
 
 @app.command("scaling")
@@ -42,6 +43,7 @@ def run_scaling_spec(spec: ScalingSpec, options: RunOptions) -> None:
     )
     print_exponents(result.fits)
     used = result.min_widths
+    print_range_counts(used, spec.max_width)
     console.print(
         f"{len(used)} minimum widths, {int(used['censored'].sum())} censored (eps not reached "
         f"within width {spec.max_width}); runs of T={result.run_epochs} epochs, "
@@ -57,7 +59,8 @@ def print_exponents(fits: pd.DataFrame) -> None:
         table = Table(
             title=f"{view} view: fitted exponents vs theory",
             caption="interval: 95%, seed bootstrap, widened to cover every horizon and eps "
-            "rule; th: the theory's exponent; pts: points used/censored",
+            "rule (-: not estimable, or a choice not fitted); th: the theory's exponent; "
+            "pts: points used/censored",
             box=box.SIMPLE_HEAD,
             padding=(0, 1),
             pad_edge=False,
@@ -69,3 +72,23 @@ def print_exponents(fits: pd.DataFrame) -> None:
         for row in exponents_text(part):
             table.add_row(*(escape(c) for c in row))
         console.print(table)
+
+
+def print_range_counts(min_widths: pd.DataFrame, cap: int) -> None:
+    """How many minimum widths can speak to a slope: uncensored and in [4, cap/4], per view and
+    mode (docs/scaling.md, "Where m* is measurable")."""
+    if not len(min_widths):
+        return
+    table = Table(
+        title=f"minimum widths in [4, {cap // 4}] (cap/4)",
+        caption="in range: uncensored with 4 <= m* <= cap/4, the points that say something "
+        "about a slope; <4: at the search's floor; cens.: eps not reached within the cap",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    for col in ("view", "mode", "in range", "<4", ">cap/4", "cens."):
+        table.add_column(col, justify="left" if col in ("view", "mode") else "right")
+    for row in range_text(range_counts(min_widths)):
+        table.add_row(*row)
+    console.print(table)

@@ -446,9 +446,8 @@ def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | Non
     title += f"\nT = {horizon.epochs}" + (
         "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
     )
-    if weak:  # two short lines, so that neighbouring panel titles never overlap
-        head, _, rest = weak_teacher_text(weak).partition(": ")
-        title += f"\n{head}:\n{rest}"
+    if weak:  # said once, in the figure's red suptitle (which lists the weak tasks)
+        title += "\n(weak teacher: see title)"
     return title
 
 

@@ -112,7 +112,10 @@ def fit_scaling(
     cens = table["censored"].astype(bool).to_numpy()
     used, censored = table[~cens], table[cens]
     x = design(used["gamma"].to_numpy(), used["eps"].to_numpy(), form)
-    coef = _solve(x, np.log(used["m_star"].to_numpy(float)))
+    y = np.log(used["m_star"].to_numpy(float))
+    coef = _solve(x, y)
+    if coef is not None and np.ptp(y) == 0:
+        coef = None  # every point at one m* (e.g. all at the search's floor, 2): nothing to fit
     nan = {t: math.nan for t in TERMS}
     lo, hi, n_ok = dict(nan), dict(nan), 0
     if coef is not None and draws is not None and len(draws):

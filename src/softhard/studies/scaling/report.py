@@ -19,6 +19,7 @@ from softhard.config import config_digest
 from softhard.report import run_folder, write_config, write_manifest, write_table
 from softhard.report.rundir import new_run_name
 from softhard.studies.scaling.fit import THEORY
+from softhard.studies.scaling.search import range_counts
 
 
 def write_folder(
@@ -51,8 +52,13 @@ def write_folder(
             seconds=round(seconds, 2),
             teachers=[lv.task.teacher.info for lv in levels],
             margins=[_margin(lv) for lv in levels],
+            in_range=_range_counts(table),
         )
     return folder.with_name(name)
+
+
+def _range_counts(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return range_counts(table).to_dict("records") if len(table) else []
 
 
 def _margin(level) -> dict[str, Any]:
@@ -208,14 +214,19 @@ def fmt(value: float) -> str:
 
 
 def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:
-    """Rows for the terminal: fit, estimate, 95% interval, theory, verdict, points used/censored."""
+    """Rows for the terminal: fit, estimate, 95% interval, theory, verdict, points used/censored.
+
+    A fit that is not estimable (every point at one m*, e.g. all at 2, or too few points) prints
+    "-" for the estimate and the interval; an interval that is nan because some horizon or eps-rule
+    choice could not be fitted prints "-" too. Their verdict says "not identified"."""
     out = []
     for row in fits.itertuples(index=False):
+        interval = not any(math.isnan(float(v)) for v in (row.ci_low, row.ci_high))
         out.append(
             (
                 f"{row.loss} {row.mode} {row.term}",
-                fmt(row.estimate),
-                f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]",
+                "-" if math.isnan(float(row.estimate)) else fmt(row.estimate),
+                f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]" if interval else "-",
                 f"{row.theory:g}",
                 str(row.verdict),
                 f"{row.n_used}/{row.n_censored}",
@@ -226,3 +237,18 @@ def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, st
 
 def manifest_of(path: Path) -> dict[str, Any]:
     return json.loads((path / "manifest.json").read_text())
+
+
+def range_text(counts: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:
+    """Rows for the terminal: view, mode, in [4, cap/4] / total, below 4, above cap/4, censored."""
+    return [
+        (
+            str(r.view),
+            str(r.mode),
+            f"{r.in_range}/{r.total}",
+            str(r.below),
+            str(r.above),
+            str(r.censored),
+        )
+        for r in counts.itertuples(index=False)
+    ]

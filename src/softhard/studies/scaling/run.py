@@ -12,8 +12,9 @@ not the width), is in docs/scaling.md:
   ``capacity.epochs`` (and at half of it, to see whether it has stopped moving);
 - **two losses**: the mode's theorem loss (KL for soft, logistic for hard) and the yardstick
   (logistic loss against the true labels, the same for every student);
-- **eps rules**: ``fixed`` (the grids in ``eps``) and ``quantile`` (per level, eps at geometric
-  quantiles between the loss at the width cap and at the smallest width);
+- **eps rules**: ``fixed`` (the grids in ``eps``), ``quantile`` and ``linear`` (per level, eps at
+  geometric or arithmetic quantiles between the smallest eps reached at the width cap and at the
+  smallest width, each read at its own horizon);
 - **identification**: every fit is repeated for each eps rule and horizon choice; an exponent that
   moves by more than its bootstrap interval across them is "not identified", and the reported
   interval covers the spread.
@@ -45,6 +46,7 @@ from softhard.errors import ConfigError
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
 from softhard.studies.scaling.report import write_folder
+from softhard.studies.scaling.search import in_range
 from softhard.studies.two_layer import PreparedTask, prepare_task
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.runner import DEFAULT_STORE
@@ -53,7 +55,7 @@ from softhard.train import CURVE_COLUMNS
 
 View = Literal["theorem", "capacity"]
 Loss = Literal["theorem", "yardstick"]
-EpsRule = Literal["fixed", "quantile"]
+EpsRule = Literal["fixed", "quantile", "linear"]
 MAX_WIDTH_CAP = 2**14
 _SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
@@ -303,14 +305,41 @@ def _eps_grid(spec, mode, loss, rule, view, choice, data: S.PairCurves, t_run) -
     """The eps values of one target family (see docs/scaling.md, "eps rules")."""
     if rule == "fixed":
         return spec.eps["yardstick" if loss == "yardstick" else mode]
-    horizon = t_run if view == "theorem" else int(choice)
-    lo = float(np.mean(data.values(spec.max_width, view, loss, horizon)))
-    hi = float(np.mean(data.values(spec.min_width, view, loss, horizon)))
-    if view == "theorem":  # every eps must have its horizon ceil(k / eps) within the runs
-        lo = max(lo, max(_choices(spec, view, mode, loss)) / t_run)
+    if view == "theorem":
+        lo = _reach(data, spec.max_width, loss, choice, t_run)
+        hi = _reach(data, spec.min_width, loss, choice, t_run)
+    else:
+        lo = float(np.mean(data.values(spec.max_width, view, loss, int(choice))))
+        hi = float(np.mean(data.values(spec.min_width, view, loss, int(choice))))
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         return []  # no range at this level (flat or failed): no quantile points, said below
+    if rule == "linear":
+        return sorted({float(q * lo + (1 - q) * hi) for q in spec.quantiles}, reverse=True)
     return sorted({float(lo**q * hi ** (1 - q)) for q in spec.quantiles}, reverse=True)
+
+
+REACH_GRID = 1024
+"""Candidate eps per decade-spanning search of :func:`_reach` (geometric, ``k / T_run`` to 1)."""
+
+
+def _reach(data: S.PairCurves, width: int, loss: str, constant: float, t_run: int) -> float:
+    """The smallest eps the theorem view reaches at ``width``: the seed-mean epoch average at
+    eps's own horizon ``T(eps) = ceil(k / eps)`` is <= eps (nan if no eps in ``[k / T_run, 1)``
+    is reached, or the width was not run). A smaller eps has a longer horizon and a lower
+    average, so the range is a fixed point, searched on a fine geometric grid of eps."""
+    if width not in data.curves:
+        return math.nan
+    curve = data.curves[width][S.CURVE_OF_LOSS[loss]]
+    if curve.size == 0:
+        return math.nan
+    mean = curve.mean(axis=0)
+    avg = np.cumsum(mean) / np.arange(1, len(mean) + 1)  # avg[T - 1] = (1/T) sum_{t<T} L_t
+    grid = np.geomspace(constant / t_run, 1.0, REACH_GRID, endpoint=False)
+    horizons = np.array([S.horizon_for(constant, e) for e in grid])
+    ok = horizons <= len(avg)
+    reached = np.zeros(len(grid), bool)
+    reached[ok] = avg[horizons[ok] - 1] <= grid[ok]
+    return float(grid[reached].min()) if reached.any() else math.nan
 
 
 def _targets(spec: ScalingSpec, data: dict, rules: list[str], t_run: int) -> list[S.Target]:
@@ -449,6 +478,7 @@ def min_width_table(spec, levels: list[Level], targets: list[S.Target], data) ->
                 "n_seeds": len(spec.seeds),
                 "constant": t.constant,
                 "cap": spec.max_width,
+                "in_range": in_range(m_star, spec.max_width),
             }
         )
     return pd.DataFrame(rows)
@@ -498,7 +528,16 @@ FITS_COLUMNS = [
     "verdict",
     "n_used",
     "n_censored",
+    "n_in_range",
 ]
+
+
+def _n_in_range(fit: ScalingFit) -> int:
+    """Points of a fit whose m* is in ``[4, cap/4]`` (:func:`in_range`)."""
+    used = fit.used
+    if not len(used) or "cap" not in used:
+        return 0
+    return int(sum(in_range(m, c) for m, c in zip(used["m_star"], used["cap"], strict=True)))
 
 
 def _choice_rows(view, loss, mode, rule, choice, fit: ScalingFit) -> list[dict[str, Any]]:
@@ -517,6 +556,7 @@ def _choice_rows(view, loss, mode, rule, choice, fit: ScalingFit) -> list[dict[s
             "verdict": fit.verdict[term],
             "n_used": fit.n_used,
             "n_censored": fit.n_censored,
+            "n_in_range": _n_in_range(fit),
             "n_boot_ok": fit.n_boot_ok,
         }
         for term in ("b", "c")
@@ -541,6 +581,7 @@ def _combined_rows(view, loss, mode, fits: list[ScalingFit]) -> list[dict[str, A
                 "verdict": ident.verdict,
                 "n_used": head.n_used,
                 "n_censored": head.n_censored,
+                "n_in_range": _n_in_range(head),
             }
         )
     return out

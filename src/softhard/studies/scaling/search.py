@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from softhard.config import ExperimentConfig
 from softhard.studies.two_layer import PreparedTask, result_row, train_students
@@ -197,3 +198,38 @@ def new_search(eps: float, positions: int) -> _Search:
 def horizon_for(constant: float, eps: float) -> int:
     """The theorem view's horizon ``T(eps) = ceil(k / eps)``."""
     return math.ceil(constant / eps - 1e-9)
+
+
+INFORMATIVE_LOW = 4
+"""The smallest m* that says something about a slope (width 2-3 is the search's floor)."""
+
+
+def in_range(m_star: float, cap: int) -> bool:
+    """Whether a minimum width is informative about a slope: uncensored and in ``[4, cap/4]``
+    (docs/scaling.md, "Where m* is measurable")."""
+    return bool(math.isfinite(m_star) and INFORMATIVE_LOW <= m_star <= cap / 4)
+
+
+def range_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per view x mode: minimum widths in all, uncensored in ``[4, cap/4]`` (``in_range``),
+    below 4, above cap/4 and censored. Says how many points can speak to a slope."""
+    cap = table["cap"].to_numpy(float)
+    m = table["m_star"].to_numpy(float)
+    cens = table["censored"].to_numpy(bool)
+    t = table.assign(
+        _below=~cens & (m < INFORMATIVE_LOW),
+        _above=~cens & (m > cap / 4),
+        _in=[in_range(x, c) for x, c in zip(m, cap, strict=True)],
+    )
+    out = (
+        t.groupby(["view", "mode"], sort=False)
+        .agg(
+            total=("m_star", "size"),
+            in_range=("_in", "sum"),
+            below=("_below", "sum"),
+            above=("_above", "sum"),
+            censored=("censored", "sum"),
+        )
+        .reset_index()
+    )
+    return out.astype({c: int for c in ("total", "in_range", "below", "above", "censored")})
