@@ -33,7 +33,7 @@ from softhard.ntk._operator import PatternOperator, unit_rows
 
 _MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
 _MU_FLOOR = 0.25  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
-_INNER_ITERATIONS = 300
+_INNER_ITERATIONS = 30
 _ACTIVE_SET_ROUNDS = 50
 _ARMIJO = 1e-4
 _MIN_STEP = 1e-4

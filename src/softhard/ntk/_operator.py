@@ -108,10 +108,9 @@ class PatternOperator:
         for rows, block in self._blocks():
             d_act = block[active]  # (|A|, kb)
             a = (d_act * torch.rsqrt(k * s[rows])).to(dtype)
-            curvature += a @ a.T
+            curvature += gram(a)
             b = d_act * (yx @ g[rows].T) * (k * s[rows] ** 3).rsqrt()  # D_ki <y_i x_i, g_k>, scaled
-            b = b.to(dtype)
-            bend += b @ b.T
+            bend += gram(b.to(dtype))
         return (yx @ yx.T) * curvature.to(self.x.dtype) - bend.to(self.x.dtype)
 
     def fractions(self) -> torch.Tensor:
@@ -120,6 +119,23 @@ class PatternOperator:
         for _, block in self._blocks():
             total += block.sum(dim=1)
         return total / self.num_directions
+
+
+def gram(a: torch.Tensor, leaf: int = 256) -> torch.Tensor:
+    """``a @ a.T``, symmetric: each off-diagonal block is computed once (recursive halving down to
+    ``leaf`` rows), which saves about a third of the time of the plain product at m ~ 1500."""
+    m = a.shape[0]
+    if m <= leaf:
+        return a @ a.T
+    h = m // 2
+    top, bottom = a[:h], a[h:]
+    out = torch.empty(m, m, dtype=a.dtype, device=a.device)
+    out[:h, :h] = gram(top, leaf)
+    out[h:, h:] = gram(bottom, leaf)
+    cross = bottom @ top.T
+    out[h:, :h] = cross
+    out[:h, h:] = cross.T
+    return out
 
 
 def unit_rows(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
