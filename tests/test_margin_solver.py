@@ -257,3 +257,22 @@ def test_near_zero_margin_converges_with_a_valid_certificate():
     dual = _scipy_dual(x, y, est.directions)
     assert est.lower <= dual + 1e-12
     assert dual == pytest.approx(est.upper, rel=1e-3)
+
+
+@pytest.mark.parametrize(("seed", "m", "rank"), [(0, 30, 30), (1, 60, 8), (2, 120, 200), (3, 5, 1)])
+def test_newton_model_qp_satisfies_the_kkt_conditions(seed, m, rank):
+    """The Newton step's simplex QP (also rank-deficient Hessians) returns the exact minimiser."""
+    from softhard.ntk._newton import simplex_qp
+
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(m, rank, generator=gen, dtype=torch.float64)
+    hess = a @ a.T / rank
+    c = torch.randn(m, generator=gen, dtype=torch.float64)
+    p = simplex_qp(hess, c, torch.full((m,), 1.0 / m, dtype=torch.float64))
+    assert float(p.min()) >= 0 and float(p.sum()) == pytest.approx(1.0, abs=1e-12)
+    w = hess @ p + c  # KKT: w_i = lambda on the support, w_i >= lambda off it
+    lam = float(w[p > 0].mean())
+    scale = float(w.abs().max())
+    assert float((w[p > 0] - lam).abs().max()) <= 1e-8 * scale
+    off = w[p == 0]
+    assert off.numel() == 0 or float(off.min()) >= lam - 1e-8 * scale
