@@ -189,14 +189,15 @@ def _kkt(
     """Minimiser on {p_S: sum = 1} (zero off S) and its multiplier, or None if it fails.
 
     p_S = a + lambda b with hess_SS a = -c_S, hess_SS b = 1 (Cholesky of hess_SS plus a ridge of
-    1e-12 times its largest diagonal entry, raised tenfold until it factors).
+    1e-9 times its largest diagonal entry, raised tenfold until it factors: the Hessian is
+    accumulated in float32, whose rounding alone can make it slightly indefinite).
     """
     idx = torch.nonzero(support).squeeze(1)
     m = len(idx)
     if m == 0:
         return None
     sub = hess[idx[:, None], idx]
-    ridge = 1e-12 * max(float(sub.diagonal().max()), 1e-300)
+    ridge = 1e-9 * max(float(sub.diagonal().max()), 1e-300)
     eye = torch.eye(m, dtype=hess.dtype, device=hess.device)
     for _ in range(40):
         chol, info = torch.linalg.cholesky_ex(sub + ridge * eye)
@@ -217,7 +218,7 @@ def _kkt(
     return full, lam
 
 
-def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 50) -> float:
+def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 20) -> float:
     """Power iteration for the largest eigenvalue of a symmetric PSD matrix."""
     v = torch.ones(hess.shape[0], dtype=hess.dtype, device=hess.device)
     v = v / torch.linalg.vector_norm(v)

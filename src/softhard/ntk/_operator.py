@@ -105,12 +105,14 @@ class PatternOperator:
         k = self.num_directions
         curvature = torch.zeros(len(active), len(active), dtype=dtype, device=self.x.device)
         bend = torch.zeros_like(curvature)
+        yx_low = yx.to(dtype)
         for rows, block in self._blocks():
-            d_act = block[active]  # (|A|, kb)
-            a = (d_act * torch.rsqrt(k * s[rows])).to(dtype)
-            curvature += gram(a)
-            b = d_act * (yx @ g[rows].T) * (k * s[rows] ** 3).rsqrt()  # D_ki <y_i x_i, g_k>, scaled
-            bend += gram(b.to(dtype))
+            d_act = block[active].to(dtype)  # (|A|, kb), exact in any float dtype
+            curvature += gram(d_act * torch.rsqrt(k * s[rows]).to(dtype))
+            weight = (k * s[rows] ** 3).rsqrt().to(dtype)
+            bend += gram(
+                d_act * (yx_low @ g[rows].T.to(dtype)) * weight
+            )  # B_ik = D_ki <y_i x_i, g_k>
         return (yx @ yx.T) * curvature.to(self.x.dtype) - bend.to(self.x.dtype)
 
     def fractions(self) -> torch.Tensor:
