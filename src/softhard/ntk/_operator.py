@@ -72,33 +72,48 @@ class PatternOperator:
         support = torch.nonzero(q).squeeze(1)
         sparse = support.numel() < _SPARSE_FRACTION * q.numel()
         weighted = q[support, None] * self.yx[support] if sparse else q[:, None] * self.yx
-        rows = [(block[support] if sparse else block).T @ weighted for _, block in self._blocks()]
-        return rows[0] if len(rows) == 1 else torch.cat(rows)
+        # (d, n) @ (n, K) then transposed: much faster than D^T @ W for skinny W (d << K)
+        rows = [
+            (weighted.T @ (block[support] if sparse else block)).T for _, block in self._blocks()
+        ]
+        return (rows[0] if len(rows) == 1 else torch.cat(rows)).contiguous()
 
     def margins(self, u: torch.Tensor) -> torch.Tensor:
         """m(U), shape ``(n,)``: m_i = y_i (1/K) sum_k D_ki <u_k, x_i> for directions' vectors U (K, d)."""
         acc = torch.zeros_like(self.x)
         for rows, block in self._blocks():
-            acc += block @ u[rows]
+            acc += (u[rows].T @ block.T).T  # as in forward: the wide-output layout is faster
         return (acc * self.yx).sum(dim=1) / self.num_directions
 
-    def hessian(self, g: torch.Tensor, s: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    def hessian(
+        self,
+        g: torch.Tensor,
+        s: torch.Tensor,
+        active: torch.Tensor,
+        dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
         """Hessian of F_mu(q) = (1/K) sum_k s_k, s_k = sqrt(||g_k(q)||^2 + mu^2), on ``active``.
 
         d^2 F_mu / dq_i dq_j = (1/K) sum_k D_ki D_kj y_i y_j (<x_i, x_j> / s_k
         - <x_i, g_k> <x_j, g_k> / s_k^3), for the examples ``active`` (indices), from G = ``g``
-        (K, d) and ``s`` (K,). Costs two (|A|, K) x (K, |A|) products.
+        (K, d) and ``s`` (K,). Costs two (|A|, K) x (K, |A|) products, done in ``dtype`` (default
+        ``x.dtype``; float32 halves the cost where only a model of F_mu is needed), returned in
+        ``x.dtype``.
         """
+        dtype = dtype or self.x.dtype
         yx = self.yx[active]
-        curvature = torch.zeros(len(active), len(active), dtype=self.x.dtype, device=self.x.device)
-        bend = torch.zeros_like(curvature)
         k = self.num_directions
+        curvature = torch.zeros(len(active), len(active), dtype=dtype, device=self.x.device)
+        bend = torch.zeros_like(curvature)
+        yx_low = yx.to(dtype)
         for rows, block in self._blocks():
-            d_act = block[active]  # (|A|, kb)
-            curvature += (d_act / (k * s[rows])) @ d_act.T
-            b = d_act * (yx @ g[rows].T)  # B_ik = D_ki <y_i x_i, g_k>
-            bend += (b / (k * s[rows] ** 3)) @ b.T
-        return (yx @ yx.T) * curvature - bend
+            d_act = block[active].to(dtype)  # (|A|, kb), exact in any float dtype
+            curvature += gram(d_act * torch.rsqrt(k * s[rows]).to(dtype))
+            weight = (k * s[rows] ** 3).rsqrt().to(dtype)
+            bend += gram(
+                d_act * (yx_low @ g[rows].T.to(dtype)) * weight
+            )  # B_ik = D_ki <y_i x_i, g_k>
+        return (yx @ yx.T) * curvature.to(self.x.dtype) - bend.to(self.x.dtype)
 
     def fractions(self) -> torch.Tensor:
         """Shape ``(n,)``: the fraction of directions with <z_k, x_i> > 0 for each example."""
@@ -106,6 +121,23 @@ class PatternOperator:
         for _, block in self._blocks():
             total += block.sum(dim=1)
         return total / self.num_directions
+
+
+def gram(a: torch.Tensor, leaf: int = 256) -> torch.Tensor:
+    """``a @ a.T``, symmetric: each off-diagonal block is computed once (recursive halving down to
+    ``leaf`` rows), which saves about a third of the time of the plain product at m ~ 1500."""
+    m = a.shape[0]
+    if m <= leaf:
+        return a @ a.T
+    h = m // 2
+    top, bottom = a[:h], a[h:]
+    out = torch.empty(m, m, dtype=a.dtype, device=a.device)
+    out[:h, :h] = gram(top, leaf)
+    out[h:, h:] = gram(bottom, leaf)
+    cross = bottom @ top.T
+    out[h:, :h] = cross
+    out[:h, h:] = cross.T
+    return out
 
 
 def unit_rows(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

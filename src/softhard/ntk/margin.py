@@ -13,9 +13,11 @@ exactly the vector of primal margins of v_k = g_k(q)/||g_k(q)||. So every gradie
 gradient (FISTA with backtracking on the smoothness constant, function-value restart and Euclidean
 projection onto the simplex); G(q) is linear in q, so the extrapolated point costs no extra product.
 Each iteration costs one product with the (K, n) pattern each way, chunked over directions. Easy
-problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS`` (200), projected Newton steps
-on the smoothed dual (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3)
-need thousands of first-order iterations but tens of Newton steps (see docs/margin.md).
+problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS`` (200), or earlier once
+the first-order phase stalls (the relative gap did not halve over the last 20 iterations, the
+signature of a near-zero margin), projected Newton steps on the smoothed dual
+(:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3) need thousands of
+first-order iterations but tens of Newton steps (see docs/margin.md).
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ __all__ = [
     "project_simplex",
 ]
 
-SOLVER_VERSION = 2
+SOLVER_VERSION = 3
 """Bumped whenever the solver's answers may change (keys the cache of estimates)."""
 
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
 _MAX_BACKTRACK = 60
 _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _solve_dual)
 _FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
+_STALL_WINDOW = 20  # ... or earlier, when the relative gap did not shrink by _STALL_RATIO
+_STALL_RATIO = 0.5  # over the last _STALL_WINDOW first-order iterations
 
 
 @dataclass(frozen=True)
@@ -280,8 +284,8 @@ def _fista(
     f = _value(g, mu)
     q_prev, g_prev, t = q, g, 1.0
     lip = float(torch.linalg.vector_norm(x, dim=1).max())  # scale-equivariant start, adapted below
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007  (used after the loop)
+    it, gaps = 0, [1.0]
+    for it in range(1, max_iter + 1):
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         theta = (t - 1.0) / t_next
         q_ext, g_ext = q + theta * (q - q_prev), g + theta * (g - g_prev)
@@ -295,6 +299,9 @@ def _fista(
             best_q, best_up = q_new, f_true
         if _converged(best_up, best_lo, tol, atol):
             break
+        gaps.append((best_up - max(best_lo, 0.0)) / best_up)
+        if it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
+            break  # stalled: slow progress is what near-zero margins look like; Newton takes over
         mu_next = min(mu, _SMOOTHING * max(best_up - best_lo, tol * best_up))
         f, f_new, mu = _value(g, mu_next), _value(g_new, mu_next), mu_next
         if f_new > f:  # restart the momentum
