@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from softhard.config import DataConfig, ExperimentConfig
@@ -143,10 +142,7 @@ def estimate_students(
         return
     device = "cuda" if cfg.device == "cuda" else "cpu"
     chunk_neurons, chunk_examples = _DEFAULT_CHUNKS[device]
-    fake = [
-        SimpleNamespace(width=w, targets=SimpleNamespace(kd_weight=0.5, temperature=1.0))
-        for w in widths
-    ]
+    fake = [(w, 0.5, 1.0) for w in widths]  # (width, kd_weight, temperature)
     multiple = threads if device == "cpu" else 1
     ranges = plan_ranges(fake, chunk_neurons, multiple)
     neurons = sorted((sum(widths[i] for i in r), len(r)) for r in ranges)[::-1]
@@ -265,7 +261,9 @@ def check_groups(
     return est
 
 
-def runs_as_groups(runs: Sequence[Any], group_size: int | None, units: int) -> list[tuple]:
+def runs_as_groups(
+    runs: Sequence[Any], group_size: int | None, units: int
+) -> list[tuple[ExperimentConfig, list[int]]]:
     """Sweep runs (``Run`` objects) as the groups the executor will train, ``(config, widths)``."""
     from softhard.sweep.executors import plan_groups
 
