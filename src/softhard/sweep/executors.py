@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from softhard.device import cpu_threads, deterministic_mode, resolve_device
+from softhard.errors import ConfigError
 from softhard.student import Student
 from softhard.studies.deep.run import prepare_deep_task, train_deep_student
 from softhard.studies.two_layer import StudentJob, prepare_task, result_row, train_students
@@ -135,8 +137,6 @@ class LocalExecutor:
                 yield run_group(group)
             return
         if self._pool is None:
-            import multiprocessing
-
             ctx = multiprocessing.get_context("spawn")  # fork after torch threads can hang
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         pending = {self._pool.submit(run_group, g) for g in groups}
@@ -158,8 +158,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:  # pragma: no cover - depends on the extra
-            from softhard.errors import ConfigError
-
             raise ConfigError("--executor ray needs Ray: pip install 'softhard[ray]'") from None
         self._ray = ray
         self._owns = not ray.is_initialized()
@@ -193,8 +191,6 @@ def make_executor(
         return LocalExecutor(workers)
     if kind == "ray":
         return RayExecutor(ray_address, workers)
-    from softhard.errors import ConfigError
-
     raise ConfigError(f"executor must be 'local' or 'ray', got {kind!r}")
 
 

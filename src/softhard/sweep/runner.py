@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rich.progress import Progress, TextColumn
 
 from softhard.config import ExperimentConfig
+from softhard.errors import ConfigError
+from softhard.report.progress import progress_columns
+from softhard.resources import check_groups, runs_as_groups
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import DEFAULT_LEASE, RunStore, new_owner
@@ -92,8 +96,6 @@ def execute_runs(
     heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
     """
     if not lease > 0:
-        from softhard.errors import ConfigError
-
         raise ConfigError(f"the lease of claimed runs must be > 0 seconds, got {lease}")
     by_id = {r.id: r for r in runs}
     owner = new_owner()
@@ -150,8 +152,6 @@ def check_sweep_memory(
 
     It models the two-layer student bank; deep runs (one student at a time) are not checked.
     """
-    from softhard.resources import check_groups, runs_as_groups
-
     runs = [r for r in runs if isinstance(r.config, ExperimentConfig)]
     if not runs:
         return
@@ -168,10 +168,6 @@ def _progress(
     store: RunStore, run_ids: list[str], *, enabled: bool
 ) -> Iterator[Callable[[bool | None], None]]:
     """A rich bar: runs done, failed and left, with an ETA; ``tick(ok)`` after each run."""
-    from rich.progress import Progress, TextColumn
-
-    from softhard.report.progress import progress_columns
-
     statuses = [s for s, _ in store.statuses(run_ids).values()]
     done, failed = statuses.count("done"), statuses.count("failed")
     if not enabled:
