@@ -25,9 +25,10 @@ from torch import nn
 
 from softhard.config import DataConfig, TrainConfig
 from softhard.data.pipeline import load_dataset
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.losses import binary_kl
 from softhard.models.two_layer import TwoLayerReLU, init_two_layer
+from softhard.student import Student
 from softhard.targets import make_targets
 
 
@@ -37,7 +38,7 @@ class Workload:
     x: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
-    students: list[StudentSpec]
+    students: list[BankEntry]
     epochs: int
 
     @property
@@ -49,7 +50,7 @@ class Workload:
         return 4.0 * n * d * self.neurons * self.epochs
 
 
-def _students(x, y, widths, seeds) -> list[StudentSpec]:
+def _students(x, y, widths, seeds) -> list[BankEntry]:
     teacher = TwoLayerReLU(x.shape[1], 2048, seed=10_000, signs="random")
     with torch.no_grad():
         logits = teacher(x.double())
@@ -57,7 +58,7 @@ def _students(x, y, widths, seeds) -> list[StudentSpec]:
     out = []
     for mode in ("soft", "hard"):
         targets = make_targets(mode, y, logits)
-        out += [StudentSpec(w, s, targets) for w in widths for s in seeds]
+        out += [BankEntry(Student(w, s, mode), targets) for w in widths for s in seeds]
     return out
 
 

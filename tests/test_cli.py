@@ -19,7 +19,8 @@ TINY = {
     "widths": [1, 2],
     "seeds": [0],
     "train": {"epochs": 5},
-    "teacher": {"width": 16, "epochs": 5, "num_directions": 32},
+    "teacher": {"width": 16, "epochs": 5},
+    "margin": {"num_directions": 32},
 }
 
 
@@ -165,9 +166,36 @@ def test_failure_during_training_leaves_no_complete_looking_folder(tmp_path, mon
     assert list(out.iterdir()) == []
 
 
-def test_run_points_sweep_specs_to_their_command():
-    result = invoke("run", "sweep_digits_lr")
-    assert_clean_error(result, "softhard sweep")
+def test_run_runs_a_sweep_spec_and_sweep_refuses_an_experiment(tmp_path):
+    spec = {
+        "kind": "sweep",
+        "name": "tiny_sweep",
+        "base": {**TINY, "margin": {"estimate": False}},
+        "grid": {"train.lr": [0.5, 1.0]},
+    }
+    path = write_config(tmp_path, spec, "spec.yaml")
+    store = tmp_path / "store"
+    result = invoke("run", path, "--store", store, "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "8 done, 0 failed, 8 trained now" in " ".join(result.output.split())
+    again = invoke("sweep", path, "--store", store, "--workers", "1", "--quiet")
+    assert "8 done, 0 failed, 0 trained now" in " ".join(again.output.split())
+    experiment = spec_with(tmp_path, kind="two_layer")
+    assert_clean_error(invoke("sweep", experiment), "of kind 'two_layer'", "softhard run")
+    assert_clean_error(invoke("run", spec_with(tmp_path, kind="bogus")), "'kind'", "'min_width'")
+    assert_clean_error(invoke("run", path, "--executor", "dask"), "--executor", "'ray'")
+
+
+def spec_with(tmp_path, **fields):
+    return write_config(tmp_path, {**TINY, **fields}, "other.yaml")
+
+
+def test_old_keys_name_their_replacement(tmp_path):
+    old = {**TINY, "teacher": {"width": 16, "num_directions": 32}}
+    result = invoke("run", write_config(tmp_path, old), "--out", tmp_path / "runs")
+    assert_clean_error(result, "teacher.num_directions", "margin: {num_directions: K}")
+    result = invoke("validate", "demo", "--set", "margin=false")
+    assert_clean_error(result, "margin: {estimate: false}")
 
 
 def test_bad_set_value_names_the_override(tmp_path):
@@ -189,7 +217,7 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
         "widths": [8],
         "train": {"epochs": 150},
         "teacher": {"width": 16, "epochs": 1, "lr": 0.01},
-        "margin": False,
+        "margin": {"estimate": False},
     }
     result = invoke("run", write_config(tmp_path, weak), "--out", tmp_path / "runs", "--quiet")
     assert result.exit_code == 0, result.output
@@ -205,7 +233,7 @@ def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):
         "tasks=[digits:0-1]",
         "widths=[2,4]",
         "seeds=[0]",
-        "margin=false",
+        "margin.estimate=false",
         "train.auto={start: 4, cap: 8, rtol: 0.05}",
         "teacher.width=16",
         "teacher.stop.max_epochs=20",

@@ -127,3 +127,17 @@ def test_file_display_uses_base_name_and_options():
     assert b.display == "file:two.npz task=3-5"
     assert c.display == "file:table.csv label_column=kind mix=0.2"
     assert DataConfig.parse("digits:3-8").display == "digits:3-8"
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [["synthetic,dim=4,margin=0.1"], [{"source": "synthetic", "dim": 4, "margin": 0.1}]],
+)
+def test_old_synthetic_margin_key_names_its_replacement(tmp_path, tasks):
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, {"tasks": tasks}))
+    text = str(err.value)
+    assert "'margin'" in text and "separation" in text and "unknown key" not in text
+    assert "\n" not in text and ".." not in text
+    ok = DataConfig.parse("synthetic,dim=4,separation=0.1")
+    assert ok.separation == 0.1 and "separation=0.1" in ok.display

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from softhard.config import TrainConfig
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.models.two_layer import TwoLayerReLU
-from softhard.targets import make_targets
+from softhard.student import Student
 from softhard.train import train_two_layer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -22,7 +22,7 @@ def test_cuda_bank_matches_cpu_reference(dtype, rtol, optimizer):
     y = torch.where(x[:, 0] > 0, 1.0, -1.0).to(torch.float64)
     teacher = 2.0 * torch.tanh(3.0 * x[:, 0])
     students = [
-        StudentSpec(w, s, make_targets(mode, y, teacher))
+        BankEntry.of(Student(w, s, mode), y, teacher)
         for w in (1, 3, 16)
         for s in (0, 1)
         for mode in ("hard", "soft")

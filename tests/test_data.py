@@ -288,25 +288,25 @@ def test_mnist_class_without_examples(tmp_path: Path) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(dim=st.integers(1, 60), margin=st.floats(0.0, 0.95), seed=st.integers(0, 10**6))
-def test_synthetic_margin_is_honoured(dim: int, margin: float, seed: int) -> None:
-    x, y, u = synthetic_arrays(200, dim, margin, seed)
+@given(dim=st.integers(1, 60), separation=st.floats(0.0, 0.95), seed=st.integers(0, 10**6))
+def test_synthetic_separation_is_honoured(dim: int, separation: float, seed: int) -> None:
+    x, y, u = synthetic_arrays(200, dim, separation, seed)
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(u), 1.0)
     t = x @ u
-    assert np.all(np.abs(t) >= margin - 1e-12)
+    assert np.all(np.abs(t) >= separation - 1e-12)
     assert np.array_equal(y, (t > 0).astype(np.int64))
 
 
 def test_synthetic_is_not_harder_than_asked_and_seeded() -> None:
     x, _, u = synthetic_arrays(4000, 10, 0.0, 0)
-    # margin 0: <u, x> is that of a uniform point, t^2 ~ Beta(1/2, 9/2), mean 1/10
+    # separation 0: <u, x> is that of a uniform point, t^2 ~ Beta(1/2, 9/2), mean 1/10
     assert abs(np.mean((x @ u) ** 2) - 0.1) < 0.01
-    a = load("synthetic,n_samples=300,dim=7,margin=0.3", normalize=False)
-    b = load("synthetic,n_samples=300,dim=7,margin=0.3,seed=1", normalize=False)
+    a = load("synthetic,n_samples=300,dim=7,separation=0.3", normalize=False)
+    b = load("synthetic,n_samples=300,dim=7,separation=0.3,seed=1", normalize=False)
     assert a.n_train + a.n_test == 300 and a.x_train.shape[1:] == (7,)
     assert a.fingerprint() != b.fingerprint()
-    assert a.meta["margin"] == 0.3
+    assert a.meta["separation"] == 0.3
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from softhard.config import ExecutorConfig
 from softhard.engine import train_bank
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.train import CURVE_COLUMNS
@@ -58,13 +59,13 @@ def test_bank_chunk_sizes_agree_to_rounding_with_two_workers(chunks):
 
 
 BASE = {
-    "tasks": ["synthetic,n_samples=60,dim=5,margin=0.05"],
+    "tasks": ["synthetic,n_samples=60,dim=5,separation=0.05"],
     "teacher": {"width": 16, "epochs": 5},
     "train": {"epochs": 6},
     "widths": [1, 3, 6],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "bank",
 }
 METRICS = ["final_loss", "avg_loss", "train_acc", "test_acc", "kl_to_teacher", "epochs_run"]
@@ -76,7 +77,10 @@ def test_sweep_tables_are_identical_with_one_or_two_workers(tmp_path):
     tables = {}
     for workers in (1, 2):
         result = run_sweep(
-            spec, store_dir=tmp_path / f"w{workers}", workers=workers, progress=False
+            spec,
+            store_dir=tmp_path / f"w{workers}",
+            executor=ExecutorConfig(workers=workers),
+            progress=False,
         )
         assert result.counts["done"] == 24
         tables[workers] = result.table.sort_values("id").reset_index(drop=True)

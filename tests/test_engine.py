@@ -1,5 +1,6 @@
 """The student bank against the one-model reference trainer, model by model."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,9 +8,10 @@ import pytest
 import torch
 
 from softhard.config import TrainConfig
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError
 from softhard.models.two_layer import TwoLayerReLU
+from softhard.student import Student
 from softhard.targets import make_targets
 from softhard.train import CURVE_COLUMNS, train_two_layer
 
@@ -37,11 +39,9 @@ def _students(y, teacher, widths=(1, 2, 3, 8, 17)):
     out = []
     for width in widths:
         for seed, mode in [(0, "hard"), (1, "soft"), (2, "mixed")]:
-            targets = make_targets(mode, y, teacher, temperature=2.0 if mode == "mixed" else 1.0)
+            student = Student(width, seed + width, mode, 2.0 if mode == "mixed" else 1.0)
             signs = "random" if seed == 1 else "balanced"
-            out.append(
-                StudentSpec(width, seed + width, targets, signs=signs, lr=0.7 * seed or None)
-            )
+            out.append(BankEntry.of(student, y, teacher, signs=signs, lr=0.7 * seed or None))
     return out
 
 
@@ -112,7 +112,7 @@ def test_chunk_sizes_do_not_change_results(chunks):
 def test_a_diverging_model_stops_and_the_others_go_on():
     x, y, xt, yt, teacher = _data(torch.float64)
     good = _students(y, teacher, widths=(3,))
-    bad = StudentSpec(4, 0, make_targets("hard", y, teacher), lr=math.inf)
+    bad = BankEntry(Student(4, 0, "hard"), make_targets("hard", y, teacher), lr=math.inf)
     students = [good[0], bad, *good[1:]]
     cfg = CONFIGS["gd"]
     results = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=torch.float64)
@@ -202,23 +202,20 @@ def test_yardstick_at_the_initial_weights():
 
 
 def test_continuing_from_weights_equals_one_straight_run():
-    """StudentSpec.weight: 6 epochs then 9 more from the weights reached = 15 epochs at once."""
+    """BankEntry.weight: 6 epochs then 9 more from the weights reached = 15 epochs at once."""
     x, y, xt, yt, teacher = _data(torch.float64)
     students = _students(y, teacher, widths=(3, 8))
     cfg = CONFIGS["gd"]
     straight = train_bank(x, students, cfg, x_test=xt, y_test_pm=yt, dtype=torch.float64)
     first = train_bank(x, students, cfg.model_copy(update={"epochs": 6}), dtype=torch.float64)
-    more = [
-        StudentSpec(s.width, s.seed, s.targets, s.init, s.signs, s.lr, weight=r.weight)
-        for s, r in zip(students, first, strict=True)
-    ]
+    more = [dataclasses.replace(s, weight=r.weight) for s, r in zip(students, first, strict=True)]
     second = train_bank(
         x, more, cfg.model_copy(update={"epochs": 9}), x_test=xt, y_test_pm=yt, dtype=torch.float64
     )
     for a, b in zip(straight, second, strict=True):
         torch.testing.assert_close(a.weight, b.weight, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(a.curves["yard_loss"][6:], b.curves["yard_loss"], rtol=1e-12)
-    bad = [StudentSpec(3, 0, students[0].targets, weight=torch.zeros(2, x.shape[1]))]
+    bad = [BankEntry(Student(3, 0, "hard"), students[0].targets, weight=torch.zeros(2, x.shape[1]))]
     with pytest.raises(ConfigError, match="start weight"):
         train_bank(x, bad, cfg)
     with pytest.raises(ConfigError, match="auto"):

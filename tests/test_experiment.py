@@ -6,7 +6,7 @@ import pytest
 import torch
 import yaml
 
-from softhard.config import DataConfig, ExperimentConfig, TeacherConfig, validate
+from softhard.config import DataConfig, ExperimentConfig, MarginConfig, TeacherConfig, validate
 from softhard.data import load_dataset
 from softhard.studies.two_layer import prepare_task, run_experiment, summarize
 from softhard.teachers.cache import cache_dir
@@ -18,7 +18,8 @@ TINY = {
     "widths": [1, 4],
     "seeds": [0, 1],
     "train": {"epochs": 15},
-    "teacher": {"width": 64, "epochs": 15, "num_directions": 64},
+    "teacher": {"width": 64, "epochs": 15},
+    "margin": {"num_directions": 64},
 }
 
 
@@ -151,8 +152,11 @@ def test_teacher_is_cached_and_reused(tmp_path):
 
 def test_kernel_teacher_option():
     task = prepare_task(
-        DataConfig.parse("digits:0-1"), TeacherConfig(kind="kernel", num_directions=256)
+        DataConfig.parse("digits:0-1"),
+        TeacherConfig(kind="kernel"),
+        margin=MarginConfig(estimate=False, num_directions=256),  # the kernel teacher needs it
     )
+    assert task.margin is not None and task.margin.num_directions == 256
     assert task.teacher.info["kind"] == "kernel"
     assert task.teacher.info["beta"] == pytest.approx(1 / task.margin.gamma)
     assert (

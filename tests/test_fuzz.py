@@ -82,7 +82,7 @@ _TINY = {
     "seeds": [0],
     "train": {"epochs": 2},
     "teacher": {"width": 4, "epochs": 2},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 cells = st.one_of(
@@ -160,7 +160,7 @@ options = st.dictionaries(
             "normalize",
             "n_samples",
             "dim",
-            "margin",
+            "separation",
             "label",
             "bogus",
         ]

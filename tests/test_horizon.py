@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from softhard.config import AutoEpochs, ExperimentConfig, TrainConfig, validate
+from softhard.config import AutoEpochs, ExperimentConfig, MarginConfig, TrainConfig, validate
 from softhard.errors import ConfigError
 from softhard.horizon import choose_epochs, relative_change
-from softhard.studies.two_layer import jobs_for, prepare_task, run_experiment, train_students
+from softhard.studies.two_layer import prepare_task, run_experiment, train_students
 
 
 def _running(avg_at):
@@ -72,7 +72,7 @@ TINY_AUTO = {
     "seeds": [0, 1],
     "train": {"epochs": "auto", "auto": {"start": 4, "cap": 16, "rtol": 0.2}},
     "teacher": {"width": 32, "epochs": 10},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 
@@ -97,6 +97,6 @@ def test_run_experiment_records_the_chosen_horizon(tmp_path):
 
 def test_train_students_needs_a_resolved_horizon():
     cfg = validate(ExperimentConfig, TINY_AUTO)
-    task = prepare_task(cfg.tasks[0], cfg.teacher, margin=False)
+    task = prepare_task(cfg.tasks[0], cfg.teacher, margin=MarginConfig(estimate=False))
     with pytest.raises(ConfigError, match="auto"):
-        train_students(task, jobs_for(cfg)[:1], cfg)
+        train_students(task, cfg.students()[:1], cfg)

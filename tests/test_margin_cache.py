@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from softhard.config import DataConfig, TeacherConfig
+from softhard.config import DataConfig, MarginConfig, TeacherConfig
 from softhard.ntk import cache as margin_cache
 from softhard.ntk import cached_margin
 from softhard.studies.two_layer import prepare_task
@@ -70,9 +70,11 @@ def test_tampered_entry_is_rebuilt(tmp_path, calls):
 
 def test_prepare_task_estimates_gamma_once_per_task(tmp_path, calls):
     task = DataConfig.parse("digits:3-8,max_train=60")
-    teacher = TeacherConfig(width=64, epochs=5, num_directions=64)
-    a = prepare_task(task, teacher, cache=tmp_path)
-    b = prepare_task(task, teacher, cache=tmp_path)
+    teacher, margin = TeacherConfig(width=64, epochs=5), MarginConfig(num_directions=64)
+    a = prepare_task(task, teacher, margin=margin, cache=tmp_path)
+    b = prepare_task(task, teacher, margin=margin, cache=tmp_path)
+    assert a.margin is not None and b.margin is not None
     assert calls["n"] == 1 and a.margin.gamma == b.margin.gamma
-    prepare_task(task.model_copy(update={"mix": 0.2}), teacher, cache=tmp_path)
+    assert a.margin.num_directions == 64 and a.margin.seed == margin.seed
+    prepare_task(task.model_copy(update={"mix": 0.2}), teacher, margin=margin, cache=tmp_path)
     assert calls["n"] == 2

@@ -5,6 +5,7 @@ import math
 import pytest
 import yaml
 
+from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.sweep import MinWidthSpec, RunStore, load_min_width_spec, min_width_search
 from softhard.sweep.minwidth import _Search
@@ -32,7 +33,11 @@ def test_search_reports_unreached_eps():
 
 def test_min_width_end_to_end_shares_evaluations(tmp_path, monkeypatch):
     monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
-    base = {"teacher": {"width": 16, "epochs": 5}, "train": {"epochs": 20}, "margin": False}
+    base = {
+        "teacher": {"width": 16, "epochs": 5},
+        "train": {"epochs": 20},
+        "margin": {"estimate": False},
+    }
     spec = MinWidthSpec(
         name="mw",
         tasks=["digits:0-1"],
@@ -42,12 +47,16 @@ def test_min_width_end_to_end_shares_evaluations(tmp_path, monkeypatch):
         max_width=8,
         base={**base, "engine": "loop"},
     )
-    res = min_width_search(spec, store_dir=tmp_path / "s", workers=1, progress=False)
+    res = min_width_search(
+        spec, store_dir=tmp_path / "s", executor=ExecutorConfig(workers=1), progress=False
+    )
     table = res.table.set_index("eps")
     assert table.loc[10.0, "min_width"] == 1 and not table.loc[0.0001, "reached"]
     assert table.loc[0.0001, "widths_evaluated"] == 4  # 1, 2, 4, 8: width 1 shared by both eps
     assert res.trained == 4 * 2
-    again = min_width_search(spec, store_dir=tmp_path / "s", workers=1, progress=False)
+    again = min_width_search(
+        spec, store_dir=tmp_path / "s", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert again.trained == 0 and again.table.equals(res.table)
     with RunStore(tmp_path / "s") as store:
         assert len(store.runs("mw")) == 8

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from softhard.config import ExecutorConfig
 from softhard.sweep import SweepSpec, run_sweep
 
 ray = pytest.importorskip("ray")
@@ -14,7 +15,7 @@ BASE = {
     "widths": [1, 3],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "loop",
 }
 DEEP = {
@@ -38,10 +39,14 @@ DEEP = {
 def test_ray_equals_local(tmp_path, monkeypatch, base, lrs):
     monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
     spec = SweepSpec(name="r", base=base, grid={"train.lr": lrs})
-    local = run_sweep(spec, store_dir=tmp_path / "local", workers=1, progress=False)
+    local = run_sweep(
+        spec, store_dir=tmp_path / "local", executor=ExecutorConfig(workers=1), progress=False
+    )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        remote = run_sweep(spec, store_dir=tmp_path / "ray", executor="ray", progress=False)
+        remote = run_sweep(
+            spec, store_dir=tmp_path / "ray", executor=ExecutorConfig(kind="ray"), progress=False
+        )
     finally:
         ray.shutdown()
     assert remote.trained == len(remote.table) == 16 == local.trained

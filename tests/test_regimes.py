@@ -11,14 +11,14 @@ from typer.testing import CliRunner
 import softhard
 from softhard import ConfigError, DataConfig, ExperimentConfig, paired_compare
 from softhard.cli import app
-from softhard.config import TrainConfig, validate
+from softhard.config import ExecutorConfig, MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
+from softhard.student import Student
 from softhard.studies.regimes.compare import load_results, paired_interval
 from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.sweep.spec import expand
-from softhard.targets import make_targets
 
 runner = CliRunner()
 
@@ -111,12 +111,14 @@ def _planted(flip_hard: float, *, null: bool = False) -> pd.DataFrame:
         gen = torch.Generator().manual_seed(data_seed)
         flipped = torch.where(torch.rand(len(y), generator=gen) < flip_hard, -y, y)
         students = [
-            StudentSpec(8, s, make_targets(m, flipped if m == "hard" else y, 4.0 * y))
+            BankEntry.of(Student(8, s, m), flipped if m == "hard" else y, 4.0 * y)
             for s in range(2)
             for m in ("soft", "hard")
         ]
         if null:
-            students = [StudentSpec(8, s.seed, students[1].targets) for s in students]
+            students = [
+                BankEntry(Student(8, s.seed, "hard"), students[1].targets) for s in students
+            ]
         cfg = TrainConfig(epochs=60)
         res = train_bank(x, students, cfg, x_test=x_test, y_test_pm=ds.y_test_pm)
         for i, (spec, r) in enumerate(zip(students, res, strict=True)):
@@ -162,7 +164,7 @@ def test_teacher_trains_on_the_full_split_and_never_on_test(monkeypatch, tmp_pat
     monkeypatch.setattr(teacher_mod, "train_bank", spy)
     cfg = DataConfig.parse("digits:3-8,student_max_train=30,seed=1")
     tcfg = softhard.config.TeacherConfig(width=16, epochs=3)
-    task = prepare_task(cfg, tcfg, margin=False, cache=tmp_path)
+    task = prepare_task(cfg, tcfg, margin=MarginConfig(estimate=False), cache=tmp_path)
     (x_teacher, kwargs) = seen[0]
     full_x, full_test = task.dataset.flat()
     assert x_teacher.shape[0] == task.dataset.n_train == task.n_train_teacher
@@ -222,7 +224,7 @@ def _tiny_config(**update: object) -> ExperimentConfig:
         "data_seeds": [0, 1, 2],
         "teacher": {"width": 16, "epochs": 5},
         "train": {"epochs": 12},
-        "margin": False,
+        "margin": {"estimate": False},
         **update,
     }
     return validate(ExperimentConfig, data)
@@ -257,7 +259,9 @@ def test_compare_reads_a_sweep_store(tmp_path):
         base=_tiny_config(data_seeds=[0, 1]).model_dump(mode="json", exclude={"name"}),
         grid={"temperature": [1.0, 2.0]},
     )
-    done = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    done = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert done.counts["done"] == 16
     results, curves = load_results(tmp_path / "store", "tiny_regimes")
     out = paired_compare(results, curves=curves, epochs=[4, "last"], method="t")

@@ -15,6 +15,7 @@ from _report_data import (
     results_table,
 )
 from softhard.cli import app
+from softhard.config import ExecutorConfig
 from softhard.errors import DataError
 from softhard.report.claims import (
     NOT_MEASURED,
@@ -159,11 +160,13 @@ def test_report_of_a_sweep_store(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "kind: sweep\nname: small\nbase: {tasks: [digits:0-1, digits:3-8], widths: [2],"
-        " seeds: [0, 1], train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: false}\n"
+        " seeds: [0, 1], train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: {estimate: false}}\n"
         "grid: {temperature: [1.0]}\n"
     )
     store = tmp_path / "store"
-    run_sweep(load_sweep_spec(spec), store_dir=store, executor="local", workers=1, progress=False)
+    run_sweep(
+        load_sweep_spec(spec), store_dir=store, executor=ExecutorConfig(workers=1), progress=False
+    )
     html_path, md_path, report = write_report(store / "softhard.sqlite")
     assert html_path.parent == store and (store / "sweep-small.png").is_file()
     assert report.kind == "sweep store"

@@ -5,7 +5,7 @@ import yaml
 from typer.testing import CliRunner
 
 from softhard.cli import app
-from softhard.config import ExperimentConfig
+from softhard.config import ExecutorConfig, ExperimentConfig
 from softhard.errors import ResourceError
 from softhard.resources import (
     LIMIT_ENV,
@@ -22,8 +22,8 @@ TINY = {
     "widths": [1, 2],
     "seeds": [0],
     "train": {"epochs": 2},
-    "teacher": {"width": 8, "epochs": 2, "num_directions": 16},
-    "margin": False,
+    "teacher": {"width": 8, "epochs": 2},
+    "margin": {"estimate": False, "num_directions": 16},
 }
 
 
@@ -83,9 +83,13 @@ def test_sweep_and_min_width_refuse_before_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv(LIMIT_ENV, "100MB")  # below one spawned worker process (300 MB)
     spec = SweepSpec(name="s", base=TINY, grid={"train.lr": [0.5, 1.0]})
     with pytest.raises(ResourceError, match=r"sweep 's'.*worker processes|fewer --workers"):
-        run_sweep(spec, store_dir=tmp_path / "store", workers=2, progress=False)
+        run_sweep(
+            spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=2), progress=False
+        )
     assert not (tmp_path / "store").exists()
-    run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)  # fits in-process
+    run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )  # fits in-process
     mw = MinWidthSpec(
         name="m",
         tasks=TINY["tasks"],
@@ -95,7 +99,9 @@ def test_sweep_and_min_width_refuse_before_the_store(tmp_path, monkeypatch):
         seeds=[0],
     )
     with pytest.raises(ResourceError, match="min-width search 'm' needs about"):
-        min_width_search(mw, store_dir=tmp_path / "mw", workers=1, progress=False)
+        min_width_search(
+            mw, store_dir=tmp_path / "mw", executor=ExecutorConfig(workers=1), progress=False
+        )
     assert not (tmp_path / "mw").exists()
 
 

@@ -138,9 +138,9 @@ TINY = {
     "kind": "scaling",
     "name": "tiny",
     "levels": [
-        "synthetic,n_samples=40,dim=4,margin=0.3",
-        "synthetic,n_samples=40,dim=4,margin=0.1",
-        "synthetic,n_samples=40,dim=4,margin=0.03",
+        "synthetic,n_samples=40,dim=4,separation=0.3",
+        "synthetic,n_samples=40,dim=4,separation=0.1",
+        "synthetic,n_samples=40,dim=4,separation=0.03",
     ],
     "seeds": [0, 1],
     "eps": {"soft": [0.3, 0.1], "hard": [0.5, 0.3], "yardstick": [0.5, 0.3]},
@@ -151,7 +151,7 @@ TINY = {
     "quantiles": [0.3, 0.7],
     "n_boot": 20,
     "quick": {"max_width": 4},
-    "base": {"teacher": {"kind": "kernel", "num_directions": 32}},
+    "base": {"teacher": {"kind": "kernel"}, "margin": {"num_directions": 32}},
 }
 
 

@@ -21,7 +21,7 @@ BASE = {
     "widths": [1, 2, 3, 4],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "loop",
 }
 METRICS = ["final_loss", "avg_loss", "train_acc", "test_acc"]

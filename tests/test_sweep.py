@@ -5,6 +5,7 @@ import math
 import pytest
 import yaml
 
+from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.sweep import RunStore, SweepSpec, expand, load_sweep_spec, run_sweep
 from softhard.sweep.executors import plan_groups
@@ -17,7 +18,7 @@ BASE = {
     "widths": [1, 2],
     "seeds": [0, 1],
     "label_modes": ["soft", "hard"],
-    "margin": False,
+    "margin": {"estimate": False},
     "engine": "loop",
 }
 
@@ -101,15 +102,23 @@ def test_bad_spec_through_cli_writes_no_store(tmp_path):
 
 def test_resume_skips_done_and_retry_failed_reruns_divergent(tmp_path):
     spec = SweepSpec(name="div", base=BASE, grid={"train.lr": [1.0, math.inf]})
-    first = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    first = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert first.counts == {"done": 8, "failed": 8} and first.trained == 16
     failed = first.table[first.table["status"] == "failed"]
     assert (failed["lr"] == math.inf).all()
     assert failed["reason"].str.contains("loss became nan").all()
-    again = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    again = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert again.trained == 0 and again.counts == first.counts
     retry = run_sweep(
-        spec, store_dir=tmp_path / "store", workers=1, progress=False, retry_failed=True
+        spec,
+        store_dir=tmp_path / "store",
+        executor=ExecutorConfig(workers=1),
+        progress=False,
+        retry_failed=True,
     )
     assert retry.trained == 8 and retry.counts == first.counts
     table = retry.table.set_index("id")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
@@ -58,7 +59,9 @@ def test_deep_sweep_equals_the_deep_study(tmp_path):
     """The store's rows are the rows run_deep_experiment writes for the same config (both on
     one CPU thread: float32 sums depend on the thread count)."""
     spec = SweepSpec(name="d", base={**BASE, "cpu_threads": 1})
-    result = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    result = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert result.counts == {"done": 8, "failed": 0} and result.trained == 8
     cfg = DeepExperimentConfig.model_validate({**BASE, "cpu_threads": 1})
     folder = run_deep_experiment(cfg, out_dir=tmp_path / "runs", progress=False)
@@ -73,7 +76,9 @@ def test_deep_sweep_equals_the_deep_study(tmp_path):
         curves = store.curves("d")
         assert len(curves) == 8 * 2  # one row per student and epoch
         assert curves["test_acc"].notna().all()
-    again = run_sweep(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    again = run_sweep(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert again.trained == 0  # resumed from the store: nothing to train
     # sweep and study share the teacher: one weights file in the one cache folder
     assert len(list(teachers_dir().glob("weights-*.pt"))) == 1
@@ -92,7 +97,9 @@ def test_min_width_search_runs_deep_students(tmp_path):
             k: v for k, v in BASE.items() if k not in ("tasks", "widths", "seeds", "label_modes")
         },
     )
-    result = min_width_search(spec, store_dir=tmp_path / "store", workers=1, progress=False)
+    result = min_width_search(
+        spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
+    )
     assert len(result.table) == 1 and result.trained >= 1
     row = result.table.iloc[0]
     evaluated = result.evaluated

@@ -119,7 +119,7 @@ TINY = {
     "seeds": [0],
     "train": {"epochs": 3},
     "teacher": {"width": 16, "epochs": 3},
-    "margin": False,
+    "margin": {"estimate": False},
 }
 
 

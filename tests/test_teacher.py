@@ -119,7 +119,7 @@ def test_a_one_epoch_teacher_is_flagged_in_the_run(tmp_path):
             "seeds": [0],
             "train": {"epochs": 200},
             "teacher": {"width": 16, "epochs": 1, "lr": 0.01},
-            "margin": False,
+            "margin": {"estimate": False},
         },
     )
     result = run_experiment(cfg, out_dir=tmp_path, progress=False)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from _report_data import make_run_folder
 from softhard.cli import app
+from softhard.config import ExecutorConfig
 from softhard.errors import DataError
 
 pytest.importorskip("tensorboard")
@@ -78,12 +79,15 @@ def test_store_export_reads_back(tmp_path: Path) -> None:
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(
         "kind: sweep\nname: tb\nbase: {tasks: [digits:0-1], widths: [2], seeds: [0],"
-        " train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: false}\n"
+        " train: {epochs: 4}, teacher: {width: 16, epochs: 5}, margin: {estimate: false}}\n"
         "grid: {temperature: [1.0]}\n"
     )
     store = tmp_path / "store"
     run_sweep(
-        load_sweep_spec(spec_file), store_dir=store, executor="local", workers=1, progress=False
+        load_sweep_spec(spec_file),
+        store_dir=store,
+        executor=ExecutorConfig(workers=1),
+        progress=False,
     )
     result = CliRunner().invoke(
         app,

@@ -81,7 +81,7 @@ def test_wheel_outside_a_checkout_records_the_built_revision(tmp_path):
         "seeds": [0],
         "train": {"epochs": 2},
         "teacher": {"width": 8, "epochs": 2},
-        "margin": False,
+        "margin": {"estimate": False},
     }
     cfg.write_text(yaml.safe_dump(tiny))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

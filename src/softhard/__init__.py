@@ -1,10 +1,9 @@
 """softhard: soft-label versus hard-label training of small networks, in experiment and theory."""
 
-from importlib.metadata import PackageNotFoundError, version
-
+from softhard._about import __version__
 from softhard.config import DataConfig, ExperimentConfig, load_config
 from softhard.data import Dataset, load_dataset
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
@@ -23,15 +22,8 @@ from softhard.targets import Targets, make_targets
 from softhard.theory import crossover, hard_neurons, soft_neurons
 from softhard.train import TrainResult, train_two_layer
 
-try:  # stamped from git by setuptools-scm when the package is built (wheel or editable)
-    from softhard._version import __version__
-except ImportError:  # pragma: no cover - a source tree never built
-    try:
-        __version__ = version("softhard")
-    except PackageNotFoundError:
-        __version__ = "0.0.0+unknown"
-
 __all__ = [
+    "BankEntry",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -45,7 +37,6 @@ __all__ = [
     "ScalingResult",
     "ScalingSpec",
     "SofthardError",
-    "StudentSpec",
     "Targets",
     "TrainResult",
     "TwoLayerReLU",

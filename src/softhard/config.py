@@ -20,11 +20,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from softhard.errors import ConfigError
-from softhard.student import LabelMode
+from softhard.student import LabelMode, Student
 
 Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
 Optimizer = Literal["gd", "sgd", "adam"]
@@ -36,11 +38,34 @@ TeacherKind = Literal["network", "kernel"]
 Engine = Literal["bank", "loop"]
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    """The base of every config model: unknown keys are rejected and a loaded config is frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataConfig(_Model):
+RENAMED_ERROR = "renamed_key"
+"""The pydantic error type of a key that was renamed (its message names the replacement)."""
+
+
+def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:
+    """Raise a ``renamed_key`` error if ``data`` (a mapping) holds one of ``renamed``'s old keys.
+
+    ``renamed`` maps each old key to a sentence naming its replacement; the error is reported by
+    :func:`format_validation_error` as one clear sentence instead of "unknown key".
+    """
+    if isinstance(data, dict):
+        for old, replacement in renamed.items():
+            if old in data:
+                raise PydanticCustomError(
+                    RENAMED_ERROR,
+                    "the key '{old}' was renamed: {replacement}",
+                    {"old": old, "replacement": replacement},
+                )
+    return data
+
+
+class DataConfig(ConfigModel):
     """One dataset with its difficulty settings (one "difficulty level" of an experiment).
 
     The pipeline (see :mod:`softhard.data`): load the source and pick the binary task, split
@@ -61,7 +86,12 @@ class DataConfig(_Model):
     seed: int = Field(0, description="seed of the split and of every difficulty transform")
     n_samples: int = Field(1000, ge=4, description="synthetic: number of examples")
     dim: int = Field(16, ge=1, description="synthetic: input dimension")
-    margin: float = Field(0.1, ge=0.0, lt=1.0, description="synthetic: linear margin (difficulty)")
+    separation: float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="synthetic: every point has |<u, x>| >= separation (the difficulty knob)",
+    )
     label: str | None = Field(None, description="display name; derived from the settings if None")
     student_max_train: int | None = Field(
         None,
@@ -69,6 +99,18 @@ class DataConfig(_Model):
         description="the student trains on a seeded nested subset of this many training examples; "
         "the teacher on the whole training split (None: both on the same set)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(
+            data,
+            {
+                "margin": "the synthetic source's difficulty knob is now 'separation' (every "
+                "point has |<u, x>| >= separation), e.g. synthetic,dim=16,separation=0.1; "
+                "'margin' names only the NTK margin gamma (the top-level 'margin' section)"
+            },
+        )
 
     @model_validator(mode="after")
     def _student_subset_fits(self) -> DataConfig:
@@ -87,7 +129,7 @@ class DataConfig(_Model):
             return self.label
         parts = [f"{self.source}:{self.task}" if self.source != "file" else f"file:{self.path}"]
         if self.source == "synthetic":
-            parts = [f"synthetic:d={self.dim},margin={self.margin:g}"]
+            parts = [f"synthetic:d={self.dim},separation={self.separation:g}"]
         if self.source == "file":  # the base name and the options that pick the data
             chosen = [k for k in ("task", "label_column") if k in self.model_fields_set]
             options = [f"{k}={getattr(self, k)}" for k in chosen if getattr(self, k) is not None]
@@ -105,7 +147,7 @@ class DataConfig(_Model):
         """Parse a dataset spec string: ``SOURCE[:TASK][,key=value...]``.
 
         Examples: ``digits:3-8``, ``digits:3-8,mix=0.3,noise=0.1``, ``mnist:0-1,path=data/mnist``,
-        ``synthetic,n_samples=500,dim=20,margin=0.05``, ``file:data.csv,label_column=y``.
+        ``synthetic,n_samples=500,dim=20,separation=0.05``, ``file:data.csv,label_column=y``.
         For ``file`` the part after the colon is the path.
         """
         head, *rest = [p.strip() for p in spec.split(",")]
@@ -121,7 +163,8 @@ class DataConfig(_Model):
                     f"keys: {', '.join(cls.model_fields)}"
                 )
             fields[key.strip()] = yaml.safe_load(value)
-        return validate(cls, fields, where=f"dataset spec {spec!r}")
+        parsed: DataConfig = validate(cls, fields, where=f"dataset spec {spec!r}")
+        return parsed
 
 
 def parse_task_specs(value: Any) -> Any:
@@ -148,7 +191,7 @@ Widths = Annotated[list[int], AfterValidator(_sorted_positive)]
 StopRule = Literal["epochs", "val_loss", "train_tol"]
 
 
-class TeacherStop(_Model):
+class TeacherStop(ConfigModel):
     """When a network teacher stops training (see ``docs/teachers-and-yardstick.md``).
 
     ``epochs``: exactly ``teacher.epochs`` epochs on the whole training set (no hold-out).
@@ -167,7 +210,7 @@ class TeacherStop(_Model):
     check_every: int = Field(50, ge=1, description="epochs between checks")
 
 
-class TeacherConfig(_Model):
+class TeacherConfig(ConfigModel):
     """The teacher whose logits give the soft labels sigmoid(F(x) / T)."""
 
     kind: TeacherKind = Field("network", description="'network': wide two-layer net; 'kernel'")
@@ -175,12 +218,37 @@ class TeacherConfig(_Model):
     epochs: int = Field(300, ge=1, description="network teacher, stop.rule 'epochs': epochs")
     stop: TeacherStop = TeacherStop()
     lr: float = Field(1.0, gt=0.0)
-    seed: int = 12345
+    seed: int = Field(12345, description="network teacher: seed of its initialisation")
     beta: float | None = Field(None, gt=0.0, description="kernel teacher: logit scale (1/gamma)")
-    num_directions: int = Field(2048, ge=16, description="kernel teacher: directions z_k")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(
+            data,
+            {
+                "num_directions": "the directions of the NTK margin estimate (which a kernel "
+                "teacher is built from) are set in the top-level section 'margin': write "
+                "margin: {num_directions: K}"
+            },
+        )
 
 
-class StudentConfig(_Model):
+class MarginConfig(ConfigModel):
+    """The NTK margin gamma of each task's training set (docs/theory.md section 2).
+
+    :func:`softhard.ntk.estimate_margin` solves the margin problem over ``num_directions``
+    random directions z_k drawn with ``seed``. With ``estimate`` every task's gamma is estimated
+    (and reported beside the results); a kernel teacher, built from the estimate's solution,
+    always needs it and uses these settings too.
+    """
+
+    estimate: bool = Field(True, description="estimate the NTK margin gamma of every task")
+    num_directions: int = Field(2048, ge=16, description="directions z_k of the estimate (K)")
+    seed: int = Field(12345, description="seed of the directions z_k")
+
+
+class StudentConfig(ConfigModel):
     """The two-layer ReLU student of docs/theory.md section 1."""
 
     init: Init = "plain"
@@ -193,7 +261,7 @@ def _epochs_value(value: Any) -> Any:
     raise ValueError("train.epochs must be a whole number >= 1 or 'auto'")
 
 
-class AutoEpochs(_Model):
+class AutoEpochs(ConfigModel):
     """``train.epochs: auto``: double T from ``start`` until the epoch-averaged loss of the
     widest students (mean over seeds, every label mode) changes by less than ``rtol``
     (relative) from T/2 to T, or T reaches ``cap`` (see ``docs/teachers-and-yardstick.md``)."""
@@ -211,7 +279,7 @@ class AutoEpochs(_Model):
         return self
 
 
-class ModeLrs(_Model):
+class ModeLrs(ConfigModel):
     """A learning rate per label mode; a mode left out uses ``train.lr``."""
 
     soft: float | None = Field(None, gt=0.0)
@@ -219,7 +287,7 @@ class ModeLrs(_Model):
     mixed: float | None = Field(None, gt=0.0)
 
 
-class TrainConfig(_Model):
+class TrainConfig(ConfigModel):
     """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
 
     optimizer: Optimizer = "gd"
@@ -262,7 +330,9 @@ class TrainConfig(_Model):
         logistic loss) and ``sigmoid'(f/T) / T^2`` without it, so its lr is ``lr_hard`` with
         ``t2_scaling`` and ``lr_hard * T^2`` without (docs/regimes.md, "step sizes").
         """
-        lrs = self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        lrs: dict[str, float] = (
+            self.lr_by_mode.model_dump(exclude_none=True) if self.lr_by_mode else {}
+        )
         hard = lrs.get("hard", self.lr)
         if label_mode == "hard":
             return hard
@@ -271,7 +341,12 @@ class TrainConfig(_Model):
         return lrs.get(label_mode, self.lr)
 
 
-class ExperimentConfig(_Model):
+def soft_and_hard() -> list[LabelMode]:
+    """The default label modes: soft and hard."""
+    return ["soft", "hard"]
+
+
+class ExperimentConfig(ConfigModel):
     """A soft-vs-hard width sweep of two-layer students over one or more difficulty levels."""
 
     kind: Literal["two_layer"] = "two_layer"
@@ -282,19 +357,33 @@ class ExperimentConfig(_Model):
     train: TrainConfig = TrainConfig()
     widths: Widths = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
     temperature: float = Field(1.0, gt=0.0)
     kd_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the soft term (mixed)")
     engine: Engine = "bank"
     device: Device = "cpu"
     dtype: DType = "float64"
-    margin: bool = Field(True, description="estimate the NTK margin gamma of every task")
+    margin: MarginConfig = Field(
+        default_factory=MarginConfig, description="the NTK margin gamma (see MarginConfig)"
+    )
     out_dir: str = "runs"
     data_seeds: list[int] | None = Field(
         None,
         min_length=1,
         description="run every task at each of these data seeds (replaces the task's seed)",
     )
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _margin_flag_moved(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(
+                RENAMED_ERROR,
+                "the flag 'margin: true|false' is now 'margin: {estimate: {flag}}' (the "
+                "section also holds num_directions and seed of the NTK margin estimate)",
+                {"old": "", "flag": str(value).lower()},
+            )
+        return value
 
     @model_validator(mode="after")
     def _symmetric_needs_even(self) -> ExperimentConfig:
@@ -308,11 +397,48 @@ class ExperimentConfig(_Model):
         """A stable hash of the resolved config (16 hex digits)."""
         return config_digest(self)
 
+    def students(self) -> list[Student]:
+        """Every width x seed x label mode as a :class:`~softhard.student.Student`, label mode
+        major, then width, then seed (a single-student config gives one)."""
+        return [
+            Student(w, s, mode, self.temperature, self.kd_weight)
+            for mode in self.label_modes
+            for w in self.widths
+            for s in self.seeds
+        ]
+
     def task_list(self) -> list[DataConfig]:
         """The tasks to run: each task at each of ``data_seeds`` (task-major), or as given."""
         if self.data_seeds is None:
             return list(self.tasks)
         return [t.model_copy(update={"seed": s}) for t in self.tasks for s in self.data_seeds]
+
+
+ExecutorKind = Literal["local", "ray"]
+DEFAULT_LEASE = 300.0
+"""Seconds a claimed run stays reserved without a heartbeat (:class:`ExecutorConfig`)."""
+
+
+class ExecutorConfig(ConfigModel):
+    """Where the runs of a sweep, min-width search or scaling study train: one object, built once
+    (by the CLI from ``--executor``, ``--workers``, ``--ray-address``, ``--group-size`` and
+    ``--lease``) and handed down unchanged to the run loop and the executor.
+
+    ``local``: a pool of ``workers`` spawned processes (default: the core count; 1 trains in this
+    process). ``ray``: Ray tasks on the cluster at ``ray_address`` (default: a local Ray, or the
+    one already running), ``workers`` at a time (default: the cluster's CPUs).
+    """
+
+    kind: ExecutorKind = Field("local", description="'local' (processes) or 'ray'")
+    workers: int | None = Field(None, ge=1, description="parallel workers [core count]")
+    ray_address: str | None = Field(None, description="ray: the cluster's address")
+    group_size: int | None = Field(None, ge=1, description="most runs sent to a worker at once")
+    lease: float = Field(
+        DEFAULT_LEASE,
+        gt=0.0,
+        description="seconds a claimed run stays reserved without a heartbeat (a dead driver's "
+        "runs are free again after it)",
+    )
 
 
 def config_digest(model: BaseModel) -> str:
@@ -339,7 +465,12 @@ def format_validation_error(err: ValidationError, model_cls: type[BaseModel], wh
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
+        if e["type"] == RENAMED_ERROR:  # the message names the replacement
+            old = ".".join(str(p) for p in (*e["loc"], e["ctx"]["old"]) if p != "")
+            msg = f"key '{old}' is no longer accepted: " + e["msg"].partition(": ")[2]
+            if e["msg"].startswith("the flag"):
+                msg = f"field '{old}': {e['msg']}"
+        elif e["type"] == "extra_forbidden":
             allowed = _allowed_keys(model_cls, e["loc"][:-1])
             msg = f"unknown key '{loc}'"
             if allowed:
@@ -348,7 +479,7 @@ def format_validation_error(err: ValidationError, model_cls: type[BaseModel], wh
             msg = f"field '{loc}': {e['msg']}"
             if "input" in e and not isinstance(e["input"], dict | list):
                 msg += f" (got {e['input']!r})"
-        lines.append(msg)
+        lines.append(msg.removesuffix("."))
     return f"{where} is invalid: " + "; ".join(lines) + "."
 
 

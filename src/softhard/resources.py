@@ -18,9 +18,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+
+import torch
 
 from softhard.config import DataConfig, ExperimentConfig
+from softhard.data import load_dataset
 from softhard.engine._layout import plan_ranges
 from softhard.engine._loop import _BUFFER_ELEMENTS
 from softhard.engine.bank import _DEFAULT_CHUNKS
@@ -80,12 +82,9 @@ def available_memory(device: str = "cpu") -> tuple[int | None, str]:
     env = os.environ.get(LIMIT_ENV)
     if env:
         return parse_size(env), f"{LIMIT_ENV}={env}"
-    if str(device).startswith("cuda"):
-        import torch
-
-        if torch.cuda.is_available():
-            free, _ = torch.cuda.mem_get_info(torch.device(device))
-            return int(free), f"free memory of {device}"
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free), f"free memory of {device}"
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -102,8 +101,6 @@ def available_memory(device: str = "cpu") -> tuple[int | None, str]:
 
 @functools.lru_cache(maxsize=64)
 def _shape(task_json: str) -> tuple[int, int, int]:
-    from softhard.data import load_dataset
-
     data = load_dataset(DataConfig.model_validate_json(task_json))
     return data.n_train, data.n_test, data.dim
 
@@ -176,14 +173,13 @@ def estimate_task(est: MemoryEstimate, cfg: ExperimentConfig, shape: tuple[int, 
     if t.kind == "network":
         teacher = t.width * d * 8 * 4 + (n + n_test) * t.width * 8 * 3
         est.add("teacher", teacher, f"width {t.width} network teacher")
-    if cfg.margin or t.kind == "kernel":
-        est.add("margin", n * t.num_directions * 8 * 3, f"{n} x {t.num_directions} directions")
+    if cfg.margin.estimate or t.kind == "kernel":
+        k = cfg.margin.num_directions
+        est.add("margin", n * k * 8 * 3, f"{n} x {k} directions")
 
 
 def estimate_experiment(cfg: ExperimentConfig, *, threads: int | None = None) -> MemoryEstimate:
     """Peak memory of :func:`softhard.studies.two_layer.run_experiment` (tasks run one after another)."""
-    import torch
-
     threads = threads or torch.get_num_threads()
     widths = [w for w in cfg.widths for _ in cfg.seeds for _ in cfg.label_modes]
     best = MemoryEstimate()
@@ -262,15 +258,3 @@ def check_groups(
     fix = _FIX + ", fewer --workers, or a smaller --group-size"
     check_memory(est, device=device, what=what, fix=fix)
     return est
-
-
-def runs_as_groups(runs: Sequence[Any], group_size: int | None, units: int) -> list[tuple]:
-    """Sweep runs (``Run`` objects) as the groups the executor will train, ``(config, widths)``."""
-    from softhard.sweep.executors import plan_groups
-
-    out = []
-    by_id = {r.id: r for r in runs}
-    for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
-        members = [by_id[run_id] for run_id, _ in group.runs]
-        out.append((members[0].config, [m.config.widths[0] for m in members]))
-    return out

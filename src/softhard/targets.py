@@ -5,18 +5,33 @@ them. It knows the per-example *reported* loss (the quantity the theorem bounds:
 labels, logistic for hard labels, their kd_weight mixture for mixed) and the derivative of the
 *training objective* with respect to the logits (with Hinton's T^2 factor on the KL term when
 ``t2_scaling`` is on; see :mod:`softhard.losses`).
+
+:class:`StackedTargets` is the same formula for ``k`` students at once, as ``(k, n)`` tensors: the
+student-bank engine (:mod:`softhard.engine`) builds one per range of students with
+:func:`stack_targets` and takes its gradients (:meth:`ObjectiveGrad.into`) and reported losses
+(:meth:`StackedTargets.reported`) from it, so the loss formula lives in this module only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 
 from softhard import losses
-from softhard.student import LabelMode, resolve_kd_weight
+from softhard.student import LabelMode, Student, resolve_kd_weight
 
-__all__ = ["LabelMode", "Targets", "make_targets"]
+__all__ = [
+    "LabelMode",
+    "ObjectiveGrad",
+    "StackedTargets",
+    "Targets",
+    "make_targets",
+    "stack_targets",
+    "student_targets",
+]
 
 
 @dataclass(frozen=True)
@@ -108,3 +123,187 @@ def make_targets(
     weight = resolve_kd_weight(label_mode, kd_weight)
     p = None if teacher_logits is None else losses.soft_targets(teacher_logits, temperature)
     return Targets(y_pm, p, weight, temperature, t2_scaling)
+
+
+def student_targets(
+    student: Student,
+    y_pm: torch.Tensor,
+    teacher_logits: torch.Tensor | None,
+    *,
+    t2_scaling: bool = True,
+) -> Targets:
+    """The targets of a :class:`~softhard.student.Student`: :func:`make_targets` with its label
+    mode, temperature and kd_weight."""
+    return make_targets(
+        student.label_mode,
+        y_pm,
+        teacher_logits,
+        temperature=student.temperature,
+        kd_weight=student.kd_weight,
+        t2_scaling=t2_scaling,
+    )
+
+
+@dataclass(frozen=True)
+class ObjectiveGrad:
+    """The derivative of ``k`` students' training objectives on ``b`` examples, stacked.
+
+    With ``w`` = kd_weight, ``s`` = T^2 or 1 (``t2_scaling``) and ``T`` the temperature,
+    :meth:`Targets.objective_grad` is ``(1 - w) (-y sigmoid(-y f)) + w s (sigmoid(f/T) - p) / T``,
+    that is ``D = a1 sigmoid(-y f) + b1 sigmoid(f / T) + a3`` with ``a1 = -(1 - w) y``,
+    ``b1 = w s / T`` and ``a3 = -b1 p``.
+
+    Attributes:
+        neg_y, a1, a3: ``-y``, ``a1`` and ``a3`` per student and example, ``(k, b)``.
+        b1, inv_t: ``b1`` and ``1 / T`` per student, ``(k, 1)``.
+        has_hard: some student has ``w < 1`` (else the logistic term is skipped).
+        has_soft: some student has ``w > 0`` (else the KL term is skipped).
+    """
+
+    neg_y: torch.Tensor
+    a1: torch.Tensor
+    a3: torch.Tensor
+    b1: torch.Tensor
+    inv_t: torch.Tensor
+    has_hard: bool
+    has_soft: bool
+
+    def columns(self, cols: torch.Tensor | slice) -> ObjectiveGrad:
+        """The same students on some of the examples (a slice gives contiguous copies)."""
+        if isinstance(cols, slice):
+            return replace(
+                self,
+                neg_y=self.neg_y[:, cols].contiguous(),
+                a1=self.a1[:, cols].contiguous(),
+                a3=self.a3[:, cols].contiguous(),
+            )
+        return replace(
+            self,
+            neg_y=self.neg_y.index_select(1, cols),
+            a1=self.a1.index_select(1, cols),
+            a3=self.a3.index_select(1, cols),
+        )
+
+    def view(self, cols: slice) -> ObjectiveGrad:
+        """The same students on a slice of the examples, as views (no copy)."""
+        return replace(self, neg_y=self.neg_y[:, cols], a1=self.a1[:, cols], a3=self.a3[:, cols])
+
+    def into(
+        self,
+        f: torch.Tensor,
+        out: torch.Tensor | None = None,
+        work: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``D`` of logits ``f`` ``(k, b)``; into the buffer ``out`` if given (``work``: a
+        second ``(k, b)`` buffer for ``sigmoid(f / T)``)."""
+        if self.has_hard:
+            d = torch.mul(self.neg_y, f) if out is None else torch.mul(self.neg_y, f, out=out)
+            d.sigmoid_().mul_(self.a1)
+        else:
+            d = torch.zeros_like(f) if out is None else out.zero_()
+        if self.has_soft:
+            z = torch.mul(f, self.inv_t) if work is None else torch.mul(f, self.inv_t, out=work)
+            d.addcmul_(z.sigmoid_(), self.b1).add_(self.a3)
+        return d
+
+
+@dataclass(frozen=True)
+class StackedTargets:
+    """The targets of ``k`` students on ``n`` training examples as tensors (one bank range).
+
+    Attributes:
+        grad: the objective's derivative (:class:`ObjectiveGrad`) on all ``n`` examples.
+        y: hard labels, ``(k, n)``.
+        one_minus_p, neg_entropy: ``1 - p`` and ``p ln p + (1 - p) ln(1 - p)``, ``(k, n)``
+            (p = 0 for a student without soft labels).
+        kd: kd_weight per student, ``(k, 1)``.
+        has_p: whether each student has soft labels, ``(k,)`` bool.
+    """
+
+    grad: ObjectiveGrad
+    y: torch.Tensor
+    one_minus_p: torch.Tensor
+    neg_entropy: torch.Tensor
+    kd: torch.Tensor
+    has_p: torch.Tensor
+
+    @property
+    def has_hard(self) -> bool:
+        return self.grad.has_hard
+
+    @property
+    def has_soft(self) -> bool:
+        return self.grad.has_soft
+
+    def reported(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mean reported loss, KL and logistic loss of training logits ``f`` ``(E, k, n)``.
+
+        The reported loss is :meth:`Targets.loss` averaged over examples,
+        ``(1 - w) mean logistic(f, y) + w mean KL(p || sigmoid(f/T))``, each ``(E, k)`` in
+        ``f``'s dtype. The KL is returned for every student (NaN-free; the caller masks it with
+        ``has_p``); the logistic loss is returned for every student too (the yardstick). Without
+        a student with ``w < 1`` the logistic term is left out of the loss, as the reference
+        does.
+        """
+        kd = self.kd.view(-1)
+        inv_t = self.grad.inv_t
+        z = f if bool((inv_t == 1.0).all()) else torch.mul(f, inv_t)
+        # KL(p || sigmoid(z)) = softplus(-z) + (1 - p) z + p log p + (1 - p) log(1 - p), and
+        # softplus(-z) = -softplus(z, beta=-1) (the same threshold, an exact sign flip)
+        kl_each = torch.mul(z, self.one_minus_p).sub_(F.softplus(z, beta=-1.0))
+        kl = kl_each.mean(-1).add_(self.neg_entropy.mean(-1))
+        zero = torch.zeros((), dtype=f.dtype, device=f.device)
+        loss = torch.where(kd > 0.0, kd * kl, zero)
+        logistic = F.softplus(torch.mul(self.grad.neg_y, f)).mean(-1)
+        if self.has_hard:
+            hard = torch.nonzero(kd < 1.0).flatten()
+            every = len(hard) == len(kd)
+            hard_logistic = logistic if every else logistic.index_select(1, hard)
+            hard_loss = (1.0 - kd[hard]) * hard_logistic
+            loss = loss + (
+                hard_loss if every else torch.zeros_like(loss).index_copy_(1, hard, hard_loss)
+            )
+        return loss, kl, logistic
+
+
+def stack_targets(
+    targets: Sequence[Targets], dtype: torch.dtype, device: torch.device
+) -> StackedTargets:
+    """The targets of ``k`` students stacked (see :class:`StackedTargets`), computed in float64
+    and cast to ``dtype`` on ``device``."""
+
+    def col(values: list[float]) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.float64)[:, None]
+
+    y = torch.stack([t.y_pm.to(torch.float64).cpu() for t in targets])
+    p = torch.stack(
+        [
+            t.p.to(torch.float64).cpu() if t.p is not None else torch.zeros_like(y[0])
+            for t in targets
+        ]
+    )
+    kd = col([t.kd_weight for t in targets])
+    inv_t = col([1.0 / t.temperature for t in targets])
+    scale = col([t._kl_scale for t in targets])
+    b1 = kd * scale * inv_t
+
+    def put(t: torch.Tensor) -> torch.Tensor:
+        return t.to(dtype=dtype, device=device).contiguous()
+
+    grad = ObjectiveGrad(
+        neg_y=put(-y),
+        a1=put(-(1.0 - kd) * y),
+        a3=put(-b1 * p),
+        b1=put(b1),
+        inv_t=put(inv_t),
+        has_hard=any(t.kd_weight < 1.0 for t in targets),
+        has_soft=any(t.kd_weight > 0.0 for t in targets),
+    )
+    return StackedTargets(
+        grad=grad,
+        y=put(y),
+        one_minus_p=put(1.0 - p),
+        neg_entropy=put(torch.xlogy(p, p) + torch.xlogy(1.0 - p, 1.0 - p)),
+        kd=put(kd),
+        has_p=torch.tensor([t.p is not None for t in targets], device=device),
+    )

@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from softhard._about import __version__
 from softhard.errors import SofthardError
+from softhard.report.rundir import environment
 
 app = typer.Typer(
     name="softhard",
@@ -25,9 +27,6 @@ err_console = Console(stderr=True)
 
 def _print_version(value: bool) -> None:
     if value:
-        from softhard import __version__
-        from softhard.report.rundir import environment
-
         revision = environment()["git_revision"] or "unknown"
         console.print(
             f"softhard {__version__} (git revision {revision})", highlight=False, soft_wrap=True

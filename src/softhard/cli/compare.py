@@ -11,7 +11,19 @@ import typer
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
+from softhard.config import json_digest
 from softhard.errors import ConfigError
+from softhard.report.rundir import new_run_name
+from softhard.studies.regimes.compare import (
+    IN_TASK_NAME,
+    OUTPUT_COLUMNS,
+    SETTING_COLUMNS,
+    load_results,
+    paired_compare,
+    varying_axes,
+)
+from softhard.studies.regimes.plot import write_comparison
+from softhard.sweep import DEFAULT_STORE
 
 _CELL_ORDER = ("task", "width")
 
@@ -40,11 +52,6 @@ def compare(
     ),
 ) -> None:
     """Soft minus hard test accuracy per cell and horizon, paired by data and student seed."""
-    from softhard.config import json_digest
-    from softhard.report.rundir import new_run_name
-    from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
-    from softhard.studies.regimes.plot import write_comparison
-
     folder, sweep = _resolve_source(source, sweep)
     results, curves = load_results(folder, sweep)
     horizons = _parse_epochs(epochs)
@@ -86,8 +93,6 @@ def compare(
 
 
 def _resolve_source(source: str, sweep: str | None) -> tuple[Path, str | None]:
-    from softhard.sweep import DEFAULT_STORE
-
     path = Path(source)
     if path.exists():
         return path, sweep
@@ -116,8 +121,6 @@ def _parse_epochs(text: str) -> list[Any]:
 
 
 def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
-    from softhard.studies.regimes.compare import SETTING_COLUMNS
-
     keep = [*SETTING_COLUMNS, "kd_weight", "dim", "teacher_test_acc"]
     out = {}
     for col in keep:
@@ -132,8 +135,6 @@ def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
 
 def print_paired(frame: pd.DataFrame, title: str) -> None:
     """The paired table, narrow enough for 80 columns (the task column wraps)."""
-    from softhard.studies.regimes.compare import IN_TASK_NAME, OUTPUT_COLUMNS
-
     # settings the task's name already shows are left to it (paired.csv has them as columns)
     cells = [c for c in frame.columns if c not in (*OUTPUT_COLUMNS, *IN_TASK_NAME)]
     table = Table(title=title, title_justify="left")

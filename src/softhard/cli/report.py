@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
+from softhard.report.html import write_report
+from softhard.report.tensorboard import export_run_folder
 
 
 @app.command("report")
@@ -22,8 +24,6 @@ def report(
     ] = None,
 ) -> None:
     """Write report.html (figures embedded, no network needed) and report.md with the claims."""
-    from softhard.report.html import write_report
-
     html_path, md_path, result = write_report(path, out)
     claims = result.claims
     table = Table("#", "status", "claim", title="claims")
@@ -40,8 +40,6 @@ def export_tb(
     out: Annotated[Path, typer.Option("--out", "-o", help="TensorBoard log folder")] = Path("tb"),
 ) -> None:
     """Log a run folder's per-epoch curves and final metrics to TensorBoard event files."""
-    from softhard.report.tensorboard import export_run_folder
-
     folders = export_run_folder(run, out)
     console.print(
         f"wrote {len(folders)} TensorBoard runs under [bold]{out}[/bold]; view: tensorboard --logdir {out}",

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli.run import QuietOption
+from softhard.cli._options import QuietOption
+from softhard.studies.reproduce import reproduce
 
 
 @app.command("reproduce")
@@ -27,8 +28,6 @@ def reproduce_cmd(
     quiet: QuietOption = False,
 ) -> None:
     """Run the studies (resumable: a second call finishes an interrupted run), then the report."""
-    from softhard.studies.reproduce import reproduce
-
     folder = out or Path("runs") / ("reproduce-quick" if quick else "reproduce")
     command = shlex.join(
         ["softhard", "reproduce", *(["--quick"] if quick else []), "--out", str(folder)]

@@ -2,100 +2,72 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
+import yaml
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.config import (
-    ExperimentConfig,
-    apply_overrides,
-    read_yaml,
-    shipped_configs,
-    validate_with_overrides,
+from softhard.cli._options import (
+    ExecutorOption,
+    GroupSizeOption,
+    LeaseOption,
+    OutOption,
+    QuietOption,
+    RayOption,
+    RetryOption,
+    Runner,
+    RunOptions,
+    SetOption,
+    StoreOption,
+    WorkersOption,
+    executor_config,
 )
-from softhard.errors import ConfigError
+from softhard.cli.scaling import run_scaling_spec
+from softhard.cli.sweep import run_min_width_spec, run_sweep_spec
+from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
+from softhard.kinds import AnyConfig, Kind, kind_of, load_any
 from softhard.report.tables import print_table
-
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="override a config field: dotted.key=value (YAML value)"),
-]
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="folder for run folders")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
+from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
+from softhard.teachers.two_layer import weak_teacher_text
 
 
-def resolve_config_path(config: str) -> Path:
-    """A path, or the name of a shipped config (``softhard configs`` lists them)."""
-    path = Path(config)
-    if path.is_file():
-        return path
-    shipped = shipped_configs()
-    if config in shipped:
-        return shipped[config]
-    raise ConfigError(
-        f"config {config!r} is neither a file nor a shipped config; shipped configs: {', '.join(shipped)}"
-    )
+def load_any_config(config: str, overrides: list[str] | None) -> AnyConfig:
+    """Load a config of any kind (:func:`softhard.kinds.load_any`): a file or a shipped name."""
+    return load_any(config, overrides)
 
 
-def load_any_config(config: str, overrides: list[str] | None) -> Any:
-    """Load a two-layer (default) or deep (``kind: deep``) experiment config."""
-    path = resolve_config_path(config)
-    raw = read_yaml(path)
-    data = apply_overrides(raw, overrides or [])
-    kind = data.get("kind", "two_layer")
-    if kind == "deep":
-        from softhard.studies.deep.config import DeepExperimentConfig
-
-        return validate_with_overrides(DeepExperimentConfig, raw, overrides, where=f"config {path}")
-    if kind in ("sweep", "min_width"):  # specs of `softhard sweep` / `softhard min-width`
-        from softhard.sweep import load_min_width_spec, load_sweep_spec
-
-        loader = load_sweep_spec if kind == "sweep" else load_min_width_spec
-        return loader(path, overrides)
-    if kind == "scaling":  # spec of `softhard scaling`
-        from softhard.studies.scaling.run import load_scaling_spec
-
-        return load_scaling_spec(path, overrides)
-    if kind != "two_layer":
-        raise ConfigError(
-            f"config {path}: field 'kind' must be 'two_layer', 'deep', 'sweep', 'min_width' or "
-            "'scaling' "
-            f"(got {kind!r})"
-        )
-    return validate_with_overrides(ExperimentConfig, raw, overrides, where=f"config {path}")
+def run_two_layer(cfg: ExperimentConfig, options: RunOptions) -> None:
+    """Run a two-layer experiment; print its summaries and where its run folder is."""
+    result = run_experiment(cfg, out_dir=options.out, progress=not options.quiet)
+    print_task_summaries(summarize(result.results))
+    print_horizons_and_teachers(result)
+    console.print(f"run folder: [bold]{result.path}[/bold]", soft_wrap=True)
 
 
-def execute(cfg: Any, out: Path | None, quiet: bool) -> Path:
-    """Run a loaded config and print where its run folder is."""
-    kind = getattr(cfg, "kind", "two_layer")
-    if kind == "scaling":
-        raise ConfigError(
-            "this is a scaling spec (kind: scaling); run it with `softhard scaling SPEC`"
-        )
-    if kind in ("sweep", "min_width"):
-        command = "sweep" if kind == "sweep" else "min-width"
-        raise ConfigError(
-            f"this is a {kind} spec (kind: {kind}); run it with `softhard {command} SPEC`, "
-            "which stores every run and resumes"
-        )
-    if kind == "deep":
-        from softhard.studies.deep.run import run_deep_experiment
-
-        path = run_deep_experiment(cfg, out_dir=out, progress=not quiet)
-        import pandas as pd
-
-        print_summary(pd.read_csv(path / "summary.csv"), title="mean (std) over seeds")
-    else:
-        from softhard.studies.two_layer import run_experiment, summarize
-
-        result = run_experiment(cfg, out_dir=out, progress=not quiet)
-        print_task_summaries(summarize(result.results))
-        print_horizons_and_teachers(result)
-        path = result.path
+def run_deep(cfg: DeepExperimentConfig, options: RunOptions) -> None:
+    """Run a deep experiment; print its summary and where its run folder is."""
+    path = run_deep_experiment(cfg, out_dir=options.out, progress=not options.quiet)
+    print_summary(pd.read_csv(path / "summary.csv"), title="mean (std) over seeds")
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
-    return path
+
+
+RUNNERS: dict[Kind, Runner] = {
+    "two_layer": run_two_layer,
+    "deep": run_deep,
+    "sweep": run_sweep_spec,
+    "min_width": run_min_width_spec,
+    "scaling": run_scaling_spec,
+}
+"""The runner of each kind of config (the kinds and their models: :mod:`softhard.kinds`)."""
+
+
+def execute(cfg: AnyConfig, options: RunOptions) -> None:
+    """Run a loaded config of any kind with its kind's runner."""
+    kind: Kind = cfg.kind
+    RUNNERS[kind](cfg, options)
 
 
 def print_summary(
@@ -125,7 +97,7 @@ def print_task_summaries(summary: Any) -> None:
         print_table(frame.rename(columns=names), str(task), console=console)
 
 
-def print_horizons_and_teachers(result: Any) -> None:
+def print_horizons_and_teachers(result: ExperimentResult) -> None:
     """The horizon T of each task, each teacher, and a loud line per weak teacher."""
     table = result.results
     for i, horizon in enumerate(result.horizons):
@@ -136,8 +108,6 @@ def print_horizons_and_teachers(result: Any) -> None:
             how = "auto, converged" if horizon.converged else "auto, hit the cap"
         teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
         console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
-    from softhard.teachers.two_layer import weak_teacher_text
-
     for flag in result.weak_teachers:
         console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")
 
@@ -151,16 +121,34 @@ def run(
     set_: SetOption = None,
     out: OutOption = None,
     quiet: QuietOption = False,
+    store: StoreOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayOption = None,
+    workers: WorkersOption = None,
+    group_size: GroupSizeOption = None,
+    lease: LeaseOption = DEFAULT_LEASE,
+    retry_failed: RetryOption = False,
 ) -> None:
-    """Run an experiment config; write a run folder with tables, curves and a plot."""
-    execute(load_any_config(config, set_), out, quiet)
+    """Run a config of any kind (experiment, deep, sweep, min-width, scaling); write its results.
+
+    Experiments write a run folder under --out; sweeps, min-width searches and scaling studies
+    store their runs in --store (resumable) and train them with --executor.
+    """
+    options = RunOptions(
+        out=out,
+        store=store,
+        quiet=quiet,
+        executor=executor_config(executor, workers, ray_address, group_size, lease),
+        retry_failed=retry_failed,
+    )
+    execute(load_any(config, set_), options)
 
 
 @app.command()
 @friendly_errors
 def demo(set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False) -> None:
     """The main job: soft vs hard labels on embedded digits (easy pair, hard pair, hard + mixing)."""
-    execute(load_any_config("demo", set_), out, quiet)
+    execute(load_any("demo", set_), RunOptions(out=out, quiet=quiet))
 
 
 @app.command("validate")
@@ -170,16 +158,15 @@ def validate_cmd(
     set_: SetOption = None,
 ) -> None:
     """Check a config and print it resolved (defaults filled in), without running anything."""
-    import yaml
-
-    cfg = load_any_config(config, set_)
+    cfg = load_any(config, set_)
     console.print(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), highlight=False)
 
 
 @app.command()
 def configs() -> None:
-    """List the configs shipped with softhard."""
-    import pandas as pd
-
-    rows = [{"name": name, "path": str(path)} for name, path in shipped_configs().items()]
+    """List the configs shipped with softhard, with their kind."""
+    rows = [
+        {"name": name, "kind": kind_of(yaml.safe_load(path.read_text()) or {}), "path": str(path)}
+        for name, path in shipped_configs().items()
+    ]
     print_table(pd.DataFrame(rows), "shipped configs", console=console)

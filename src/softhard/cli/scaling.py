@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli.run import OutOption, QuietOption, SetOption, resolve_config_path
-
-StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="sweep folder holding softhard.sqlite [runs/sweeps]")
-]
+from softhard.cli._options import OutOption, QuietOption, RunOptions, SetOption, StoreOption
+from softhard.kinds import expect_kind
+from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling.report import exponents_text
 
 
 @app.command("scaling")
@@ -29,25 +28,31 @@ def scaling(
     quiet: QuietOption = False,
 ) -> None:
     """Minimum widths over difficulty levels and eps, exponents fitted beside the theory's."""
-    from softhard.studies.scaling.run import load_scaling_spec, run_scaling
+    loaded = load_scaling_spec(expect_kind(spec, set_, "scaling"), set_, quick=quick)
+    run_scaling_spec(loaded, RunOptions(out=out, store=store, quiet=quiet))
 
-    loaded = load_scaling_spec(resolve_config_path(spec), set_, quick=quick)
-    result = run_scaling(loaded, out_dir=out, store_dir=store, progress=not quiet)
+
+def run_scaling_spec(spec: ScalingSpec, options: RunOptions) -> None:
+    """Run (or resume) a scaling study; print its exponents, its censoring and its folder.
+
+    Its runs train in this process (the study trains each level's students as one bank).
+    """
+    result = run_scaling(
+        spec, out_dir=options.out, store_dir=options.store, progress=not options.quiet
+    )
     print_exponents(result.fits)
     used = result.min_widths
     console.print(
         f"{len(used)} minimum widths, {int(used['censored'].sum())} censored (eps not reached "
-        f"within width {loaded.max_width}); runs of T={result.run_epochs} epochs, "
+        f"within width {spec.max_width}); runs of T={result.run_epochs} epochs, "
         f"{result.trained} trained now, {result.seconds:.1f} s",
         soft_wrap=True,
     )
     console.print(f"run folder: [bold]{result.path}[/bold]", soft_wrap=True)
 
 
-def print_exponents(fits) -> None:
+def print_exponents(fits: pd.DataFrame) -> None:
     """The fitted exponents beside the theory's, one table per view (fits 80 columns)."""
-    from softhard.studies.scaling.report import exponents_text
-
     for view, part in fits.groupby("view", sort=False):
         table = Table(
             title=f"{view} view: fitted exponents vs theory",

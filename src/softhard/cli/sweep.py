@@ -10,27 +10,37 @@ import pandas as pd
 import typer
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli.run import QuietOption, SetOption, resolve_config_path
+from softhard.cli._options import (
+    ExecutorOption,
+    GroupSizeOption,
+    LeaseOption,
+    QuietOption,
+    RayOption,
+    RetryOption,
+    RunOptions,
+    SetOption,
+    StoreOption,
+    WorkersOption,
+    executor_config,
+)
+from softhard.config import DEFAULT_LEASE
 from softhard.errors import ConfigError
+from softhard.kinds import expect_kind
 from softhard.report.rundir import write_run
 from softhard.report.tables import print_table
-
-StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="sweep folder holding softhard.sqlite [runs/sweeps]")
-]
-ExecutorOption = Annotated[str, typer.Option("--executor", help="local (processes) or ray")]
-RayOption = Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address")]
-LeaseOption = Annotated[
-    float,
-    typer.Option(
-        "--lease",
-        help="seconds a claimed run stays reserved without a heartbeat (a dead driver's runs "
-        "are free again after it) [300]",
-    ),
-]
-WorkersOption = Annotated[
-    int | None, typer.Option("--workers", "-w", help="parallel workers [core count]")
-]
+from softhard.report.tensorboard import export_store
+from softhard.sweep import (
+    DEFAULT_STORE,
+    MinWidthSpec,
+    RunStore,
+    SweepSpec,
+    load_min_width_spec,
+    load_sweep_spec,
+    min_width_search,
+    run_sweep,
+    summary_table,
+)
+from softhard.sweep.store import STORE_FILE
 
 runs_app = typer.Typer(help="Inspect and export the run store.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -44,30 +54,31 @@ def sweep(
     executor: ExecutorOption = "local",
     ray_address: RayOption = None,
     workers: WorkersOption = None,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="train failed runs again")
-    ] = False,
+    retry_failed: RetryOption = False,
     store: StoreOption = None,
-    group_size: Annotated[
-        int | None, typer.Option("--group-size", help="most runs sent to a worker at once")
-    ] = None,
+    group_size: GroupSizeOption = None,
     quiet: QuietOption = False,
-    lease: LeaseOption = 300.0,
+    lease: LeaseOption = DEFAULT_LEASE,
 ) -> None:
     """Run (or resume) a sweep: runs already done are skipped, results go to the run store."""
-    from softhard.sweep import load_sweep_spec, run_sweep, summary_table
-
-    loaded = load_sweep_spec(resolve_config_path(spec), set_)
-    result = run_sweep(
-        loaded,
-        store_dir=store,
-        executor=executor,
-        workers=workers,
-        ray_address=ray_address,
+    loaded = load_sweep_spec(expect_kind(spec, set_, "sweep"), set_)
+    options = RunOptions(
+        store=store,
+        quiet=quiet,
+        executor=executor_config(executor, workers, ray_address, group_size, lease),
         retry_failed=retry_failed,
-        progress=not quiet,
-        group_size=group_size,
-        lease=lease,
+    )
+    run_sweep_spec(loaded, options)
+
+
+def run_sweep_spec(spec: SweepSpec, options: RunOptions) -> None:
+    """Run (or resume) a sweep and print its summary, its failed runs and where its store is."""
+    result = run_sweep(
+        spec,
+        store_dir=options.store,
+        executor=options.executor,
+        retry_failed=options.retry_failed,
+        progress=not options.quiet,
     )
     print_frame(
         summary_table(result.table),
@@ -140,8 +151,6 @@ def runs_export(
     if format_ not in ("tables", "tensorboard"):
         raise ConfigError(f"--format must be 'tables' or 'tensorboard' (got {format_!r})")
     if format_ == "tensorboard":
-        from softhard.report.tensorboard import export_store
-
         with _open(store) as st:
             folder = st.folder
         folders = export_store(folder, out, sweep)
@@ -166,35 +175,38 @@ def min_width(
     store: StoreOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="folder for the result")] = None,
     quiet: QuietOption = False,
-    lease: LeaseOption = 300.0,
+    lease: LeaseOption = DEFAULT_LEASE,
 ) -> None:
     """Smallest width whose mean-over-seeds metric reaches each eps (bracket + bisection)."""
-    from softhard.sweep import load_min_width_spec, min_width_search
+    loaded = load_min_width_spec(expect_kind(spec, set_, "min_width"), set_)
+    options = RunOptions(
+        out=out,
+        store=store,
+        quiet=quiet,
+        executor=executor_config(executor, workers, ray_address, None, lease),
+    )
+    run_min_width_spec(loaded, options)
 
-    loaded = load_min_width_spec(resolve_config_path(spec), set_)
+
+def run_min_width_spec(spec: MinWidthSpec, options: RunOptions) -> None:
+    """Run (or resume) a min-width search; print its table and write its folder."""
     result = min_width_search(
-        loaded,
-        store_dir=store,
-        executor=executor,
-        workers=workers,
-        ray_address=ray_address,
-        progress=not quiet,
-        lease=lease,
+        spec, store_dir=options.store, executor=options.executor, progress=not options.quiet
     )
     table = result.table.drop(columns=["path"])
-    m = loaded.metric
+    m = spec.metric
     print_frame(
         table,
         f"minimum width for {m} <= eps (mean over seeds)",
         secondary=[f"{m}_min", f"{m}_max", "full_grid_widths", "widths_evaluated", f"{m}_std"],
         where_full="min_width.csv of the folder below",
     )
-    path = _write_min_width(loaded, result, Path(out or loaded.base_config().out_dir))
+    path = _write_min_width(spec, result, Path(options.out or spec.base_config().out_dir))
     evaluated = int(result.table.groupby(["task", "label_mode"])["widths_evaluated"].first().sum())
-    full = len(loaded.tasks) * len(loaded.label_modes) * (loaded.max_width - loaded.min_width + 1)
+    full = len(spec.tasks) * len(spec.label_modes) * (spec.max_width - spec.min_width + 1)
     console.print(
         f"widths evaluated: {evaluated} of a full grid of {full} "
-        f"({evaluated * len(loaded.seeds)} of {full * len(loaded.seeds)} runs; "
+        f"({evaluated * len(spec.seeds)} of {full * len(spec.seeds)} runs; "
         f"{result.trained} trained now, {result.seconds:.1f} s); folder: [bold]{path}[/bold]",
         soft_wrap=True,
     )
@@ -213,13 +225,11 @@ def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
 
 def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:
     """Run ids by their first 10 characters (a unique prefix is all `runs show` needs)."""
-    return frame.assign(id=frame["id"].str[:10])
+    short: pd.DataFrame = frame.assign(id=frame["id"].str[:10])
+    return short
 
 
 def _open(store: Path | None) -> Any:
-    from softhard.sweep import DEFAULT_STORE, RunStore
-    from softhard.sweep.store import STORE_FILE
-
     folder = Path(store or DEFAULT_STORE)
     if not (folder / STORE_FILE).is_file():
         raise ConfigError(f"no run store at {folder / STORE_FILE}; pass --store DIR")

@@ -180,5 +180,5 @@ def _meta(
     if cfg.path is not None:
         meta["path"] = cfg.path
     if cfg.source == "synthetic":
-        meta.update(n_samples=cfg.n_samples, margin=cfg.margin)
+        meta.update(n_samples=cfg.n_samples, separation=cfg.separation)
     return meta

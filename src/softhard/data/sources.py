@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from mnist1d.data import get_dataset_args, make_dataset
 from scipy import stats
+from sklearn.datasets import load_digits
 
 from softhard.config import DataConfig
+from softhard.data import cifar
 from softhard.data.idx import read_idx
 from softhard.data.transforms import seeded_rng
 from softhard.errors import ConfigError, DataError
@@ -89,8 +93,6 @@ def load_source(cfg: DataConfig) -> RawData:
 
 @functools.lru_cache(maxsize=1)
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
     bunch = load_digits()
     x = np.asarray(bunch.images, dtype=np.float64)[:, None, :, :]
     return _frozen(x), _frozen(np.asarray(bunch.target, dtype=np.int64))
@@ -115,8 +117,6 @@ def mnist1d_arrays(
     global ``random`` and ``numpy.random`` states; both are saved and restored around it.
     The arrays are cached in-process and read-only.
     """
-    from mnist1d.data import get_dataset_args, make_dataset
-
     args = get_dataset_args()
     args.seed = seed
     np_state, py_state = np.random.get_state(), random.getstate()
@@ -226,10 +226,8 @@ def _load_mnist(cfg: DataConfig) -> RawData:
 
 
 def _load_cifar10(cfg: DataConfig) -> RawData:
-    from softhard.data.cifar import read_cifar10  # lazy: optional source, another module
-
     folder = _need_path(cfg, "the CIFAR-10 folder")
-    x, y, x_test, y_test = read_cifar10(folder)
+    x, y, x_test, y_test = cifar.read_cifar10(folder)
     return RawData(
         x, y, x_test, y_test, origin=f"CIFAR-10 folder {folder}", label_names=_CIFAR10_NAMES
     )
@@ -239,30 +237,31 @@ def _load_cifar10(cfg: DataConfig) -> RawData:
 
 
 def synthetic_arrays(
-    n_samples: int, dim: int, margin: float, seed: int
+    n_samples: int, dim: int, separation: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, y, u)``: ``n_samples`` points on the unit sphere of R^dim with linear margin ``margin``.
+    """``(x, y, u)``: ``n_samples`` points on the unit sphere of R^dim, ``|<u, x>| >= separation``.
 
     A unit vector ``u`` is drawn uniformly; each point is uniform on the sphere conditioned on
-    ``|<u, x>| >= margin`` and labelled ``y = 1`` if ``<u, x> > 0`` else ``0``. So
-    ``y_pm * <u, x> >= margin`` for every point: ``margin`` is the linear margin, the difficulty
-    knob (smaller is harder; 0 is the plain sphere cut by a hyperplane). By docs/theory.md section 3
-    the NTK margin is then at least ``margin / 2``. Sampled exactly, not by rejection:
-    ``t = <u, x>`` has ``t^2 ~ Beta(1/2, (dim-1)/2)``, drawn truncated to ``t^2 >= margin^2``;
-    the component orthogonal to ``u`` is uniform on the sphere of radius ``sqrt(1 - t^2)``.
+    ``|<u, x>| >= separation`` and labelled ``y = 1`` if ``<u, x> > 0`` else ``0``. So
+    ``y_pm * <u, x> >= separation`` for every point: the data are linearly separable, every point
+    at least ``separation`` from the hyperplane; it is the difficulty knob (smaller is harder; 0
+    is the plain sphere cut by a hyperplane). By docs/theory.md section 3 the NTK margin gamma is then at least
+    ``separation / 2``. Sampled exactly, not by rejection: ``t = <u, x>`` has
+    ``t^2 ~ Beta(1/2, (dim-1)/2)``, drawn truncated to ``t^2 >= separation^2``; the component
+    orthogonal to ``u`` is uniform on the sphere of radius ``sqrt(1 - t^2)``.
     """
-    if not 0.0 <= margin < 1.0:
-        raise ConfigError(f"synthetic margin must lie in [0, 1), got {margin}.")
+    if not 0.0 <= separation < 1.0:
+        raise ConfigError(f"synthetic separation must lie in [0, 1), got {separation}.")
     rng = seeded_rng(seed, _STREAM_SYNTHETIC)
     u = _unit_rows(rng.standard_normal((1, dim)))[0]
     sign = rng.choice(np.array([-1.0, 1.0]), size=n_samples)
     if dim == 1:
         t = sign
     else:
-        tail = stats.beta.sf(margin**2, 0.5, (dim - 1) / 2.0)
+        tail = stats.beta.sf(separation**2, 0.5, (dim - 1) / 2.0)
         q = rng.uniform(0.0, 1.0, size=n_samples)
         t2 = stats.beta.isf((1.0 - q) * tail, 0.5, (dim - 1) / 2.0)
-        t = sign * np.sqrt(np.clip(t2, margin**2, 1.0))
+        t = sign * np.sqrt(np.clip(t2, separation**2, 1.0))
     v = rng.standard_normal((n_samples, dim))
     v -= np.outer(v @ u, u)
     v = _unit_rows(v) if dim > 1 else np.zeros_like(v)
@@ -271,8 +270,8 @@ def synthetic_arrays(
 
 
 def _load_synthetic(cfg: DataConfig) -> RawData:
-    x, y, _ = synthetic_arrays(cfg.n_samples, cfg.dim, cfg.margin, cfg.seed)
-    origin = f"synthetic data (dim={cfg.dim}, margin={cfg.margin:g}, seed={cfg.seed})"
+    x, y, _ = synthetic_arrays(cfg.n_samples, cfg.dim, cfg.separation, cfg.seed)
+    origin = f"synthetic data (dim={cfg.dim}, separation={cfg.separation:g}, seed={cfg.seed})"
     return RawData(x, y, origin=origin, digit_labels=False)
 
 
@@ -306,8 +305,6 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_csv(path: str | Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` from a ``.csv`` file with a header; ``label_column`` names the label column."""
-    import pandas as pd
-
     path = Path(path)
     if not label_column:
         raise ConfigError(

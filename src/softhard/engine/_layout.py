@@ -20,13 +20,15 @@ from dataclasses import dataclass
 
 import torch
 
-from softhard.models.two_layer import init_two_layer
+from softhard.engine.entry import BankEntry
+from softhard.models.two_layer import Init, Signs, init_two_layer
+from softhard.targets import StackedTargets, stack_targets
 
 _MODEL_OVERHEAD = 8  # see model_cost
 
 
 @dataclass
-class Range:
+class BankRange:
     """The tensors of one range of whole models (``c`` neurons, ``k`` models, ``n`` examples).
 
     Attributes:
@@ -40,7 +42,7 @@ class Range:
         sqrt_m: ``sqrt(m)`` per model, ``(k, 1)``.
         coef: update coefficient ``lr_k a_i / sqrt(m_k)`` per neuron, ``(c, 1)``.
         radius: projection radius ``rho / sqrt(m_k)`` per neuron ``(c, 1)``, or None.
-        tgt: stacked targets of the models (see :func:`stack_targets`).
+        tgt: stacked targets of the models (:func:`softhard.targets.stack_targets`).
     """
 
     students: list[int]
@@ -53,9 +55,7 @@ class Range:
     sqrt_m: torch.Tensor
     coef: torch.Tensor
     radius: torch.Tensor | None
-    tgt: dict[str, torch.Tensor]
-    has_hard: bool
-    has_soft: bool
+    tgt: StackedTargets
 
     @property
     def num_neurons(self) -> int:
@@ -66,7 +66,9 @@ class Range:
         return len(self.students)
 
 
-def plan_ranges(students: Sequence, chunk_neurons: int, multiple: int = 1) -> list[list[int]]:
+def plan_ranges(
+    students: Sequence[BankEntry], chunk_neurons: int, multiple: int = 1
+) -> list[list[int]]:
     """Student indices per range: sorted by (width, kd_weight, temperature), cut greedily.
 
     Width first keeps the number of width groups per range (and so of kernel calls) small.
@@ -109,7 +111,7 @@ def model_cost(width: int) -> int:
 
 
 def build_range(
-    students: Sequence,
+    students: Sequence[BankEntry],
     members: list[int],
     dim: int,
     *,
@@ -117,7 +119,7 @@ def build_range(
     rho: float | None,
     dtype: torch.dtype,
     device: torch.device,
-) -> Range:
+) -> BankRange:
     """Initialise the members' networks (as :func:`init_two_layer` does) and stack their targets.
 
     The members are put in order of width (stable), so that each width is one group.
@@ -148,7 +150,7 @@ def build_range(
     def put(t: torch.Tensor) -> torch.Tensor:
         return t.to(device=device)
 
-    return Range(
+    return BankRange(
         students=list(members),
         widths=widths,
         offsets=offsets,
@@ -160,15 +162,15 @@ def build_range(
         coef=put(coef.to(dtype)[:, None]).contiguous(),
         radius=None if rho is None else put(radii.repeat_interleave(counts).to(dtype)[:, None]),
         tgt=stack_targets([sp.targets for sp in specs], dtype, device),
-        has_hard=any(sp.targets.kd_weight < 1.0 for sp in specs),
-        has_soft=any(sp.targets.kd_weight > 0.0 for sp in specs),
     )
 
 
 _CACHED_ENTRIES = 4096  # small initialisations only: at most 2048 x 4096 float64 (64 MiB)
 
 
-def _initial(width: int, dim: int, seed: int, init: str, signs: str):
+def _initial(
+    width: int, dim: int, seed: int, init: Init, signs: Signs
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`init_two_layer` in float64; small ones memoised (a bank's (width, seed) pairs
     recur across calls: sweeps over learning rates, epochs or targets; each draw costs ~0.1 ms,
     which dominates for tiny students). Callers must not modify the returned tensors."""
@@ -178,7 +180,9 @@ def _initial(width: int, dim: int, seed: int, init: str, signs: str):
 
 
 @functools.lru_cache(maxsize=2048)
-def _initial_cached(width: int, dim: int, seed: int, init: str, signs: str):
+def _initial_cached(
+    width: int, dim: int, seed: int, init: Init, signs: Signs
+) -> tuple[torch.Tensor, torch.Tensor]:
     return init_two_layer(width, dim, seed=seed, init=init, signs=signs, dtype=torch.float64)
 
 
@@ -191,43 +195,3 @@ def _width_groups(widths: list[int], offsets: list[int]) -> list[tuple[int, int,
             groups.append((offsets[start], offsets[j], start, j, widths[start]))
             start = j
     return groups
-
-
-def stack_targets(targets: Sequence, dtype: torch.dtype, device: torch.device) -> dict:
-    """Targets of ``k`` models as ``(k, n)`` / ``(k, 1)`` tensors for vectorised losses.
-
-    With ``w`` = kd_weight, ``s`` = T^2 or 1 (``t2_scaling``) and ``T`` the temperature, the
-    objective's derivative (see :meth:`softhard.targets.Targets.objective_grad`) is
-    ``D = a1 * sigmoid(-y f) + b1 * sigmoid(f / T) + a3`` with ``a1 = -(1 - w) y``,
-    ``b1 = w s / T`` and ``a3 = -b1 p``.
-    """
-
-    def col(values: list[float]) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.float64)[:, None]
-
-    y = torch.stack([t.y_pm.to(torch.float64).cpu() for t in targets])
-    has_p = [t.p is not None for t in targets]
-    p = torch.stack(
-        [
-            t.p.to(torch.float64).cpu() if t.p is not None else torch.zeros_like(y[0])
-            for t in targets
-        ]
-    )
-    kd = col([t.kd_weight for t in targets])
-    inv_t = col([1.0 / t.temperature for t in targets])
-    scale = col([t.temperature**2 if t.t2_scaling else 1.0 for t in targets])
-    b1 = kd * scale * inv_t
-    out = {
-        "y": y,
-        "neg_y": -y,
-        "a1": -(1.0 - kd) * y,
-        "a3": -b1 * p,
-        "b1": b1,
-        "inv_t": inv_t,
-        "one_minus_p": 1.0 - p,
-        "neg_entropy": torch.xlogy(p, p) + torch.xlogy(1.0 - p, 1.0 - p),
-        "kd": kd,
-    }
-    res = {k: v.to(dtype=dtype, device=device).contiguous() for k, v in out.items()}
-    res["has_p"] = torch.tensor(has_p, device=device)
-    return res

@@ -24,7 +24,7 @@ from softhard.engine._kernels import (
     grad_tile,
     tile_targets,
 )
-from softhard.engine._layout import Range
+from softhard.engine._layout import BankRange
 from softhard.engine._metrics import METRICS, bulk_metrics
 from softhard.train import batch_order
 
@@ -32,27 +32,28 @@ _BUFFER_ELEMENTS = 1 << 20  # logits buffered between metric evaluations
 
 
 class RangeTrainer:
-    """Trains one :class:`Range` for ``epochs`` epochs; results per model afterwards."""
+    """Trains one :class:`BankRange` for ``epochs`` epochs; results per model afterwards."""
 
     def __init__(
         self,
-        rng: Range,
+        bank_range: BankRange,
         x_all: torch.Tensor,
         n_train: int,
         y_test: torch.Tensor | None,
         chunk_elements: int,
         chunk_examples: int,
     ) -> None:
-        self.rng, self.x_all, self.n = rng, x_all, n_train
+        self.bank_range, self.x_all, self.n = bank_range, x_all, n_train
         self.y_test = y_test
-        c, k = rng.num_neurons, rng.num_models
+        c, k = bank_range.num_neurons, bank_range.num_models
         self.block = max(1, min(chunk_examples, chunk_elements // c, x_all.shape[0]))
-        self.ws = Workspace(rng, self.block)
+        self.ws = Workspace(bank_range, self.block)
         self.tiles = []  # (columns, inputs, training columns in the tile, their targets)
         for cols in _cuts(0, x_all.shape[0], self.block):
             train = slice(cols.start, max(cols.start, min(cols.stop, n_train)))
             size = train.stop - train.start
-            self.tiles.append((cols, x_all[cols], size, tile_targets(rng, train) if size else {}))
+            tgt = tile_targets(bank_range, train if size else slice(0, 0))
+            self.tiles.append((cols, x_all[cols], size, tgt))
         self.steps: list[TileStep] | None = None  # full-batch tiles, built on first use
         per_epoch = k * x_all.shape[0]
         self.buf = x_all.new_empty(max(1, _BUFFER_ELEMENTS // per_epoch), k, x_all.shape[0])
@@ -67,7 +68,7 @@ class RangeTrainer:
         f = self.buf[self.filled]
         if self.steps is None:
             self.steps = [
-                TileStep(self.rng, xb, size, tgt, self.ws) for _, xb, size, tgt in self.tiles
+                TileStep(self.bank_range, xb, size, tgt, self.ws) for _, xb, size, tgt in self.tiles
             ]
         if len(self.steps) == 1:
             f.copy_(self.steps[0].run(accumulate=False))
@@ -75,7 +76,7 @@ class RangeTrainer:
             for i, ((cols, _, _, _), step) in enumerate(zip(self.tiles, self.steps, strict=True)):
                 f[:, cols].copy_(step.run(accumulate=i > 0))
         self._check(epoch, f)
-        apply_update(self.rng, self.ws, self.n)
+        apply_update(self.bank_range, self.ws, self.n)
         self._advance()
 
     def sgd_epoch(self, epoch: int, batch_size: int, shuffle_seed: int) -> None:
@@ -86,12 +87,12 @@ class RangeTrainer:
         device = self.x_all.device
         for idx in batch_order(self.n, batch_size, epoch, shuffle_seed):
             idx = idx.to(device)
-            xb, tgt = self.x_all[idx], tile_targets(self.rng, idx)
-            out = f.new_empty(self.rng.num_models, len(idx))
+            xb, tgt = self.x_all[idx], tile_targets(self.bank_range, idx)
+            out = f.new_empty(self.bank_range.num_models, len(idx))
             for i, cols in enumerate(_cuts(0, len(idx), self.block)):
-                sub = {k: v[:, cols] for k, v in tgt.items()}
-                grad_tile(self.rng, xb[cols], out[:, cols], sub, self.ws, accumulate=i > 0)
-            apply_update(self.rng, self.ws, len(idx))
+                sub = tgt.view(cols)
+                grad_tile(self.bank_range, xb[cols], out[:, cols], sub, self.ws, accumulate=i > 0)
+            apply_update(self.bank_range, self.ws, len(idx))
         self._advance()
 
     def finish(self) -> dict[str, torch.Tensor]:
@@ -100,30 +101,27 @@ class RangeTrainer:
         f = self.buf[:1]
         self._forward_all(f[0])
         return {
-            k: v[0]
-            for k, v in bulk_metrics(
-                f, self.n, self.rng.tgt, self.y_test, self.rng.has_hard
-            ).items()
+            k: v[0] for k, v in bulk_metrics(f, self.n, self.bank_range.tgt, self.y_test).items()
         }
 
     # ---------------------------------------------------------------- helpers
     def _forward_all(self, f: torch.Tensor) -> None:
         for cols, xb, _, _ in self.tiles:
-            forward_tile(self.rng, xb, f[:, cols], self.ws)
+            forward_tile(self.bank_range, xb, f[:, cols], self.ws)
 
     def _check(self, epoch: int, f: torch.Tensor) -> None:
         """Freeze every model whose training logits at ``W_t`` are not all finite."""
         if math.isfinite(float(f[:, : self.n].sum())):  # NaN and inf propagate into the sum
             return
         finite = torch.isfinite(f[:, : self.n]).all(dim=1)
-        rng = self.rng
+        bank_range = self.bank_range
         for j in torch.nonzero(~finite).flatten().tolist():
             if self.death[j] is not None:
                 continue
-            rows = slice(rng.offsets[j], rng.offsets[j + 1])
+            rows = slice(bank_range.offsets[j], bank_range.offsets[j + 1])
             self.death[j] = epoch
-            self.snapshot[j] = rng.weight[rows].clone()
-            for t in (rng.weight, rng.coef, self.ws.grad):
+            self.snapshot[j] = bank_range.weight[rows].clone()
+            for t in (bank_range.weight, bank_range.coef, self.ws.grad):
                 t[rows] = 0.0
 
     def _advance(self) -> None:
@@ -133,16 +131,14 @@ class RangeTrainer:
 
     def _flush(self) -> None:
         if self.filled:
-            rec = bulk_metrics(
-                self.buf[: self.filled], self.n, self.rng.tgt, self.y_test, self.rng.has_hard
-            )
+            rec = bulk_metrics(self.buf[: self.filled], self.n, self.bank_range.tgt, self.y_test)
             self.records.append(rec)
             self.filled = 0
 
     def curves(self) -> dict[str, np.ndarray]:
         """Every epoch's metrics, ``(epochs, k)`` float64 per metric."""
         if not self.records:
-            k = self.rng.num_models
+            k = self.bank_range.num_models
             return {m: np.zeros((0, k)) for m in METRICS}
         return {m: torch.cat([r[m] for r in self.records]).numpy() for m in METRICS}
 

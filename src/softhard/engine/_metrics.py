@@ -1,7 +1,7 @@
 """Per-epoch metrics of many models at once, from their buffered logits.
 
 The same quantities as :func:`softhard.train.evaluate`, vectorised over epochs and models:
-reported loss ``(1 - w) mean logistic + w mean KL(p || sigmoid(f/T))``, train and test accuracy
+the reported loss (:meth:`softhard.targets.StackedTargets.reported`), train and test accuracy
 the KL to the teacher (NaN without one) and the yardstick: mean logistic loss against the
 training labels (``yard_loss``) and on the test set (``test_loss``), for every model.
 """
@@ -13,41 +13,24 @@ import math
 import torch
 import torch.nn.functional as F
 
+from softhard.targets import StackedTargets
+
 METRICS = ("loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
 
 
 def bulk_metrics(
     f: torch.Tensor,
     n_train: int,
-    tgt: dict[str, torch.Tensor],
+    tgt: StackedTargets,
     y_test: torch.Tensor | None,
-    has_hard: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Metrics of logits ``f`` ``(E, k, n_train + n_test)`` as ``(E, k)`` float64 CPU tensors.
 
-    ``has_hard=False`` (every model has kd_weight 1): the logistic term has weight 0 in the
-    reported loss and is left out of it, as the reference does (it is still the yardstick).
+    The reported loss, the KL and the yardstick come from :meth:`StackedTargets.reported`.
     """
     f_tr = f[:, :, :n_train]
-    kd = tgt["kd"].view(-1)
-    inv_t = tgt["inv_t"]
-    z = f_tr if bool((inv_t == 1.0).all()) else torch.mul(f_tr, inv_t)
-    # KL(p || sigmoid(z)) = softplus(-z) + (1 - p) z + p log p + (1 - p) log(1 - p), and
-    # softplus(-z) = -softplus(z, beta=-1) (the same threshold, an exact sign flip)
-    kl_each = torch.mul(z, tgt["one_minus_p"]).sub_(F.softplus(z, beta=-1.0))
-    kl = kl_each.mean(-1).add_(tgt["neg_entropy"].mean(-1))
-    zero = torch.zeros((), dtype=f.dtype, device=f.device)
-    loss = torch.where(kd > 0.0, kd * kl, zero)
-    yard = F.softplus(torch.mul(tgt["neg_y"], f_tr)).mean(-1)
-    if has_hard:
-        hard = torch.nonzero(kd < 1.0).flatten()
-        every = len(hard) == len(kd)
-        logistic = yard if every else yard.index_select(1, hard)
-        hard_loss = (1.0 - kd[hard]) * logistic
-        loss = loss + (
-            hard_loss if every else torch.zeros_like(loss).index_copy_(1, hard, hard_loss)
-        )
-    train_acc = _agreement(f_tr, tgt["y"])
+    loss, kl, yard = tgt.reported(f_tr)
+    train_acc = _agreement(f_tr, tgt.y)
     if y_test is not None and f.shape[-1] > n_train:
         f_te = f[:, :, n_train:]
         test_acc = _agreement(f_te, y_test)
@@ -55,7 +38,7 @@ def bulk_metrics(
     else:
         test_acc = torch.full_like(train_acc, math.nan)
         test_loss = torch.full_like(train_acc, math.nan)
-    kl = torch.where(tgt["has_p"], kl.double(), math.nan)
+    kl = torch.where(tgt.has_p, kl.double(), math.nan)
     out = {
         "loss": loss.double(),
         "train_acc": train_acc,

@@ -11,9 +11,9 @@ order); ``tests/test_engine.py`` holds the two against each other.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -22,43 +22,18 @@ from softhard.config import TrainConfig
 from softhard.engine._layout import build_range, model_cost, plan_ranges
 from softhard.engine._loop import RangeTrainer
 from softhard.engine._metrics import METRICS
+from softhard.engine.entry import BankEntry
 from softhard.errors import ConfigError
-from softhard.models.two_layer import Init, Signs
-from softhard.targets import Targets
 from softhard.train import CURVE_COLUMNS, TrainResult, epoch_summaries
 
+_T = TypeVar("_T")
 RANGE_MULTIPLE = 4  # CPU: ranges per bank are a multiple of this (threads share them)
 _DEFAULT_CHUNKS = {"cpu": (2048, 512), "cuda": (1 << 16, 1 << 14)}
 
 
-@dataclass(frozen=True)
-class StudentSpec:
-    """One student of a bank.
-
-    Attributes:
-        width: number of hidden neurons m.
-        seed: seed of :func:`~softhard.models.two_layer.init_two_layer` (same network as
-            ``TwoLayerReLU(dim, width, seed=seed, init=init, signs=signs)``).
-        targets: its training targets (hard, soft or mixed; any temperature).
-        init, signs: initialisation (see :func:`~softhard.models.two_layer.init_two_layer`).
-        lr: its learning rate; None means ``cfg.lr``.
-        weight: optional first-layer weights ``(width, dim)`` to start from instead of the
-            seeded draw (the readout signs still come from ``seed``; a projection with
-            ``rho`` is then around these weights): continues an earlier training.
-    """
-
-    width: int
-    seed: int
-    targets: Targets
-    init: Init = "plain"
-    signs: Signs = "balanced"
-    lr: float | None = None
-    weight: torch.Tensor | None = None
-
-
 def train_bank(
     x: torch.Tensor,
-    students: Sequence[StudentSpec],
+    students: Sequence[BankEntry],
     cfg: TrainConfig,
     *,
     x_test: torch.Tensor | None = None,
@@ -70,7 +45,7 @@ def train_bank(
     chunk_examples: int | None = None,
     workers: int | None = None,
 ) -> list[TrainResult]:
-    """Train every student on ``(x, student.targets)``; one result per student, in order.
+    """Train every entry's student on ``(x, entry.targets)``; one result per entry, in order.
 
     Supports ``cfg.optimizer`` ``gd`` (full batch) and ``sgd`` (mini-batches of
     ``cfg.batch_size`` in the order of :func:`softhard.train.batch_order`, shared by the bank),
@@ -79,7 +54,7 @@ def train_bank(
 
     Args:
         x: training inputs ``(n, d)``.
-        students: the students; their targets must have ``n`` labels.
+        students: the bank entries (a student with its targets, which must have ``n`` labels).
         x_test, y_test_pm: optional test set for ``test_acc``.
         chunk_neurons: neurons per range (whole models; a wider model forms its own range);
             default 2048 on CPU, 65536 on CUDA.
@@ -93,11 +68,11 @@ def train_bank(
             single-threaded (``tests/test_determinism.py``).
 
     Raises:
-        ConfigError: Adam (train those with the reference loop, engine ``loop``), mismatched
-            shapes, or a width below 1.
+        ConfigError: Adam (train those with the reference loop, engine ``loop``) or mismatched
+            shapes.
     """
     device = torch.device(device)
-    _check_inputs(x, students, cfg, x_test, y_test_pm)
+    epochs = _check_inputs(x, students, cfg, x_test, y_test_pm)
     default_neurons, default_examples = _DEFAULT_CHUNKS.get(device.type, _DEFAULT_CHUNKS["cpu"])
     chunk_neurons = chunk_neurons or default_neurons
     chunk_examples = chunk_examples or default_examples
@@ -113,18 +88,18 @@ def train_bank(
     block = max(1, min(chunk_examples, chunk_neurons * chunk_examples // widest, x_all.shape[0]))
 
     def train_range(members: list[int]) -> list[tuple[int, TrainResult]]:
-        rng = build_range(
+        bank_range = build_range(
             students, members, x.shape[1], lr=cfg.lr, rho=cfg.rho, dtype=dtype, device=device
         )
-        trainer = RangeTrainer(rng, x_all, n, y_test, block * rng.num_neurons, block)
-        for epoch in range(cfg.epochs):
+        trainer = RangeTrainer(bank_range, x_all, n, y_test, block * bank_range.num_neurons, block)
+        for epoch in range(epochs):
             if full_batch:
                 trainer.gd_epoch(epoch)
             else:
                 assert cfg.batch_size is not None
                 trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
         final = trainer.finish()
-        return list(zip(rng.students, _results(trainer, final, cfg.epochs), strict=True))
+        return list(zip(bank_range.students, _results(trainer, final, epochs), strict=True))
 
     workers = workers or torch.get_num_threads()
     # ranges are cut in a fixed multiple, not for `workers`: the same students always form the
@@ -139,11 +114,16 @@ def train_bank(
     return [r for r in results if r is not None]
 
 
-def _range_cost(students: Sequence[StudentSpec]):
+def _range_cost(students: Sequence[BankEntry]) -> Callable[[list[int]], int]:
     return lambda members: sum(model_cost(students[s].width) for s in members)
 
 
-def _map_ranges(fn, ranges: list[list[int]], device: torch.device, workers: int | None):
+def _map_ranges(
+    fn: Callable[[list[int]], _T],
+    ranges: list[list[int]],
+    device: torch.device,
+    workers: int | None,
+) -> list[_T]:
     """``fn`` over the ranges: in a pool of single-threaded workers on CPU, else in turn."""
     workers = workers or torch.get_num_threads()
     if device.type != "cpu" or len(ranges) <= 1:
@@ -165,9 +145,11 @@ def _single_threaded() -> None:
     torch.set_num_threads(1)
 
 
-def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResult]:
+def _results(
+    trainer: RangeTrainer, final: dict[str, torch.Tensor], epochs: int
+) -> list[TrainResult]:
     """Per-model :class:`TrainResult` from a finished range (curves sliced from whole arrays)."""
-    rng, curves = trainer.rng, trainer.curves()
+    bank_range, curves = trainer.bank_range, trainer.curves()
     loss = curves["loss"][:epochs]
     whole = {
         "loss": loss,
@@ -176,10 +158,10 @@ def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResul
     }
     whole = {c: np.ascontiguousarray(whole[c].T, dtype=np.float64) for c in CURVE_COLUMNS}
     ends = {m: final[m].tolist() for m in METRICS}
-    weights = torch.split(rng.weight.clone(), rng.widths)
-    finite = np.isfinite(loss).all(axis=0) if epochs else np.ones(rng.num_models, bool)
+    weights = torch.split(bank_range.weight.clone(), bank_range.widths)
+    finite = np.isfinite(loss).all(axis=0) if epochs else np.ones(bank_range.num_models, bool)
     out = []
-    for j in range(rng.num_models):
+    for j in range(bank_range.num_models):
         if trainer.death[j] is not None or not finite[j]:
             out.append(_result_slow(trainer, curves, final, epochs, j))
             continue
@@ -194,10 +176,14 @@ def _results(trainer: RangeTrainer, final: dict, epochs: int) -> list[TrainResul
 
 
 def _result_slow(
-    trainer: RangeTrainer, curves: dict, final: dict, epochs: int, j: int
+    trainer: RangeTrainer,
+    curves: dict[str, np.ndarray],
+    final: dict[str, torch.Tensor],
+    epochs: int,
+    j: int,
 ) -> TrainResult:
     """One model's result when it diverged (frozen at a non-finite epoch or overflowed loss)."""
-    rng = trainer.rng
+    bank_range = trainer.bank_range
     death = trainer.death[j]
     run = epochs if death is None else death
     loss = curves["loss"][:run, j]
@@ -212,13 +198,15 @@ def _result_slow(
     }
     if death is None:
         end = {m: float(final[m][j]) for m in METRICS}
-        weight = rng.weight[rng.offsets[j] : rng.offsets[j + 1]].clone()
+        weight = bank_range.weight[bank_range.offsets[j] : bank_range.offsets[j + 1]].clone()
         reason = None
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {run}"
     else:
         end = {m: float(curves[m][death, j]) for m in METRICS}
-        weight = trainer.snapshot.get(j, rng.weight[rng.offsets[j] : rng.offsets[j + 1]])
+        weight = trainer.snapshot.get(
+            j, bank_range.weight[bank_range.offsets[j] : bank_range.offsets[j + 1]]
+        )
         reason = f"loss became {end['loss']} at epoch {death}"
     ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
     end.update(epoch_summaries(ordered, end))
@@ -227,11 +215,12 @@ def _result_slow(
 
 def _check_inputs(
     x: torch.Tensor,
-    students: Sequence[StudentSpec],
+    students: Sequence[BankEntry],
     cfg: TrainConfig,
     x_test: torch.Tensor | None,
     y_test_pm: torch.Tensor | None,
-) -> None:
+) -> int:
+    """Raise a ConfigError for unsupported settings or mismatched shapes; the epoch count."""
     if cfg.optimizer not in ("gd", "sgd"):
         raise ConfigError(
             f"train.optimizer={cfg.optimizer!r} is not supported by the bank engine, which trains "
@@ -250,8 +239,6 @@ def _check_inputs(
     if x_test is not None and (x_test.ndim != 2 or x_test.shape[1] != x.shape[1]):
         raise ConfigError(f"x_test must be (n_test, {x.shape[1]}), got {tuple(x_test.shape)}")
     for i, s in enumerate(students):
-        if s.width < 1:
-            raise ConfigError(f"student {i}: width must be >= 1, got {s.width}")
         if s.weight is not None and tuple(s.weight.shape) != (s.width, x.shape[1]):
             raise ConfigError(
                 f"student {i}: its start weight has shape {tuple(s.weight.shape)}, expected "
@@ -262,3 +249,4 @@ def _check_inputs(
                 f"student {i}: its targets have {s.targets.y_pm.shape[0]} labels but x has "
                 f"{x.shape[0]} examples"
             )
+    return cfg.epochs

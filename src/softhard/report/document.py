@@ -22,6 +22,7 @@ import yaml
 from softhard.errors import DataError
 from softhard.report.claims import Claim, evaluate_claims
 from softhard.report.plots import plot_width_sweep
+from softhard.sweep.store import RunStore
 
 STORE_FILE = "softhard.sqlite"
 PLAN_FILE = "reproduce-plan.json"
@@ -224,8 +225,6 @@ def _margins(
 
 def _store(folder: Path, ev: _Evidence, scratch: Path) -> list[Section]:
     """A sweep store: one section per sweep (summary table and a figure drawn here)."""
-    from softhard.sweep.store import RunStore
-
     sections = []
     with RunStore(folder) as store:
         sweeps = store.sweeps()

@@ -20,10 +20,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pandas as pd
+import torch
 import yaml
 from pydantic import BaseModel
 
+from softhard._about import __version__
 from softhard.config import config_digest
 
 NO_CSV = ("curves",)  # tables written as parquet only (one row per student and epoch: large)
@@ -32,11 +35,6 @@ NO_CSV = ("curves",)  # tables written as parquet only (one row per student and 
 @functools.lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
     """Package, torch and Python versions, the host and the git revision (if any); cached."""
-    import numpy
-    import torch
-
-    from softhard import __version__
-
     return {
         "softhard": __version__,
         "torch": torch.__version__,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from softhard.errors import ConfigError, DataError
+from softhard.sweep.store import RunStore
 
 KEYS = ("task", "role", "label_mode", "width", "seed")
 SETTINGS = ("noise", "mix", "flip", "temperature", "kd_weight", "lr", "epochs", "gamma", "arch")
@@ -127,8 +128,6 @@ def export_run_folder(run: str | Path, out: str | Path) -> list[Path]:
 
 def export_store(store_dir: str | Path, out: str | Path, sweep: str | None = None) -> list[Path]:
     """Event folders for every done run of a sweep store (or of one ``sweep``); returns them."""
-    from softhard.sweep.store import RunStore
-
     writer_cls = _writer_class()
     out = Path(out)
     folders = []

@@ -1,6 +1,7 @@
 """Two-layer soft-vs-hard experiments: prepare each difficulty level, train every student, tabulate.
 
-The unit of work is a *student*: one task (dataset + difficulty), width, seed and label mode.
+The unit of work is a :class:`~softhard.student.Student` (width, seed, label mode, temperature,
+kd_weight) on one task (dataset + difficulty).
 :func:`prepare_task` loads the data, builds the teacher and (optionally) estimates the NTK
 margin gamma; :func:`train_students` trains a list of students of one task with the configured
 engine (``bank``: all at once, :mod:`softhard.engine`; ``loop``: one at a time with the
@@ -11,22 +12,29 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
-from softhard.config import DataConfig, ExperimentConfig, TeacherConfig
+from softhard.config import DataConfig, ExperimentConfig, MarginConfig, TeacherConfig
 from softhard.data import Dataset, load_dataset, student_subset
 from softhard.device import resolve_device
+from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
+from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
 from softhard.report import plot_width_sweep, write_run
-from softhard.student import LabelMode, resolve_kd_weight
+from softhard.report.progress import student_progress
+from softhard.report.rundir import environment
+from softhard.resources import check_experiment
+from softhard.student import Student
 from softhard.targets import make_targets
 from softhard.teachers.two_layer import (
     TeacherOutput,
@@ -61,23 +69,12 @@ class PreparedTask:
     y_pm: torch.Tensor
     y_test_pm: torch.Tensor
     teacher: TeacherOutput
-    margin: Any = None
+    margin: MarginEstimate | None = None
     n_train_teacher: int | None = None
 
     @property
     def name(self) -> str:
         return self.config.display
-
-
-@dataclass(frozen=True)
-class StudentJob:
-    """One student of a task: width, seed and label mode (with temperature and kd_weight)."""
-
-    width: int
-    seed: int
-    label_mode: LabelMode
-    temperature: float = 1.0
-    kd_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,10 +98,14 @@ def prepare_task(
     teacher: TeacherConfig,
     *,
     index: int = 0,
-    margin: bool = True,
+    margin: MarginConfig | None = None,
     cache: Path | None = None,
 ) -> PreparedTask:
-    """Load a task, build its teacher and estimate its margin gamma (if ``margin``).
+    """Load a task, build its teacher and estimate its NTK margin gamma (if ``margin.estimate``).
+
+    ``margin`` (default :class:`~softhard.config.MarginConfig`): whether to estimate gamma and
+    with how many directions and which seed; a kernel teacher is built from that estimate
+    whatever ``margin.estimate`` says.
 
     The teacher trains on the whole training split (never on the test split); with
     ``task.student_max_train`` the student's inputs, labels and soft labels are then restricted
@@ -119,16 +120,16 @@ def prepare_task(
         )
     x, x_test = (t.to(torch.float64) for t in dataset.flat())
     y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm
-    estimate = None
+    margin = margin or MarginConfig()
+    estimate: MarginEstimate | None = None
     keep = student_subset(task, dataset.y_train.numpy())
     subset = len(keep) < x.shape[0]  # the student sees a subset: its margin is estimated below
-    if (margin and not subset) or teacher.kind == "kernel":
-        from softhard.ntk import cached_margin
-
+    if (margin.estimate and not subset) or teacher.kind == "kernel":
         estimate = cached_margin(
-            x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed, cache=cache
+            x, y_pm, num_directions=margin.num_directions, seed=margin.seed, cache=cache
         )
     if teacher.kind == "kernel":
+        assert estimate is not None  # estimated above for every kernel teacher
         output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
     else:
         output = network_teacher(
@@ -139,11 +140,9 @@ def prepare_task(
         idx = torch.from_numpy(keep)
         x, y_pm = x[idx], y_pm[idx]
         output = TeacherOutput(output.train_logits[idx], output.test_logits, output.info)
-        if margin:
-            from softhard.ntk import cached_margin
-
+        if margin.estimate:
             estimate = cached_margin(
-                x, y_pm, num_directions=teacher.num_directions, seed=teacher.seed, cache=cache
+                x, y_pm, num_directions=margin.num_directions, seed=margin.seed, cache=cache
             )
     return PreparedTask(
         index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher
@@ -152,15 +151,13 @@ def prepare_task(
 
 def _kernel_teacher(
     cfg: TeacherConfig,
-    estimate: Any,
+    estimate: MarginEstimate,
     x: torch.Tensor,
     y_pm: torch.Tensor,
     x_test: torch.Tensor,
     y_test_pm: torch.Tensor,
 ) -> TeacherOutput:
     """The kernel-limit teacher of docs/theory.md section 3 from the task's margin solution."""
-    from softhard.ntk import KernelTeacher
-
     teacher = KernelTeacher.from_estimate(x, y_pm, estimate, beta=cfg.beta)
     train_logits, test_logits = teacher.logits(x).cpu(), teacher.logits(x_test).cpu()
     info = {
@@ -175,113 +172,100 @@ def _kernel_teacher(
 
 def train_students(
     task: PreparedTask,
-    jobs: Sequence[StudentJob],
+    students: Sequence[Student],
     cfg: ExperimentConfig,
     *,
     epochs: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[TrainResult]:
-    """Train ``jobs`` on ``task`` with ``cfg.engine``; results in the order of ``jobs``.
+    """Train ``students`` on ``task`` with ``cfg.engine``; results in the order of ``students``.
 
     ``epochs``: the horizon T (default ``cfg.train.epochs``, which must then be a number:
     ``'auto'`` is resolved per task by :func:`task_horizon`).
     """
-    epochs = cfg.train.epochs if epochs is None else epochs
-    if not isinstance(epochs, int):
+    horizon = cfg.train.epochs if epochs is None else epochs
+    if not isinstance(horizon, int):
         raise ConfigError(
             "train.epochs='auto' is resolved per task by run_experiment "
             "(softhard.studies.two_layer.task_horizon); "
             "give train_students a number of epochs, or set train.epochs to a whole number"
         )
-    train_cfg = cfg.train.model_copy(update={"epochs": epochs})
+    train_cfg = cfg.train.model_copy(update={"epochs": horizon})
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
     targets = [
         make_targets(
-            j.label_mode,
+            st.label_mode,
             task.y_pm,
             task.teacher.train_logits,
-            temperature=j.temperature,
-            kd_weight=j.kd_weight,
+            temperature=st.temperature,
+            kd_weight=st.kd_weight,
             t2_scaling=cfg.train.t2_scaling,
         ).to(dtype, device)
-        for j in jobs
+        for st in students
     ]
     x, x_test = task.x.to(device, dtype), task.x_test.to(device, dtype)
     y_test = task.y_test_pm.to(device, dtype)
     if cfg.engine == "bank" and cfg.train.optimizer != "adam":
-        from softhard.engine import StudentSpec, train_bank
-
         specs = [
-            StudentSpec(
-                j.width,
-                j.seed,
+            BankEntry(
+                st,
                 t,
                 init=cfg.student.init,
                 signs=cfg.student.signs,
-                lr=cfg.train.student_lr(j.label_mode, j.temperature),
+                lr=cfg.train.student_lr(st.label_mode, st.temperature),
             )
-            for j, t in zip(jobs, targets, strict=True)
+            for st, t in zip(students, targets, strict=True)
         ]
         results = train_bank(
             x, specs, train_cfg, x_test=x_test, y_test_pm=y_test, device=device, dtype=dtype
         )
         if on_done:
-            on_done(len(jobs))
+            on_done(len(students))
         return results
     results = []
-    for job, tgt in zip(jobs, targets, strict=True):
+    for student, tgt in zip(students, targets, strict=True):
         model = TwoLayerReLU(
             x.shape[1],
-            job.width,
-            seed=job.seed,
+            student.width,
+            seed=student.seed,
             init=cfg.student.init,
             signs=cfg.student.signs,
             dtype=dtype,
         ).to(device)
-        job_cfg = train_cfg.model_copy(
-            update={"lr": cfg.train.student_lr(job.label_mode, job.temperature)}
+        student_cfg = train_cfg.model_copy(
+            update={"lr": cfg.train.student_lr(student.label_mode, student.temperature)}
         )
-        results.append(train_two_layer(model, x, tgt, job_cfg, x_test=x_test, y_test_pm=y_test))
+        results.append(train_two_layer(model, x, tgt, student_cfg, x_test=x_test, y_test_pm=y_test))
         if on_done:
             on_done(1)
     return results
 
 
-def task_horizon(task: PreparedTask, jobs: Sequence[StudentJob], cfg: ExperimentConfig) -> Horizon:
+def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: ExperimentConfig) -> Horizon:
     """The horizon T for ``task``: ``cfg.train.epochs``, or chosen by ``train.epochs: auto``.
 
-    Auto trains only the widest of ``jobs`` (every seed and label mode) at each T tried and
+    Auto trains only the widest of ``students`` (every seed and label mode) at each T tried and
     compares their seed-mean epoch-averaged loss at T and T/2 (:func:`softhard.horizon.choose_epochs`).
     """
     if cfg.train.epochs != "auto":
         return Horizon(int(cfg.train.epochs))
-    widest = max(j.width for j in jobs)
-    probe = [j for j in jobs if j.width == widest]
+    widest = max(st.width for st in students)
+    probe = [st for st in students if st.width == widest]
 
     def avg_curves(epochs: int) -> dict[str, Any]:
         results = train_students(task, probe, cfg, epochs=epochs)
-        modes: dict[str, list] = {}
-        for job, res in zip(probe, results, strict=True):
-            modes.setdefault(job.label_mode, []).append(res.curves["avg_loss"])
+        modes: dict[str, list[np.ndarray]] = {}
+        for student, res in zip(probe, results, strict=True):
+            modes.setdefault(student.label_mode, []).append(res.curves["avg_loss"])
         return {mode: mean_curve(curves, epochs) for mode, curves in modes.items()}
 
     return choose_epochs(avg_curves, cfg.train.auto)
 
 
-def jobs_for(cfg: ExperimentConfig) -> list[StudentJob]:
-    """Every width x seed x label mode of the config, in a stable order."""
-    return [
-        StudentJob(w, s, mode, cfg.temperature, cfg.kd_weight)
-        for mode in cfg.label_modes
-        for w in cfg.widths
-        for s in cfg.seeds
-    ]
-
-
 def result_row(
     task: PreparedTask,
-    job: StudentJob,
+    student: Student,
     result: TrainResult,
     cfg: ExperimentConfig,
     horizon: Horizon | None = None,
@@ -296,8 +280,6 @@ def result_row(
     ``epochs`` is the horizon T used (``horizon.epochs``; else ``cfg.train.epochs``) and
     ``epochs_auto`` whether it was chosen by ``train.epochs: auto``.
     """
-    from softhard.report.rundir import environment
-
     env = environment()
     margin = task.margin
     return {
@@ -308,15 +290,15 @@ def result_row(
         "noise": task.config.noise,
         "flip": task.config.flip,
         "mix": task.config.mix,
-        "gamma": getattr(margin, "gamma", math.nan),
-        "gamma_stderr": getattr(margin, "stderr", math.nan),
-        "width": job.width,
-        "seed": job.seed,
-        "label_mode": job.label_mode,
-        "temperature": job.temperature,
-        "kd_weight": resolve_kd_weight(job.label_mode, job.kd_weight),
+        "gamma": margin.gamma if margin is not None else math.nan,
+        "gamma_stderr": margin.stderr if margin is not None else math.nan,
+        "width": student.width,
+        "seed": student.seed,
+        "label_mode": student.label_mode,
+        "temperature": student.temperature,
+        "kd_weight": student.soft_weight,
         "optimizer": cfg.train.optimizer,
-        "lr": cfg.train.student_lr(job.label_mode, job.temperature),
+        "lr": cfg.train.student_lr(student.label_mode, student.temperature),
         "epochs": horizon.epochs if horizon else cfg.train.epochs,
         "epochs_auto": bool(horizon and horizon.auto),
         "epochs_run": result.epochs_run,
@@ -348,19 +330,19 @@ def result_row(
         "teacher_epochs": cfg.teacher.epochs,
         "batch_size": cfg.train.batch_size,
         "t2_scaling": cfg.train.t2_scaling,
-        "lr_soft": cfg.train.student_lr("soft", job.temperature),
-        "lr_hard": cfg.train.student_lr("hard", job.temperature),
+        "lr_soft": cfg.train.student_lr("soft", student.temperature),
+        "lr_hard": cfg.train.student_lr("hard", student.temperature),
     }
 
 
-def curves_frame(task: PreparedTask, job: StudentJob, result: TrainResult) -> pd.DataFrame:
+def curves_frame(task: PreparedTask, student: Student, result: TrainResult) -> pd.DataFrame:
     """Per-epoch curves of one student as a tidy frame."""
-    frame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
+    frame: pd.DataFrame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
     frame.insert(0, "epoch", range(len(frame)))
     for key, value in (
-        ("label_mode", job.label_mode),
-        ("seed", job.seed),
-        ("width", job.width),
+        ("label_mode", student.label_mode),
+        ("seed", student.seed),
+        ("width", student.width),
         ("task", task.name),
     ):
         frame.insert(0, key, value)
@@ -383,27 +365,22 @@ def run_experiment(
     input fails before anything is written; the folder is complete or absent (see
     :func:`softhard.report.run_folder`).
     """
-    import time
-
-    from softhard.report.progress import student_progress
-    from softhard.resources import check_experiment
-
     start = time.perf_counter()
     check_experiment(cfg)  # refuse a config that cannot fit in memory before any work
     tasks = [
         prepare_task(t, cfg.teacher, index=i, margin=cfg.margin, cache=cache)
         for i, t in enumerate(cfg.task_list())
     ]
-    jobs = jobs_for(cfg)
+    students = cfg.students()
     rows, curves, horizons = [], [], []
-    with student_progress(len(tasks) * len(jobs), enabled=progress) as advance:
+    with student_progress(len(tasks) * len(students), enabled=progress) as advance:
         for task in tasks:
-            horizon = task_horizon(task, jobs, cfg)
+            horizon = task_horizon(task, students, cfg)
             horizons.append(horizon)
-            results = train_students(task, jobs, cfg, epochs=horizon.epochs, on_done=advance)
-            for job, result in zip(jobs, results, strict=True):
-                rows.append(result_row(task, job, result, cfg, horizon))
-                curves.append(curves_frame(task, job, result))
+            results = train_students(task, students, cfg, epochs=horizon.epochs, on_done=advance)
+            for student, trained in zip(students, results, strict=True):
+                rows.append(result_row(task, student, trained, cfg, horizon))
+                curves.append(curves_frame(task, student, trained))
     table = pd.DataFrame(rows)
     curve_table = pd.concat(curves, ignore_index=True)
     result = ExperimentResult(None, table, curve_table, horizons, weak_teachers(table))
@@ -464,7 +441,7 @@ def _write_run(
 
 
 def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
-    gamma = getattr(task.margin, "gamma", None)
+    gamma = task.margin.gamma if task.margin is not None else None
     title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
     title += f"\nT = {horizon.epochs}" + (
         "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
@@ -479,7 +456,7 @@ def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
     m = task.margin
     if m is None:
         return None
-    return {k: getattr(m, k) for k in ("gamma", "lower", "upper", "stderr") if hasattr(m, k)}
+    return {"gamma": m.gamma, "lower": m.lower, "upper": m.upper, "stderr": m.stderr}
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
@@ -495,4 +472,5 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     order = {m: i for i, m in enumerate(metrics)}
     wide = wide[sorted(wide.columns, key=lambda c: (order[c[0]], c[1] != "soft", c[1]))]
     wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
-    return wide.reset_index().drop(columns="task_index")
+    summary: pd.DataFrame = wide.reset_index().drop(columns="task_index")
+    return summary

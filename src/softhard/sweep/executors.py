@@ -20,11 +20,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from softhard.config import ExecutorConfig, ExecutorKind
 from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.errors import ConfigError
 from softhard.student import Student
 from softhard.studies.deep.run import prepare_deep_task, train_deep_student
-from softhard.studies.two_layer import StudentJob, prepare_task, result_row, train_students
+from softhard.studies.two_layer import prepare_task, result_row, train_students
 from softhard.sweep.spec import study_class
 from softhard.sweep.store import RunOutcome
 from softhard.teachers.cache import TeacherCache, teachers_dir
@@ -62,14 +63,11 @@ def _two_layer_group(cfgs: Sequence[Any], run_ids: Sequence[str]) -> list[RunOut
     """Two-layer students of one task: one ``train_students`` call (one student bank)."""
     head = cfgs[0]
     task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
-    jobs = [
-        StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
-        for c in cfgs
-    ]
-    results = train_students(task, jobs, head)
+    students = [c.students()[0] for c in cfgs]
+    results = train_students(task, students, head)
     outcomes = []
-    for run_id, cfg, job, res in zip(run_ids, cfgs, jobs, results, strict=True):
-        row = result_row(task, job, res, cfg)
+    for run_id, cfg, student, res in zip(run_ids, cfgs, students, results, strict=True):
+        row = result_row(task, student, res, cfg)
         curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
         outcomes.append(RunOutcome(run_id, not res.diverged, row, curves, res.reason))
     return outcomes
@@ -183,15 +181,15 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(
-    kind: str, *, workers: int | None = None, ray_address: str | None = None
-) -> Executor:
-    """``local`` (default) or ``ray``."""
-    if kind == "local":
-        return LocalExecutor(workers)
-    if kind == "ray":
-        return RayExecutor(ray_address, workers)
-    raise ConfigError(f"executor must be 'local' or 'ray', got {kind!r}")
+def make_executor(config: ExecutorConfig) -> Executor:
+    """The executor of ``config.kind``: ``local`` (a process pool) or ``ray``."""
+    return _EXECUTORS[config.kind](config)
+
+
+_EXECUTORS: dict[ExecutorKind, Callable[[ExecutorConfig], Executor]] = {
+    "local": lambda c: LocalExecutor(c.workers),
+    "ray": lambda c: RayExecutor(c.ray_address, c.workers),
+}
 
 
 def plan_groups(

@@ -28,6 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from softhard.config import (
+    ExecutorConfig,
     ExperimentConfig,
     TaskList,
     read_yaml,
@@ -39,7 +40,7 @@ from softhard.student import LabelMode
 from softhard.studies.deep.config import soft_and_hard
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, StudyConfig, split_runs, study_class
-from softhard.sweep.store import DEFAULT_LEASE, RunStore
+from softhard.sweep.store import RunStore
 
 # (task index, label mode) -> width -> metric per seed; ((task, mode), eps) -> its search
 _Scores = dict[tuple[int, str], dict[int, list[float]]]
@@ -149,14 +150,13 @@ def min_width_search(
     spec: MinWidthSpec,
     *,
     store_dir: str | Path | None = None,
-    executor: str = "local",
-    workers: int | None = None,
-    ray_address: str | None = None,
+    executor: ExecutorConfig | None = None,
     progress: bool = True,
-    lease: float = DEFAULT_LEASE,
 ) -> MinWidthResult:
-    """Run the search of the module docstring; every evaluation is a run in the store."""
+    """Run the search of the module docstring; every evaluation is a run in the store, trained
+    by ``executor`` (default: local processes, one per core)."""
     start = time.perf_counter()
+    executor = executor or ExecutorConfig()
     base = spec.base_config()
     pairs: list[tuple[int, str]] = [
         (t, m) for t in range(len(spec.tasks)) for m in spec.label_modes
@@ -167,7 +167,7 @@ def min_width_search(
         for p in pairs
         for e in spec.eps
     }
-    _check_memory(spec, base, executor, workers)
+    _check_memory(spec, base, executor)
     folder = Path(store_dir or DEFAULT_STORE)
     trained = 0
     with RunStore(folder) as store:
@@ -178,15 +178,7 @@ def min_width_search(
             runs = {p: _runs(spec, base, p, sorted(ws)) for p, ws in need.items()}
             flat = [r for rs in runs.values() for r in rs]
             store.register(spec.name, spec.model_dump(mode="json"), flat, replace=False)
-            trained += execute_runs(
-                store,
-                flat,
-                executor=executor,
-                workers=workers,
-                ray_address=ray_address,
-                progress=progress,
-                lease=lease,
-            )
+            trained += execute_runs(store, flat, executor=executor, progress=progress)
             for p, rs in runs.items():
                 _record(store, spec.metric, rs, scores[p])
     table = _table(spec, searches, scores)
@@ -196,9 +188,7 @@ def min_width_search(
     return MinWidthResult(table, evaluated, trained, folder, seconds, per_seed)
 
 
-def _check_memory(
-    spec: MinWidthSpec, base: StudyConfig, executor: str, workers: int | None
-) -> None:
+def _check_memory(spec: MinWidthSpec, base: StudyConfig, executor: ExecutorConfig) -> None:
     """Refuse a search whose widest round cannot fit: every pair at up to one width per eps
     near ``max_width``, all seeds (the memory guard of :mod:`softhard.resources`)."""
     widths = sorted({max(spec.min_width, spec.max_width - i) for i in range(len(spec.eps))})
@@ -208,7 +198,7 @@ def _check_memory(
         for m in spec.label_modes
         for r in _runs(spec, base, (t, m), widths)
     ]
-    check_sweep_memory(runs, executor, workers, None, what=f"min-width search {spec.name!r}")
+    check_sweep_memory(runs, executor, what=f"min-width search {spec.name!r}")
 
 
 def _needed(searches: _Searches, scores: _Scores) -> dict[tuple[int, str], set[int]]:

@@ -18,13 +18,12 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import Progress, TextColumn
 
-from softhard.config import ExperimentConfig
-from softhard.errors import ConfigError
+from softhard.config import ExecutorConfig, ExperimentConfig
 from softhard.report.progress import progress_columns
-from softhard.resources import check_groups, runs_as_groups
+from softhard.resources import check_groups
 from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
-from softhard.sweep.store import DEFAULT_LEASE, RunStore, new_owner
+from softhard.sweep.store import RunStore, new_owner
 
 DEFAULT_STORE = Path("runs") / "sweeps"
 
@@ -45,31 +44,21 @@ def run_sweep(
     spec: SweepSpec,
     *,
     store_dir: str | Path | None = None,
-    executor: str = "local",
-    workers: int | None = None,
-    ray_address: str | None = None,
+    executor: ExecutorConfig | None = None,
     retry_failed: bool = False,
     progress: bool = True,
-    group_size: int | None = None,
-    lease: float = DEFAULT_LEASE,
 ) -> SweepResult:
-    """Run every run of ``spec`` not yet done; see the module docstring."""
+    """Run every run of ``spec`` not yet done with ``executor`` (default: local processes, one
+    per core); see the module docstring."""
     start = time.perf_counter()
+    executor = executor or ExecutorConfig()
     runs = expand(spec)
-    check_sweep_memory(runs, executor, workers, group_size, what=f"sweep {spec.name!r}")
+    check_sweep_memory(runs, executor, what=f"sweep {spec.name!r}")
     folder = Path(store_dir or DEFAULT_STORE)
     with RunStore(folder) as store:
         store.register(spec.name, spec.model_dump(mode="json"), runs, replace=True)
         trained = execute_runs(
-            store,
-            runs,
-            executor=executor,
-            workers=workers,
-            ray_address=ray_address,
-            retry_failed=retry_failed,
-            progress=progress,
-            group_size=group_size,
-            lease=lease,
+            store, runs, executor=executor, retry_failed=retry_failed, progress=progress
         )
         table = store.runs(spec.name)
     counts = {s: int((table["status"] == s).sum()) for s in ("done", "failed")}
@@ -80,23 +69,19 @@ def execute_runs(
     store: RunStore,
     runs: Sequence[Run],
     *,
-    executor: str = "local",
-    workers: int | None = None,
-    ray_address: str | None = None,
+    executor: ExecutorConfig | None = None,
     retry_failed: bool = False,
     progress: bool = True,
-    group_size: int | None = None,
     poll: float = 0.5,
-    lease: float = DEFAULT_LEASE,
 ) -> int:
     """Train the runs of ``runs`` that are claimable until all are done or failed.
 
     Returns how many runs this driver trained. On an exception (Ctrl-C included) the runs it
-    had claimed go back to pending. Its claims hold leases of ``lease`` seconds, renewed by a
-    heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
+    had claimed go back to pending. Its claims hold leases of ``executor.lease`` seconds,
+    renewed by a heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
     """
-    if not lease > 0:
-        raise ConfigError(f"the lease of claimed runs must be > 0 seconds, got {lease}")
+    executor = executor or ExecutorConfig()
+    lease = executor.lease
     by_id = {r.id: r for r in runs}
     owner = new_owner()
     trained = 0
@@ -113,10 +98,10 @@ def execute_runs(
                 )
                 first = False
                 if claimed:
-                    ex = ex or make_executor(executor, workers=workers, ray_address=ray_address)
+                    ex = ex or make_executor(executor)
                     todo = [by_id[i] for i in claimed]
                     groups = plan_groups(
-                        todo, units=ex.workers, threads=ex.threads(), max_size=group_size
+                        todo, units=ex.workers, threads=ex.threads(), max_size=executor.group_size
                     )
                     for outcomes in ex.map(groups):
                         for outcome in outcomes:
@@ -140,14 +125,7 @@ def execute_runs(
     return trained
 
 
-def check_sweep_memory(
-    runs: Sequence[Run],
-    executor: str,
-    workers: int | None,
-    group_size: int | None,
-    *,
-    what: str,
-) -> None:
+def check_sweep_memory(runs: Sequence[Run], executor: ExecutorConfig, *, what: str) -> None:
     """The memory guard for runs trained in groups by ``executor`` (see :mod:`softhard.resources`).
 
     It models the two-layer student bank; deep runs (one student at a time) are not checked.
@@ -156,11 +134,24 @@ def check_sweep_memory(
     if not runs:
         return
     processes, threads = 1, 1  # ray: each group on some node, one at a time per CPU
-    if executor == "local":
-        local = LocalExecutor(workers)
+    if executor.kind == "local":
+        local = LocalExecutor(executor.workers)
         processes, threads = local.workers, local.threads()
-    groups = runs_as_groups(runs, group_size, processes)
+    groups = runs_as_groups(runs, executor.group_size, processes)
     check_groups(groups, processes=processes, threads=threads, what=what)
+
+
+def runs_as_groups(
+    runs: Sequence[Run], group_size: int | None, units: int
+) -> list[tuple[ExperimentConfig, list[int]]]:
+    """Sweep runs as the groups the executor will train, ``(config, widths)`` each (the input
+    of the memory guard :func:`softhard.resources.check_groups`)."""
+    out = []
+    by_id = {r.id: r for r in runs}
+    for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
+        members = [by_id[run_id] for run_id, _ in group.runs]
+        out.append((members[0].config, [m.config.widths[0] for m in members]))
+    return out
 
 
 @contextlib.contextmanager

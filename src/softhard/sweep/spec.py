@@ -53,7 +53,7 @@ STUDIES: dict[str, type[ExperimentConfig] | type[DeepExperimentConfig]] = {
 
 _NOT_IN_ID = ("name", "out_dir", "cache_dir")
 # fields of a single-student config that do not change how its task is prepared and trained
-# together with others (see group_key): StudentJob fields plus the per-student choices.
+# together with others (see group_key): the Student's (width, seed, label mode, T, kd_weight).
 _PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from softhard.config import DEFAULT_LEASE
 from softhard.train import CURVE_COLUMNS
 
 _STORED_CURVES = (
@@ -44,7 +45,7 @@ _STORED_CURVES = (
 
 STORE_FILE = "softhard.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
-DEFAULT_LEASE = 300.0  # seconds a claim lasts without renewal; renewed every third of it
+# DEFAULT_LEASE (softhard.config): seconds a claim lasts without renewal; renewed every third of it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

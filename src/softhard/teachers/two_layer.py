@@ -34,9 +34,9 @@ import torch
 
 from softhard.config import TeacherConfig, TrainConfig, json_digest
 from softhard.data._dataset import tensor_digest
-from softhard.engine import StudentSpec, train_bank
+from softhard.engine import BankEntry, train_bank
 from softhard.models.two_layer import TwoLayerReLU
-from softhard.targets import Targets
+from softhard.student import Student
 from softhard.teachers.cache import teachers_dir
 
 
@@ -164,7 +164,7 @@ def _segment(
     y_val: torch.Tensor | None,
 ):
     """``epochs`` of full-batch GD of the teacher from ``weight`` (None: its seeded start)."""
-    spec = StudentSpec(cfg.width, cfg.seed, Targets(y_pm, None, 0.0), weight=weight)
+    spec = BankEntry.of(Student(cfg.width, cfg.seed, "hard"), y_pm, None, weight=weight)
     train_cfg = TrainConfig(optimizer="gd", lr=cfg.lr, epochs=epochs)
     (res,) = train_bank(x, [spec], train_cfg, x_test=x_val, y_test_pm=y_val, dtype=torch.float64)
     return res.weight, res

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from softhard.config import ConfigModel as _Model
 from softhard.config import DataConfig, Device, Widths, config_digest
 from softhard.models.table import Arch
 from softhard.student import LabelMode, resolve_kd_weight
@@ -19,10 +20,6 @@ from softhard.student import LabelMode, resolve_kd_weight
 def soft_and_hard() -> list[LabelMode]:
     """The default label modes: ``["soft", "hard"]``."""
     return ["soft", "hard"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DeepTeacherConfig(_Model):

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from softhard.errors import ConfigError, DataError
+from softhard.sweep.store import STORE_FILE, RunStore
 
 Method = Literal["bootstrap", "t"]
 Epoch = int | Literal["last"]
@@ -299,8 +300,6 @@ def load_results(source: str | Path, sweep: str | None = None) -> tuple[pd.DataF
     export``) ``runs.parquet`` and ``curves.parquet``; a store folder ``softhard.sqlite`` (all its
     runs, or those of ``sweep``). Failed and pending runs of a store are left out.
     """
-    from softhard.sweep.store import STORE_FILE, RunStore
-
     folder = Path(source)
     if (folder / "results.parquet").is_file():
         results = pd.read_parquet(folder / "results.parquet")

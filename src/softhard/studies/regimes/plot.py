@@ -21,6 +21,7 @@ from matplotlib.patches import Rectangle
 
 from softhard.errors import ConfigError
 from softhard.report import run_folder, write_manifest
+from softhard.studies.regimes.compare import IN_TASK_NAME, OUTPUT_COLUMNS
 
 MAX_PANELS = 12
 
@@ -43,8 +44,6 @@ def plot_paired_heatmap(
         raise ConfigError(f"the heatmap needs two different axes, got x = y = {x!r}")
     epoch = int(frame["epoch"].max()) if epoch is None else epoch
     data = frame[frame["epoch"] == epoch]
-    from softhard.studies.regimes.compare import IN_TASK_NAME
-
     implied = {"task"} if {x, y} & set(IN_TASK_NAME) else set()  # the task name holds x or y
     facets = [
         c for c in _axes(frame) if c not in (x, y, *implied) and data[c].nunique(dropna=False) > 1
@@ -89,8 +88,6 @@ def plot_paired_heatmap(
 
 
 def _axes(frame: pd.DataFrame) -> list[str]:
-    from softhard.studies.regimes.compare import OUTPUT_COLUMNS
-
     return [c for c in frame.columns if c not in OUTPUT_COLUMNS]
 
 

@@ -29,8 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from rich.console import Console
 
+from softhard.config import ConfigModel as _Model
 from softhard.config import (
     ExperimentConfig,
     LabelMode,
@@ -42,6 +44,7 @@ from softhard.config import (
 from softhard.errors import ConfigError
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
+from softhard.studies.scaling.report import write_folder
 from softhard.studies.two_layer import PreparedTask, prepare_task
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.runner import DEFAULT_STORE
@@ -52,12 +55,8 @@ View = Literal["theorem", "capacity"]
 Loss = Literal["theorem", "yardstick"]
 EpsRule = Literal["fixed", "quantile"]
 MAX_WIDTH_CAP = 2**14
-_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes", "margin")
+_SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TheoremView(_Model):
@@ -187,7 +186,10 @@ class ScalingSpec(_Model):
 
     def base_config(self) -> ExperimentConfig:
         """The validated base experiment of every run (horizon ``T_run``, no per-run gamma)."""
-        data = {**self.base, "name": self.name, "margin": False}
+        margin = self.base.get("margin", {})
+        if isinstance(margin, dict):  # gamma is estimated once per level, not per run
+            margin = {**margin, "estimate": False}  # (the old bool flag is named by validation)
+        data = {**self.base, "name": self.name, "margin": margin}
         data["train"] = {**(self.base.get("train") or {}), "epochs": self.run_epochs()}
         return validate(ExperimentConfig, data, where="scaling base")
 
@@ -247,7 +249,8 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        task = prepare_task(cfg, base.teacher, index=i, margin=True)
+        margin = base.margin.model_copy(update={"estimate": True})
+        task = prepare_task(cfg, base.teacher, index=i, margin=margin)
         est = task.margin
         gamma = float(getattr(est, "gamma", math.nan))
         lower = float(getattr(est, "lower", math.nan))
@@ -346,8 +349,6 @@ def run_scaling(
     progress: bool = True,
 ) -> ScalingResult:
     """Run the study (module docstring) and write its run folder; bad input writes nothing."""
-    from softhard.studies.scaling.report import write_folder
-
     start = time.perf_counter()
     spec = spec.resolved(quick)
     base = spec.base_config()
@@ -402,8 +403,6 @@ def run_scaling(
 
 
 def _say(text: str) -> None:
-    from rich.console import Console
-
     Console(stderr=True).print(text, highlight=False, soft_wrap=True)
 
 

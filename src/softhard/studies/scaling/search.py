@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from softhard.config import ExperimentConfig
-from softhard.studies.two_layer import PreparedTask, StudentJob, result_row, train_students
+from softhard.studies.two_layer import PreparedTask, result_row, train_students
 from softhard.sweep.minwidth import _Search
 from softhard.sweep.spec import Run, split_runs
 from softhard.sweep.store import RunOutcome, RunStore, new_owner
@@ -131,13 +131,10 @@ def train_level(store: RunStore, task: PreparedTask, runs: list[Run]) -> int:
         return 0
     try:
         cfgs = [r.config for r in todo]
-        jobs = [
-            StudentJob(c.widths[0], c.seeds[0], c.label_modes[0], c.temperature, c.kd_weight)
-            for c in cfgs
-        ]
-        results = train_students(task, jobs, cfgs[0])
-        for run, job, res in zip(todo, jobs, results, strict=True):
-            row = result_row(task, job, res, run.config)
+        students = [c.students()[0] for c in cfgs]
+        results = train_students(task, students, cfgs[0])
+        for run, student, res in zip(todo, students, results, strict=True):
+            row = result_row(task, student, res, run.config)
             curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
             store.finish(RunOutcome(run.id, not res.diverged, row, curves, res.reason), owner)
     except BaseException:

@@ -1,0 +1,154 @@
+"""Every kind of config, told apart by its ``kind`` field: one discriminated union and its table.
+
+===============  =========================================  ===================
+``kind``         model                                      command that runs it
+===============  =========================================  ===================
+``two_layer``    :class:`~softhard.config.ExperimentConfig`  ``softhard run``
+``deep``         :class:`~softhard.studies.deep.DeepExperimentConfig`  ``softhard run``
+``sweep``        :class:`~softhard.sweep.SweepSpec`          ``softhard sweep``
+``min_width``    :class:`~softhard.sweep.MinWidthSpec`       ``softhard min-width``
+``scaling``      :class:`~softhard.studies.scaling.ScalingSpec`  ``softhard scaling``
+===============  =========================================  ===================
+
+A file without ``kind`` is a two-layer experiment. :data:`AnyConfig` is the union (a pydantic
+discriminated union on ``kind``); :data:`KINDS` maps each kind to its model, its loader (which
+also checks what the model alone cannot: a sweep's grid is expanded, a spec's base experiment
+validated) and its command. :func:`load_any` reads a file of any kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, Discriminator, Tag, TypeAdapter
+
+from softhard.config import (
+    ExperimentConfig,
+    apply_overrides,
+    read_yaml,
+    shipped_configs,
+    validate_with_overrides,
+)
+from softhard.errors import ConfigError
+from softhard.studies.deep import DeepExperimentConfig
+from softhard.studies.scaling import ScalingSpec, load_scaling_spec
+from softhard.sweep.minwidth import MinWidthSpec, load_min_width_spec
+from softhard.sweep.spec import SweepSpec, load_sweep_spec
+
+Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling"]
+KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
+
+
+def kind_of(data: Any) -> str:
+    """The ``kind`` of config data or of a loaded config (``two_layer`` when absent)."""
+    if isinstance(data, dict):
+        return str(data.get("kind", "two_layer"))
+    return str(getattr(data, "kind", "two_layer"))
+
+
+AnyConfig = Annotated[
+    Annotated[ExperimentConfig, Tag("two_layer")]
+    | Annotated[DeepExperimentConfig, Tag("deep")]
+    | Annotated[SweepSpec, Tag("sweep")]
+    | Annotated[MinWidthSpec, Tag("min_width")]
+    | Annotated[ScalingSpec, Tag("scaling")],
+    Discriminator(kind_of),
+]
+"""A config of any kind, discriminated by its ``kind`` field."""
+
+ANY_CONFIG: TypeAdapter[AnyConfig] = TypeAdapter(AnyConfig)
+
+
+@dataclass(frozen=True)
+class KindEntry:
+    """One kind: its model, how a file of it is loaded and which command runs it."""
+
+    model: type[BaseModel]
+    load: Callable[[Path, list[str] | None], AnyConfig]
+    command: str
+
+
+def _plain_loader(model: type[BaseModel]) -> Callable[[Path, list[str] | None], AnyConfig]:
+    def load(path: Path, overrides: list[str] | None) -> AnyConfig:
+        loaded: AnyConfig = validate_with_overrides(
+            model, read_yaml(path), overrides, where=f"config {path}"
+        )
+        return loaded
+
+    return load
+
+
+def _scaling_loader(path: Path, overrides: list[str] | None) -> AnyConfig:
+    return load_scaling_spec(path, overrides)
+
+
+KINDS: dict[Kind, KindEntry] = {
+    "two_layer": KindEntry(ExperimentConfig, _plain_loader(ExperimentConfig), "run"),
+    "deep": KindEntry(DeepExperimentConfig, _plain_loader(DeepExperimentConfig), "run"),
+    "sweep": KindEntry(SweepSpec, load_sweep_spec, "sweep"),
+    "min_width": KindEntry(MinWidthSpec, load_min_width_spec, "min-width"),
+    "scaling": KindEntry(ScalingSpec, _scaling_loader, "scaling"),
+}
+
+
+def resolve_config_path(config: str | Path) -> Path:
+    """A path, or the name of a shipped config (``softhard configs`` lists them)."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    if str(config) in shipped:
+        return shipped[str(config)]
+    raise ConfigError(
+        f"config {str(config)!r} is neither a file nor a shipped config; shipped configs: "
+        f"{', '.join(shipped)}"
+    )
+
+
+def entry_for(kind: str, *, where: str) -> KindEntry:
+    """The table entry of ``kind``; an unknown kind is a :class:`ConfigError` naming the kinds."""
+    for name, entry in KINDS.items():
+        if name == kind:
+            return entry
+    allowed = ", ".join(f"'{k}'" for k in KIND_NAMES)
+    raise ConfigError(f"{where}: field 'kind' must be one of {allowed} (got {kind!r}).")
+
+
+def load_any(config: str | Path, overrides: list[str] | None = None) -> AnyConfig:
+    """Load a config file (or shipped config name) of any kind, with ``--set`` overrides."""
+    path = resolve_config_path(config)
+    data = apply_overrides(read_yaml(path), overrides or [])
+    return entry_for(kind_of(data), where=f"config {path}").load(path, overrides)
+
+
+def expect_kind(config: str | Path, overrides: list[str] | None, kind: Kind) -> Path:
+    """The path of ``config`` if it is of ``kind`` (a file without ``kind`` counts as ``kind``);
+    otherwise a :class:`ConfigError` that names the command for the kind it is."""
+    path = resolve_config_path(config)
+    data = apply_overrides(read_yaml(path), overrides or [])
+    found = str(data.get("kind", kind))
+    if found != kind:
+        entry = entry_for(found, where=f"config {path}")
+        raise ConfigError(
+            f"config {path} is of kind '{found}', not '{kind}'; run it with "
+            f"`softhard {entry.command} {config}` (or `softhard run {config}`)."
+        )
+    return path
+
+
+__all__ = [
+    "ANY_CONFIG",
+    "KINDS",
+    "KIND_NAMES",
+    "AnyConfig",
+    "Kind",
+    "KindEntry",
+    "entry_for",
+    "expect_kind",
+    "kind_of",
+    "load_any",
+    "resolve_config_path",
+]
