@@ -196,7 +196,8 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of done runs per task x width x label mode (avg loss, test accuracy)."""
     done = table[table["status"] == "done"]
     if done.empty:
-        return pd.DataFrame()
+        empty: pd.DataFrame = pd.DataFrame()
+        return empty
     keys = [
         k
         for k in (
@@ -215,4 +216,5 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     agg = done.groupby(varying, sort=True).agg(
         seeds=("seed", "nunique"), avg_loss=("avg_loss", "mean"), test_acc=("test_acc", "mean")
     )
-    return agg.reset_index()
+    out: pd.DataFrame = agg.reset_index()
+    return out
