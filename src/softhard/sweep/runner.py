@@ -149,8 +149,10 @@ def runs_as_groups(
     out = []
     by_id = {r.id: r for r in runs}
     for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
-        members = [by_id[run_id] for run_id, _ in group.runs]
-        out.append((members[0].config, [m.config.widths[0] for m in members]))
+        configs = [by_id[run_id].config for run_id, _ in group.runs]
+        two_layer = [c for c in configs if isinstance(c, ExperimentConfig)]
+        if two_layer:  # the bank's memory model (deep runs train one student at a time)
+            out.append((two_layer[0], [c.widths[0] for c in two_layer]))
     return out
 
 

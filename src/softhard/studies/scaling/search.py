@@ -130,11 +130,13 @@ def train_level(store: RunStore, task: PreparedTask, runs: list[Run]) -> int:
     if not todo:
         return 0
     try:
-        cfgs = [r.config for r in todo]
+        cfgs = [r.config for r in todo if isinstance(r.config, ExperimentConfig)]
+        if len(cfgs) != len(todo):
+            raise TypeError("the scaling study trains two-layer students only")
         students = [c.students()[0] for c in cfgs]
         results = train_students(task, students, cfgs[0])
-        for run, student, res in zip(todo, students, results, strict=True):
-            row = result_row(task, student, res, run.config)
+        for run, cfg, student, res in zip(todo, cfgs, students, results, strict=True):
+            row = result_row(task, student, res, cfg)
             curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
             store.finish(RunOutcome(run.id, not res.diverged, row, curves, res.reason), owner)
     except BaseException:
