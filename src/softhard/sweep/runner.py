@@ -145,14 +145,15 @@ def runs_as_groups(
     runs: Sequence[Run], group_size: int | None, units: int
 ) -> list[tuple[ExperimentConfig, list[int]]]:
     """Sweep runs as the groups the executor will train, ``(config, widths)`` each (the input
-    of the memory guard :func:`softhard.resources.check_groups`)."""
+    of the memory guard :func:`softhard.resources.check_groups`); two-layer runs only, the
+    ones the guard models."""
     out = []
     by_id = {r.id: r for r in runs}
     for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
-        configs = [by_id[run_id].config for run_id, _ in group.runs]
-        two_layer = [c for c in configs if isinstance(c, ExperimentConfig)]
-        if two_layer:  # the bank's memory model (deep runs train one student at a time)
-            out.append((two_layer[0], [c.widths[0] for c in two_layer]))
+        members = [by_id[run_id] for run_id, _ in group.runs]
+        head = members[0].config
+        if isinstance(head, ExperimentConfig):
+            out.append((head, [m.config.widths[0] for m in members]))
     return out
 
 
