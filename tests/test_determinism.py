@@ -49,7 +49,7 @@ def test_bank_chunk_sizes_agree_to_rounding_with_two_workers(chunks):
         xt,
         yt,
         torch.float64,
-        executor=ExecutorConfig(workers=2),
+        workers=2,
         chunk_neurons=chunks[0],
         chunk_examples=chunks[1],
     )
