@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from softhard.config import ExperimentConfig
+from softhard.config import DataConfig, ExperimentConfig
 from softhard.studies.two_layer import PreparedTask, result_row, train_students
 from softhard.sweep.minwidth import _Search
 from softhard.sweep.spec import Run, split_runs
@@ -76,7 +76,8 @@ def width_grid(min_width: int, max_width: int, steps: int) -> list[int]:
     """The widths searched: ``round(min_width * 2^(i / steps))`` up to ``max_width`` (included),
     without repeats. The search bisects over this grid's positions, so m* is resolved to a
     factor ``2^(1/steps)`` and all targets share a bounded set of widths."""
-    out, i = [], 0
+    out: list[int] = []
+    i = 0
     while True:
         w = min(max_width, round(min_width * 2 ** (i / steps)))
         if not out or w > out[-1]:
@@ -101,7 +102,7 @@ def step(target: Target, data: PairCurves, grid: list[int]) -> int | None:
 def run_configs(
     base: ExperimentConfig,
     task_index: int,
-    tasks: list,
+    tasks: list[DataConfig],
     mode: str,
     widths: list[int],
     seeds: list[int],
