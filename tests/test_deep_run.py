@@ -78,6 +78,10 @@ def test_run_folder_contents(tiny_run):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "deep" and manifest["device"] == "cpu"
     assert [t["outputs_cache"] for t in manifest["teachers"]] == ["miss", "miss"]
+    # the one teacher-cache convention: <cache root>/teachers, nothing beside the run folders
+    cached = sorted(p.name.split("-")[0] for p in (out / "cache" / "teachers").iterdir())
+    assert cached == ["outputs", "outputs", "weights", "weights"]
+    assert not (out / ".teacher_cache").exists()
 
 
 def test_second_run_reuses_cached_teacher_and_repeats_numbers(tiny_run):

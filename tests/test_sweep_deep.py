@@ -19,6 +19,7 @@ from softhard.studies.deep.run import run_deep_experiment
 from softhard.sweep import RunStore, SweepSpec, expand, run_sweep
 from softhard.sweep.executors import plan_groups
 from softhard.sweep.minwidth import MinWidthSpec, min_width_search
+from softhard.teachers.cache import teachers_dir
 
 BASE = {
     "kind": "deep",
@@ -79,6 +80,8 @@ def test_deep_sweep_equals_the_deep_study(tmp_path):
         spec, store_dir=tmp_path / "store", executor=ExecutorConfig(workers=1), progress=False
     )
     assert again.trained == 0  # resumed from the store: nothing to train
+    # sweep and study share the teacher: one weights file in the one cache folder
+    assert len(list(teachers_dir().glob("weights-*.pt"))) == 1
 
 
 def test_min_width_search_runs_deep_students(tmp_path):

@@ -100,4 +100,5 @@ def mean_curve(curves: list[np.ndarray], length: int) -> np.ndarray:
     out = np.full((len(curves), length), math.nan)
     for i, c in enumerate(curves):
         out[i, : len(c)] = c[:length]
-    return out.mean(axis=0)
+    mean: np.ndarray = out.mean(axis=0)
+    return mean

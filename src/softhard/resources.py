@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import torch
 
@@ -140,10 +139,7 @@ def estimate_students(
         return
     device = "cuda" if cfg.device == "cuda" else "cpu"
     chunk_neurons, chunk_examples = _DEFAULT_CHUNKS[device]
-    fake = [
-        SimpleNamespace(width=w, targets=SimpleNamespace(kd_weight=0.5, temperature=1.0))
-        for w in widths
-    ]
+    fake = [(w, 0.5, 1.0) for w in widths]  # (width, kd_weight, temperature)
     multiple = threads if device == "cpu" else 1
     ranges = plan_ranges(fake, chunk_neurons, multiple)
     neurons = sorted((sum(widths[i] for i in r), len(r)) for r in ranges)[::-1]

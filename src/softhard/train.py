@@ -70,7 +70,7 @@ def batch_order(
         return [torch.arange(n)]
     gen = torch.Generator().manual_seed(int(shuffle_seed) * 1_000_003 + epoch)
     perm = torch.randperm(n, generator=gen)
-    return list(perm.split(batch_size))
+    return list(torch.split(perm, batch_size))
 
 
 def evaluate(
@@ -189,8 +189,10 @@ def _stepper(cfg: TrainConfig, weight: torch.nn.Parameter) -> Callable[[], None]
     if cfg.optimizer in ("gd", "sgd"):
 
         def sgd_step() -> None:
+            grad = weight.grad
+            assert grad is not None, "sgd_step needs weight.grad"
             with torch.no_grad():
-                weight.sub_(weight.grad, alpha=cfg.lr)
+                weight.sub_(grad, alpha=cfg.lr)
 
         return sgd_step
     if cfg.optimizer == "adam":

@@ -130,7 +130,8 @@ def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
     if "teacher_test_acc" not in out and "teacher_test_acc" in results.columns:
         acc = results["teacher_test_acc"]
         out["teacher_test_acc"] = f"{acc.min():.3f}..{acc.max():.3f}"
-    return json.loads(json.dumps(out, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(out, default=str))
+    return plain
 
 
 def print_paired(frame: pd.DataFrame, title: str) -> None:
@@ -144,7 +145,7 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
     for col in ("epoch", "diff", "95% interval", "n", "sig"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in frame.itertuples(index=False):
-        r = row._asdict()
+        r = dict(zip(frame.columns, row, strict=True))
         table.add_row(
             *[_fmt(r[c]) for c in cells],
             str(r["epoch"]),

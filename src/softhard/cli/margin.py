@@ -19,7 +19,8 @@ def resolve_spec(spec: str, label_column: str | None = None) -> DataConfig:
     """A dataset spec string (``digits:3-8,mix=0.3``) or the path of a ``.npz``/``.csv`` file."""
     if Path(spec).suffix.lower() in (".npz", ".csv") and "," not in spec and ":" not in spec:
         fields = {"source": "file", "path": spec, "label_column": label_column}
-        return validate(DataConfig, fields, where=f"data file {spec!r}")
+        data: DataConfig = validate(DataConfig, fields, where=f"data file {spec!r}")
+        return data
     if label_column and "label_column=" not in spec:
         spec = f"{spec},label_column={label_column}"
     return DataConfig.parse(spec)

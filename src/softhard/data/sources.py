@@ -393,7 +393,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def _unit_rows(a: np.ndarray) -> np.ndarray:
-    return a / np.linalg.norm(a, axis=1, keepdims=True)
+    unit: np.ndarray = a / np.linalg.norm(a, axis=1, keepdims=True)
+    return unit
 
 
 SOURCES: dict[str, Callable[[DataConfig], RawData]] = {

@@ -110,17 +110,20 @@ def mix_classes(x: np.ndarray, partner: np.ndarray, lam: float) -> np.ndarray:
     With ``lambda = 1/2`` the matched pairs become one point with two opposite labels, so the
     classes are inseparable.
     """
-    return (1.0 - lam) * x + lam * x[partner]
+    mixed: np.ndarray = (1.0 - lam) * x + lam * x[partner]
+    return mixed
 
 
 def add_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """``x + sigma * z`` with ``z`` standard normal per coordinate, drawn once per example."""
-    return x + sigma * rng.standard_normal(x.shape)
+    noisy: np.ndarray = x + sigma * rng.standard_normal(x.shape)
+    return noisy
 
 
 def centre(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """``x - mean`` (``mean`` the training mean, computed once and applied to both splits)."""
-    return x - mean
+    centred: np.ndarray = x - mean
+    return centred
 
 
 def project_to_sphere(x: np.ndarray, what: str = "example") -> np.ndarray:
@@ -137,7 +140,8 @@ def project_to_sphere(x: np.ndarray, what: str = "example") -> np.ndarray:
             "it equals the training mean and cannot be projected onto the unit sphere. Remove "
             "it, add noise, or set normalize=false."
         )
-    return x / norms[:, None]
+    unit: np.ndarray = x / norms[:, None]
+    return unit
 
 
 def normalize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

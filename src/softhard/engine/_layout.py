@@ -67,9 +67,10 @@ class BankRange:
 
 
 def plan_ranges(
-    students: Sequence[BankEntry], chunk_neurons: int, multiple: int = 1
+    keys: Sequence[tuple[int, float, float]], chunk_neurons: int, multiple: int = 1
 ) -> list[list[int]]:
-    """Student indices per range: sorted by (width, kd_weight, temperature), cut greedily.
+    """Student indices per range: sorted by their ``keys`` ``(width, kd_weight, temperature)``
+    (:func:`plan_key`), cut greedily.
 
     Width first keeps the number of width groups per range (and so of kernel calls) small.
 
@@ -77,23 +78,16 @@ def plan_ranges(
     ``multiple`` (the number of workers, so that they share the work evenly) and the cut
     targets equal costs (:func:`model_cost`); a model costlier than that forms its own range.
     """
-    parts = max(1, math.ceil(sum(s.width for s in students) / chunk_neurons))
-    total = sum(model_cost(s.width) for s in students)
-    parts = min(len(students), multiple * math.ceil(parts / multiple))
+    parts = max(1, math.ceil(sum(key[0] for key in keys) / chunk_neurons))
+    total = sum(model_cost(key[0]) for key in keys)
+    parts = min(len(keys), multiple * math.ceil(parts / multiple))
     target = total / parts
-    order = sorted(
-        range(len(students)),
-        key=lambda s: (
-            students[s].width,
-            students[s].targets.kd_weight,
-            students[s].targets.temperature,
-        ),
-    )
+    order = sorted(range(len(keys)), key=lambda s: keys[s])
     ranges: list[list[int]] = []
     current: list[int] = []
     done = 0  # cost placed so far; cut where the running total passes a multiple of target
     for s in order:
-        cost = model_cost(students[s].width)
+        cost = model_cost(keys[s][0])
         if current and done + cost / 2 > (len(ranges) + 1) * target:
             ranges.append(current)
             current = []
@@ -102,6 +96,11 @@ def plan_ranges(
     if current:
         ranges.append(current)
     return ranges
+
+
+def plan_key(entry: BankEntry) -> tuple[int, float, float]:
+    """The key :func:`plan_ranges` sorts a student by: ``(width, kd_weight, temperature)``."""
+    return (entry.width, entry.targets.kd_weight, entry.targets.temperature)
 
 
 def model_cost(width: int) -> int:

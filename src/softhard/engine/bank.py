@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from softhard.config import TrainConfig
-from softhard.engine._layout import build_range, model_cost, plan_ranges
+from softhard.engine._layout import build_range, model_cost, plan_key, plan_ranges
 from softhard.engine._loop import RangeTrainer
 from softhard.engine._metrics import METRICS
 from softhard.engine.entry import BankEntry
@@ -105,7 +105,7 @@ def train_bank(
     # ranges are cut in a fixed multiple, not for `workers`: the same students always form the
     # same ranges, so results are bitwise the same whatever the number of workers or cores
     multiple = RANGE_MULTIPLE if device.type == "cpu" else 1
-    ranges = plan_ranges(students, chunk_neurons, multiple)
+    ranges = plan_ranges([plan_key(s) for s in students], chunk_neurons, multiple)
     ranges = sorted(ranges, key=_range_cost(students), reverse=True)
     results: list[TrainResult | None] = [None] * len(students)
     for done in _map_ranges(train_range, ranges, device, workers):

@@ -42,7 +42,8 @@ class SmallCNN(nn.Module):
         if self.flat_signal:
             x = x.unsqueeze(1)
         out = self.body(x)
-        return self.head(out.flatten(2).mean(dim=2))
+        logits: Tensor = self.head(out.flatten(2).mean(dim=2))
+        return logits
 
 
 def cnn8x8(in_shape: tuple[int, ...], num_classes: int, width: int = 16) -> SmallCNN:

@@ -29,7 +29,9 @@ class BasicBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.bn1(self.conv1(x)).relu()
         out = self.bn2(self.conv2(out))
-        return (out + self.shortcut(x)).relu()
+        shortcut: Tensor = self.shortcut(x)
+        total: Tensor = out + shortcut
+        return total.relu()
 
 
 class CifarResNet(nn.Module):
@@ -58,7 +60,8 @@ class CifarResNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.stages(self.stem(x))
-        return self.head(out.mean(dim=(2, 3)))
+        logits: Tensor = self.head(out.mean(dim=(2, 3)))
+        return logits
 
 
 def resnet8(in_shape: tuple[int, ...], num_classes: int, width: int = 16) -> CifarResNet:

@@ -71,6 +71,9 @@ class TwoLayerReLU(nn.Module):
         weight0: the initial weights ``W(0)``, kept for projections, shape ``(m, d)``.
     """
 
+    a: torch.Tensor  # buffers (registered in __init__), declared for the type checker
+    weight0: torch.Tensor
+
     def __init__(
         self,
         dim: int,

@@ -36,7 +36,8 @@ class VGG(nn.Module):
         self.head = nn.Linear(c_in, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x).mean(dim=(2, 3)))
+        logits: Tensor = self.head(self.body(x).mean(dim=(2, 3)))
+        return logits
 
 
 def vgg8(in_shape: tuple[int, ...], num_classes: int, width: int = 64) -> VGG:

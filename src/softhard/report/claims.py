@@ -91,7 +91,8 @@ def _per_seed_gap(table: pd.DataFrame, level: str) -> pd.Series:
     if "soft" not in wide or "hard" not in wide:
         return pd.Series(dtype=float)
     diff = (wide["soft"] - wide["hard"]).dropna()
-    return diff.groupby(level="seed").mean()
+    per_seed: pd.Series = diff.groupby(level="seed").mean()
+    return per_seed
 
 
 def accuracy_gaps(table: pd.DataFrame, difficulty: str = "gamma") -> pd.DataFrame:
@@ -123,7 +124,7 @@ def accuracy_gaps(table: pd.DataFrame, difficulty: str = "gamma") -> pd.DataFram
                 "verdict": verdict,
             }
         )
-    out = pd.DataFrame(rows)
+    out: pd.DataFrame = pd.DataFrame(rows)
     if out.empty:
         return out
     if difficulty == "gamma" and out["difficulty"].notna().all():
@@ -131,9 +132,10 @@ def accuracy_gaps(table: pd.DataFrame, difficulty: str = "gamma") -> pd.DataFram
     elif difficulty == "noise":
         out = out.sort_values("difficulty", ascending=True, kind="stable")
     out.attrs["per_seed"] = {lvl: _per_seed_gap(frame, lvl) for lvl in out["level"]}
-    return (
+    table_out: pd.DataFrame = (
         out.drop(columns="_rank").rename(columns={"difficulty": difficulty}).reset_index(drop=True)
     )
+    return table_out
 
 
 def gap_claim(number: int, table: pd.DataFrame | None, difficulty: str, source: str) -> Claim:

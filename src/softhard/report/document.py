@@ -100,9 +100,10 @@ def require_exists(path: str | Path) -> Path:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise DataError(f"report: {path} is not readable JSON ({err})") from None
+    return data
 
 
 def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
@@ -192,7 +193,8 @@ def _summary(table: pd.DataFrame) -> pd.DataFrame:
         agg = grouped[metric].agg(["mean", "min", "max"])
         agg.columns = [f"{metric}_{c}" for c in agg.columns]
         out = out.join(agg)
-    return out.reset_index()
+    summary: pd.DataFrame = out.reset_index()
+    return summary
 
 
 def _fits(

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 LABELS = {
     "test_acc": "test accuracy",
@@ -80,7 +81,7 @@ def plot_width_sweep(
     return path
 
 
-def _draw_metric(ax: plt.Axes, sub: pd.DataFrame, x: str, metric: str) -> None:
+def _draw_metric(ax: Axes, sub: pd.DataFrame, x: str, metric: str) -> None:
     for mode, group in sub.groupby("label_mode", sort=False):
         stats = group.groupby(x)[metric].agg(["mean", "min", "max"]).sort_index()
         xs = stats.index.to_numpy(dtype=float)

@@ -127,10 +127,10 @@ def print_table(
     table = Table(title=title)
     sizes = _fit(widths(), {c: max(len(headers[c]), *map(len, cells[c])) for c in cells}, limit)
     for col in cells:
-        text = col in tasks or col in fold or not pd.api.types.is_numeric_dtype(frame[col])
+        is_text = col in tasks or col in fold or not pd.api.types.is_numeric_dtype(frame[col])
         table.add_column(
             headers[col],
-            justify="left" if text else "right",
+            justify="left" if is_text else "right",
             overflow="fold",
             width=sizes[col],
         )

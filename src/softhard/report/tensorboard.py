@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _writer_class() -> Any:
     return SummaryWriter
 
 
-def _name(row: dict[str, Any]) -> str:
+def _name(row: Mapping[Any, Any]) -> str:
     parts = [f"{k}={row[k]}" for k in KEYS if k in row and not _missing(row[k])]
     if "id" in row:
         parts.append(str(row["id"])[:12])

@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from pydantic import BaseModel
 
 from softhard.config import (
     ExperimentConfig,
@@ -69,9 +70,13 @@ class Stage:
     run: Callable[[Path, bool, bool], Path]
 
 
-def _load(name: str, model: type[Any], overrides: list[str]) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(name: str, model: type[M], overrides: list[str]) -> M:
     path = shipped_configs()[name]
-    return validate(model, apply_overrides(read_yaml(path), overrides), where=f"config {path}")
+    loaded: M = validate(model, apply_overrides(read_yaml(path), overrides), where=f"config {path}")
+    return loaded
 
 
 def motivating_config(quick: bool) -> ExperimentConfig:

@@ -161,7 +161,7 @@ class RayExecutor:
         self._owns = not ray.is_initialized()
         if self._owns:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+        cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.workers = max(1, workers or cpus)
         self._remote = ray.remote(num_cpus=1)(run_group)
 

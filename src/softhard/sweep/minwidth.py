@@ -30,16 +30,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from softhard.config import (
     ExecutorConfig,
     ExperimentConfig,
-    LabelMode,
     TaskList,
     read_yaml,
     validate,
     validate_with_overrides,
 )
 from softhard.errors import ConfigError
+from softhard.student import LabelMode
+from softhard.studies.deep.config import soft_and_hard
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, StudyConfig, split_runs, study_class
 from softhard.sweep.store import RunStore
+
+# (task index, label mode) -> width -> metric per seed; ((task, mode), eps) -> its search
+_Scores = dict[tuple[int, str], dict[int, list[float]]]
+_Searches = dict[tuple[tuple[int, str], float], "_Search"]
 
 Metric = Literal["avg_loss", "test_error", "best_loss", "yard_avg_loss", "yard_best_loss"]
 _SET_BY_SEARCH = ("tasks", "widths", "seeds", "label_modes")
@@ -53,7 +58,7 @@ class MinWidthSpec(BaseModel):
     kind: Literal["min_width"] = "min_width"
     name: str = Field("min_width", min_length=1)
     tasks: TaskList = Field(..., min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     eps: list[float] = Field(..., min_length=1)
     metric: Metric = "avg_loss"
@@ -83,7 +88,8 @@ class MinWidthSpec(BaseModel):
         """The validated base study config (training settings shared by every run): a two-layer
         :class:`ExperimentConfig`, or a deep one with ``kind: deep`` (see :data:`~.spec.STUDIES`)."""
         study = study_class(self.base, where="min-width base")
-        return validate(study, {**self.base, "name": self.name}, where="min-width base")
+        cfg: StudyConfig = validate(study, {**self.base, "name": self.name}, where="min-width base")
+        return cfg
 
 
 @dataclass
@@ -133,7 +139,7 @@ class MinWidthResult:
 
 def load_min_width_spec(path: str | Path, overrides: list[str] | None = None) -> MinWidthSpec:
     """Read and validate a min-width spec (its base too) before anything runs."""
-    spec = validate_with_overrides(
+    spec: MinWidthSpec = validate_with_overrides(
         MinWidthSpec, read_yaml(path), overrides, where=f"min-width spec {path}"
     )
     spec.base_config()
@@ -152,9 +158,11 @@ def min_width_search(
     start = time.perf_counter()
     executor = executor or ExecutorConfig()
     base = spec.base_config()
-    pairs = [(t, m) for t in range(len(spec.tasks)) for m in spec.label_modes]
+    pairs: list[tuple[int, str]] = [
+        (t, m) for t in range(len(spec.tasks)) for m in spec.label_modes
+    ]
     scores: dict[tuple[int, str], dict[int, list[float]]] = {p: {} for p in pairs}
-    searches = {
+    searches: _Searches = {
         (p, e): _Search(e, spec.min_width - 1, spec.min_width, spec.max_width)
         for p in pairs
         for e in spec.eps
@@ -193,7 +201,7 @@ def _check_memory(spec: MinWidthSpec, base: StudyConfig, executor: ExecutorConfi
     check_sweep_memory(runs, executor, what=f"min-width search {spec.name!r}")
 
 
-def _needed(searches: dict, scores: dict) -> dict[tuple[int, str], set[int]]:
+def _needed(searches: _Searches, scores: _Scores) -> dict[tuple[int, str], set[int]]:
     need: dict[tuple[int, str], set[int]] = {}
     for (pair, _), search in searches.items():
         mean = {w: float(np.mean(v)) for w, v in scores[pair].items()}
@@ -260,17 +268,18 @@ def resampled_min_widths(
     return out
 
 
-def _per_seed(spec: MinWidthSpec, scores: dict) -> pd.DataFrame:
+def _per_seed(spec: MinWidthSpec, scores: _Scores) -> pd.DataFrame:
     rows = [
         {"task": spec.tasks[t].display, "label_mode": m, "width": w, "seed": s, spec.metric: v}
         for (t, m), ws in scores.items()
         for w, vals in sorted(ws.items())
         for s, v in zip(spec.seeds, vals, strict=True)
     ]
-    return pd.DataFrame(rows)
+    frame: pd.DataFrame = pd.DataFrame(rows)
+    return frame
 
 
-def _table(spec: MinWidthSpec, searches: dict, scores: dict) -> pd.DataFrame:
+def _table(spec: MinWidthSpec, searches: _Searches, scores: _Scores) -> pd.DataFrame:
     rows = []
     full = spec.max_width - spec.min_width + 1
     for ((task, mode), eps), search in searches.items():
@@ -294,12 +303,13 @@ def _table(spec: MinWidthSpec, searches: dict, scores: dict) -> pd.DataFrame:
                 "path": json.dumps(search.path),
             }
         )
-    return pd.DataFrame(rows).sort_values(
+    frame: pd.DataFrame = pd.DataFrame(rows).sort_values(
         ["task", "label_mode", "eps"], ascending=[True, True, False]
     )
+    return frame
 
 
-def _evaluated(spec: MinWidthSpec, scores: dict) -> pd.DataFrame:
+def _evaluated(spec: MinWidthSpec, scores: _Scores) -> pd.DataFrame:
     rows = [
         {
             "task": spec.tasks[t].display,
@@ -311,4 +321,5 @@ def _evaluated(spec: MinWidthSpec, scores: dict) -> pd.DataFrame:
         for (t, m), ws in scores.items()
         for w, v in sorted(ws.items())
     ]
-    return pd.DataFrame(rows)
+    frame: pd.DataFrame = pd.DataFrame(rows)
+    return frame

@@ -145,12 +145,15 @@ def runs_as_groups(
     runs: Sequence[Run], group_size: int | None, units: int
 ) -> list[tuple[ExperimentConfig, list[int]]]:
     """Sweep runs as the groups the executor will train, ``(config, widths)`` each (the input
-    of the memory guard :func:`softhard.resources.check_groups`)."""
+    of the memory guard :func:`softhard.resources.check_groups`); two-layer runs only, the
+    ones the guard models."""
     out = []
     by_id = {r.id: r for r in runs}
     for group in plan_groups(runs, units=units, threads=1, max_size=group_size):
         members = [by_id[run_id] for run_id, _ in group.runs]
-        out.append((members[0].config, [m.config.widths[0] for m in members]))
+        head = members[0].config
+        if isinstance(head, ExperimentConfig):
+            out.append((head, [m.config.widths[0] for m in members]))
     return out
 
 
@@ -196,7 +199,8 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of done runs per task x width x label mode (avg loss, test accuracy)."""
     done = table[table["status"] == "done"]
     if done.empty:
-        return pd.DataFrame()
+        empty: pd.DataFrame = pd.DataFrame()
+        return empty
     keys = [
         k
         for k in (
@@ -215,4 +219,5 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     agg = done.groupby(varying, sort=True).agg(
         seeds=("seed", "nunique"), avg_loss=("avg_loss", "mean"), test_acc=("test_acc", "mean")
     )
-    return agg.reset_index()
+    out: pd.DataFrame = agg.reset_index()
+    return out

@@ -53,7 +53,7 @@ STUDIES: dict[str, type[ExperimentConfig] | type[DeepExperimentConfig]] = {
 
 _NOT_IN_ID = ("name", "out_dir", "cache_dir")
 # fields of a single-student config that do not change how its task is prepared and trained
-# together with others (see group_key): StudentJob fields plus the per-student choices.
+# together with others (see group_key): the Student's (width, seed, label mode, T, kd_weight).
 _PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
 
 
@@ -106,7 +106,7 @@ class Run:
 
 def load_sweep_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
     """Read and validate a sweep spec file (and every run it expands to)."""
-    spec = validate_with_overrides(
+    spec: SweepSpec = validate_with_overrides(
         SweepSpec, read_yaml(path), overrides, where=f"sweep spec {path}"
     )
     expand(spec, where=f"sweep spec {path}")  # fail now, before any run starts
@@ -211,7 +211,8 @@ def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     (``tasks: digits:3-8``, ``widths: 4``) stands for a one-item list."""
     if key in ("tasks", "widths", "seeds", "label_modes") and not isinstance(value, list):
         value = [value]
-    return set_dotted(data, key, value, where=f"grid key {key!r}")
+    out: dict[str, Any] = set_dotted(data, key, value, where=f"grid key {key!r}")
+    return out
 
 
 __all__ = [

@@ -198,7 +198,7 @@ class RunStore:
                 [(sweep, r.id) for r in runs],
             )
             after = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-        return after - before
+        return int(after - before)
 
     def claim(
         self,
@@ -414,11 +414,14 @@ class RunStore:
         if sweep is not None:
             query += " JOIN sweep_runs m ON m.run_id = c.run_id WHERE m.sweep = ?"
             args.append(sweep)
-        return pd.read_sql_query(query + " ORDER BY c.run_id, c.epoch", self._db, params=args)
+        frame: pd.DataFrame = pd.read_sql_query(
+            query + " ORDER BY c.run_id, c.epoch", self._db, params=args
+        )
+        return frame
 
     def integrity(self) -> str:
         """``PRAGMA integrity_check`` ("ok" for a sound file)."""
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
     def export(self, out_dir: str | Path, sweep: str | None = None) -> list[Path]:
         """Write ``runs.parquet``/``runs.csv`` and ``curves.parquet`` for ``sweep`` (or all)."""
@@ -481,7 +484,8 @@ def _expand_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     )
     if "task" in extra.columns:
         extra = extra.drop(columns="task")
-    return pd.concat([frame, extra], axis=1)
+    out: pd.DataFrame = pd.concat([frame, extra], axis=1)
+    return out
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

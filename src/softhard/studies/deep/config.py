@@ -17,6 +17,11 @@ from softhard.models.table import Arch
 from softhard.student import LabelMode, resolve_kd_weight
 
 
+def soft_and_hard() -> list[LabelMode]:
+    """The default label modes: ``["soft", "hard"]``."""
+    return ["soft", "hard"]
+
+
 class DeepTeacherConfig(_Model):
     """The teacher: trained on hard labels with :class:`DeepTrainConfig` except ``epochs``."""
 
@@ -70,7 +75,7 @@ class DeepExperimentConfig(_Model):
     train: DeepTrainConfig = DeepTrainConfig()
     widths: Widths = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
     temperature: float = Field(4.0, gt=0.0)
     kd_weight: float = Field(0.9, ge=0.0, le=1.0, description="soft-term weight of 'mixed'")
     t2_scaling: bool = True

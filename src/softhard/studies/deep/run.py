@@ -92,11 +92,13 @@ def summarize_deep(results: pd.DataFrame) -> pd.DataFrame:
     """
     keys = ["task", "noise", "width", "params"]
     stats = results.groupby([*keys, "label_mode"], sort=False)["test_acc"].agg(["mean", "std"])
-    wide = stats.unstack("label_mode")
+    wide = pd.DataFrame(stats.unstack("label_mode"))
     wide.columns = [
-        f"test_acc_{mode}" if s == "mean" else f"test_acc_std_{mode}" for s, mode in wide.columns
+        f"test_acc_{mode}" if s == "mean" else f"test_acc_std_{mode}"
+        for s, mode in wide.columns.to_list()
     ]
-    return wide.reset_index()
+    out: pd.DataFrame = wide.reset_index()
+    return out
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,9 @@ def _run_task(
     return {"rows": rows, "curves": curves, "teacher": prepared.teacher}
 
 
-def _prepare(ds: Any, cfg: DeepExperimentConfig, device: torch.device) -> tuple[Tensor, ...]:
+def _prepare(
+    ds: Any, cfg: DeepExperimentConfig, device: torch.device
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``(x_train, y_train, x_test, y_test)`` as float32 / int64 on ``device``, standardised."""
     x_train, x_test = ds.x_train.to(torch.float32), ds.x_test.to(torch.float32)
     if cfg.train.standardize:
@@ -203,7 +207,7 @@ def _teacher(
     cfg: DeepExperimentConfig,
     task: DataConfig,
     ds: Any,
-    data: tuple[Tensor, ...],
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
     in_shape: tuple[int, ...],
     cache: TeacherCache,
     device: torch.device,

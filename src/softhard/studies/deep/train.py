@@ -179,7 +179,7 @@ def _epoch(
             logits, y, teacher, kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling
         )
         optimiser.zero_grad(set_to_none=True)
-        objective.backward()
+        objective.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
         schedule.step()
         with torch.no_grad():

@@ -132,7 +132,8 @@ def paired_compare(
             "no soft/hard pairs to compare: the table needs students of both label modes "
             "'soft' and 'hard' with the same task, width, data seed, student seed and settings"
         )
-    return pd.DataFrame(rows)[[*cells, *OUTPUT_COLUMNS]]
+    paired: pd.DataFrame = pd.DataFrame(rows)[[*cells, *OUTPUT_COLUMNS]]
+    return paired
 
 
 def varying_axes(table: pd.DataFrame) -> list[str]:
@@ -168,7 +169,8 @@ def _prepared(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 def _default_keys(frame: pd.DataFrame) -> pd.Series:
     cols = [c for c in ("task_index", "task", "data_seed", "width", "seed", "label_mode")]
     cols = [c for c in cols if c in frame.columns]
-    return frame[cols].astype(str).agg("|".join, axis=1)
+    keys: pd.Series = frame[cols].astype(str).agg("|".join, axis=1)
+    return keys
 
 
 def horizon_values(
@@ -189,13 +191,14 @@ def horizon_values(
             raise ConfigError(f"epochs must be integers >= 0 or 'last', got {e!r}")
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
-    return out.drop_duplicates(subset=[_KEY, "epoch"])
+    unique: pd.DataFrame = out.drop_duplicates(subset=[_KEY, "epoch"])
+    return unique
 
 
 def _at_epoch(
     table: pd.DataFrame, curves: pd.DataFrame | None, e: int, metric: str
 ) -> pd.DataFrame:
-    final = table[table["epochs"] == e].assign(epoch=e, value=lambda t: t[metric])
+    final: pd.DataFrame = table[table["epochs"] == e].assign(epoch=e, value=lambda t: t[metric])
     early = table[table["epochs"] > e]
     if early.empty:
         return final
@@ -208,7 +211,8 @@ def _at_epoch(
         curves = curves.assign(**{_KEY: _default_keys(curves)})
     at = curves.loc[curves["epoch"] == e, [_KEY, metric]].rename(columns={metric: "value"})
     merged = early.merge(at, on=_KEY, how="inner").assign(epoch=e)
-    return pd.concat([final, merged], ignore_index=True)
+    both: pd.DataFrame = pd.concat([final, merged], ignore_index=True)
+    return both
 
 
 def _cell_stats(

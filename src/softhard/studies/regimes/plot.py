@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from softhard.errors import ConfigError
@@ -64,7 +66,7 @@ def plot_paired_heatmap(
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.6 * nrows), squeeze=False)
-    image = None
+    image: AxesImage | None = None
     levels = (_levels(data[x]), _levels(data[y]))
     for k, (ax, (key, panel)) in enumerate(zip(axs.flat, panels, strict=False)):
         image = _panel(ax, panel, x, y, limit, levels)
@@ -92,18 +94,18 @@ def _axes(frame: pd.DataFrame) -> list[str]:
 
 
 def _panel(
-    ax: plt.Axes,
+    ax: Axes,
     panel: pd.DataFrame,
     x: str,
     y: str,
     limit: float,
     levels: tuple[list[object], list[object]],
-) -> object:
+) -> AxesImage:
     xs, ys = levels
     grid = np.full((len(ys), len(xs)), np.nan)
     image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for row in panel.itertuples(index=False):
-        r = row._asdict()
+        r = dict(zip(panel.columns, row, strict=True))
         i, j = ys.index(r[y]), xs.index(r[x])
         grid[i, j] = r["mean_diff"]
         if not r["significant"]:
@@ -117,7 +119,7 @@ def _panel(
     if masked.any():  # grey the non-significant cells beneath their hatching
         grey = np.full((*grid.shape, 4), 0.0)
         for row in panel[masked].itertuples(index=False):
-            r = row._asdict()
+            r = dict(zip(panel.columns, row, strict=True))
             grey[ys.index(r[y]), xs.index(r[x])] = (0.85, 0.85, 0.85, 0.75)
         ax.imshow(grey, aspect="auto")
     ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=7, rotation=20)
@@ -130,7 +132,7 @@ def _panel(
 def _levels(values: pd.Series) -> list[object]:
     uniq = list(dict.fromkeys(values))
     try:
-        return sorted(uniq)  # type: ignore[type-var]
+        return sorted(uniq)
     except TypeError:
         return uniq
 
@@ -166,7 +168,7 @@ def write_comparison(
     *,
     x: str,
     y: str,
-    settings: dict | None = None,
+    settings: dict[str, object] | None = None,
     **manifest: object,
 ) -> Path:
     """Write a paired comparison as an atomic run folder ``out/name``: ``paired.csv``, the

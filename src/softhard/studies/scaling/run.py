@@ -36,13 +36,13 @@ from rich.console import Console
 from softhard.config import ConfigModel as _Model
 from softhard.config import (
     ExperimentConfig,
-    LabelMode,
     TaskList,
     apply_overrides,
     read_yaml,
     validate,
 )
 from softhard.errors import ConfigError
+from softhard.student import LabelMode
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
 from softhard.studies.scaling.report import write_folder

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from softhard.config import ExperimentConfig
+from softhard.config import DataConfig, ExperimentConfig
 from softhard.studies.two_layer import PreparedTask, result_row, train_students
 from softhard.sweep.minwidth import _Search
 from softhard.sweep.spec import Run, split_runs
@@ -77,7 +77,8 @@ def width_grid(min_width: int, max_width: int, steps: int) -> list[int]:
     """The widths searched: ``round(min_width * 2^(i / steps))`` up to ``max_width`` (included),
     without repeats. The search bisects over this grid's positions, so m* is resolved to a
     factor ``2^(1/steps)`` and all targets share a bounded set of widths."""
-    out, i = [], 0
+    out: list[int] = []
+    i = 0
     while True:
         w = min(max_width, round(min_width * 2 ** (i / steps)))
         if not out or w > out[-1]:
@@ -102,7 +103,7 @@ def step(target: Target, data: PairCurves, grid: list[int]) -> int | None:
 def run_configs(
     base: ExperimentConfig,
     task_index: int,
-    tasks: list,
+    tasks: list[DataConfig],
     mode: str,
     widths: list[int],
     seeds: list[int],
@@ -131,11 +132,13 @@ def train_level(store: RunStore, task: PreparedTask, runs: list[Run]) -> int:
     if not todo:
         return 0
     try:
-        cfgs = [r.config for r in todo]
+        cfgs = [r.config for r in todo if isinstance(r.config, ExperimentConfig)]
+        if len(cfgs) != len(todo):
+            raise TypeError("the scaling study trains two-layer students only")
         students = [c.students()[0] for c in cfgs]
         results = train_students(task, students, cfgs[0])
-        for run, student, res in zip(todo, students, results, strict=True):
-            row = result_row(task, student, res, run.config)
+        for run, cfg, student, res in zip(todo, cfgs, students, results, strict=True):
+            row = result_row(task, student, res, cfg)
             curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
             store.finish(RunOutcome(run.id, not res.diverged, row, curves, res.reason), owner)
     except BaseException:
