@@ -38,6 +38,7 @@ from softhard.engine import BankEntry, train_bank
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.student import Student
 from softhard.teachers.cache import teachers_dir
+from softhard.train import TrainResult
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def train_teacher(
     validation loss and accuracy of the kept weights and the accuracy on the part trained on.
     """
     rule = cfg.stop.rule
+    weight: torch.Tensor | None  # None: the seeded start (before the first segment)
     if rule == "epochs":
         weight, _ = _segment(cfg, x, y_pm, None, cfg.epochs, None, None)
         return weight, {"stop_rule": rule, "epochs_used": cfg.epochs, "epochs_trained": cfg.epochs}
@@ -162,7 +164,7 @@ def _segment(
     epochs: int,
     x_val: torch.Tensor | None,
     y_val: torch.Tensor | None,
-):
+) -> tuple[torch.Tensor, TrainResult]:
     """``epochs`` of full-batch GD of the teacher from ``weight`` (None: its seeded start)."""
     spec = BankEntry.of(Student(cfg.width, cfg.seed, "hard"), y_pm, None, weight=weight)
     train_cfg = TrainConfig(optimizer="gd", lr=cfg.lr, epochs=epochs)
@@ -220,7 +222,7 @@ def _load(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # corrupt or foreign file: rebuild it
         return None
     if state.get("sha256") != _weights_hash(state["weight"], state["a"]):

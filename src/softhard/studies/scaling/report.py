@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import textwrap
+from collections.abc import Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import matplotlib
 import numpy as np
@@ -21,9 +22,25 @@ from softhard.report.rundir import new_run_name
 from softhard.studies.scaling.fit import THEORY
 from softhard.studies.scaling.search import range_counts
 
+if TYPE_CHECKING:  # run.py imports this module
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from softhard.studies.scaling.run import Level, ScalingSpec
+
 
 def write_folder(
-    spec, levels, table, fits, by_choice, *, quick, trained, seconds, out_dir: Path, t_run: int
+    spec: ScalingSpec,
+    levels: list[Level],
+    table: pd.DataFrame,
+    fits: pd.DataFrame,
+    by_choice: pd.DataFrame,
+    *,
+    quick: bool,
+    trained: int,
+    seconds: float,
+    out_dir: Path,
+    t_run: int,
 ) -> Path:
     """Write one atomic run folder (``softhard.report.run_folder``) and return its path."""
     name = new_run_name(spec.name + ("-quick" if quick else ""), config_digest(spec))
@@ -57,11 +74,11 @@ def write_folder(
     return folder.with_name(name)
 
 
-def _range_counts(table: pd.DataFrame) -> list[dict[str, Any]]:
+def _range_counts(table: pd.DataFrame) -> list[dict[Hashable, Any]]:
     return range_counts(table).to_dict("records") if len(table) else []
 
 
-def _margin(level) -> dict[str, Any]:
+def _margin(level: Level) -> dict[str, Any]:
     m = level.task.margin
     return {
         "level": level.name,
@@ -69,7 +86,7 @@ def _margin(level) -> dict[str, Any]:
     }
 
 
-def settings_line(spec, t_run: int, quick: bool) -> str:
+def settings_line(spec: ScalingSpec, t_run: int, quick: bool) -> str:
     base = spec.base_config()
     t = base.train
     return (
@@ -82,7 +99,7 @@ def settings_line(spec, t_run: int, quick: bool) -> str:
     )
 
 
-def _constants(spec) -> str:
+def _constants(spec: ScalingSpec) -> str:
     return " ".join(
         f"{key} {','.join(f'{k:g}' for k in spec.constants(key))}" for key in spec.eps_keys()
     )
@@ -106,7 +123,9 @@ def _panels(table: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str]]:
     return rows, list(dict.fromkeys(table["mode"]))
 
 
-def _panel_grid(table: pd.DataFrame) -> tuple[Any, list[tuple[Any, str, str, str, pd.DataFrame]]]:
+def _panel_grid(
+    table: pd.DataFrame,
+) -> tuple[Figure, list[tuple[Axes, str, str, str, pd.DataFrame]]]:
     """A figure with one panel per view x loss (rows) and mode (columns), and for each panel
     ``(axes, view, loss, mode, rows of the primary choice)``."""
     prim = _primary(table)
@@ -163,7 +182,7 @@ def _rule(sel: pd.DataFrame) -> str:
     return str(sel["eps_rule"].iloc[0]) if len(sel) else "-"
 
 
-def _series(ax, x: pd.Series, grp: pd.DataFrame, label: str, color: str) -> None:
+def _series(ax: Axes, x: pd.Series, grp: pd.DataFrame, label: str, color: str) -> None:
     order = np.argsort(x.to_numpy())
     xs, g = x.to_numpy()[order], grp.iloc[order]
     ok = ~g["censored"].to_numpy(bool)
@@ -182,7 +201,7 @@ def _series(ax, x: pd.Series, grp: pd.DataFrame, label: str, color: str) -> None
         ax.plot(xs[~ok], g["cap"].to_numpy()[~ok], "o", mfc="none", color=color, ms=7)
 
 
-def _theory_line(ax, x: pd.Series, sel: pd.DataFrame, slope: float) -> None:
+def _theory_line(ax: Axes, x: pd.Series, sel: pd.DataFrame, slope: float) -> None:
     ok = ~sel["censored"].to_numpy(bool)
     if ok.sum() < 1:
         return
@@ -197,7 +216,7 @@ def _theory_line(ax, x: pd.Series, sel: pd.DataFrame, slope: float) -> None:
     )
 
 
-def _finish(fig, path: Path, title: str) -> None:
+def _finish(fig: Figure, path: Path, title: str) -> None:
     fig.suptitle("\n".join(textwrap.wrap(title, 140)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -213,6 +232,22 @@ def fmt(value: float) -> str:
     return f"{round(value, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
 
 
+class _FitRow(Protocol):
+    """A row of ``fits.csv`` (:data:`softhard.studies.scaling.run.FITS_COLUMNS`), as
+    ``DataFrame.itertuples`` yields it."""
+
+    loss: str
+    mode: str
+    term: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    theory: float
+    verdict: str
+    n_used: int
+    n_censored: int
+
+
 def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:
     """Rows for the terminal: fit, estimate, 95% interval, theory, verdict, points used/censored.
 
@@ -220,7 +255,7 @@ def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, st
     "-" for the estimate and the interval; an interval that is nan because some horizon or eps-rule
     choice could not be fitted prints "-" too. Their verdict says "not identified"."""
     out = []
-    for row in fits.itertuples(index=False):
+    for row in cast("Iterable[_FitRow]", fits.itertuples(index=False)):
         interval = not any(math.isnan(float(v)) for v in (row.ci_low, row.ci_high))
         out.append(
             (
@@ -236,7 +271,8 @@ def exponents_text(fits: pd.DataFrame) -> list[tuple[str, str, str, str, str, st
 
 
 def manifest_of(path: Path) -> dict[str, Any]:
-    return json.loads((path / "manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text())
+    return manifest
 
 
 def range_text(counts: pd.DataFrame) -> list[tuple[str, str, str, str, str, str]]:

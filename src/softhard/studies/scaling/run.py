@@ -35,6 +35,7 @@ from rich.console import Console
 
 from softhard.config import ConfigModel as _Model
 from softhard.config import (
+    DataConfig,
     ExperimentConfig,
     TaskList,
     apply_overrides,
@@ -59,6 +60,22 @@ EpsRule = Literal["fixed", "quantile", "linear"]
 MAX_WIDTH_CAP = 2**14
 _SET_BY_STUDY = ("tasks", "widths", "seeds", "label_modes")
 _EPS_KEYS = ("soft", "hard", "mixed", "yardstick")
+
+
+def _default_label_modes() -> list[LabelMode]:
+    return ["soft", "hard"]
+
+
+def _default_views() -> list[View]:
+    return ["theorem", "capacity"]
+
+
+def _default_losses() -> list[Loss]:
+    return ["theorem", "yardstick"]
+
+
+def _default_eps_rules() -> list[EpsRule]:
+    return ["fixed", "quantile"]
 
 
 class TheoremView(_Model):
@@ -100,17 +117,17 @@ class ScalingSpec(_Model):
     kind: Literal["scaling"] = "scaling"
     name: str = Field("scaling", min_length=1)
     levels: TaskList = Field(..., description="difficulty levels (>= 2), one gamma each")
-    label_modes: list[LabelMode] = Field(default_factory=lambda: ["soft", "hard"], min_length=1)
+    label_modes: list[LabelMode] = Field(default_factory=_default_label_modes, min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=2)
     eps: dict[str, list[float]] = Field(..., description="fixed eps grid per mode and yardstick")
     min_width: int = Field(2, ge=1)
     max_width: int = Field(1024, ge=2, le=MAX_WIDTH_CAP)
     width_steps: int = Field(4, ge=1, le=64, description="search grid points per doubling")
-    views: list[View] = Field(default_factory=lambda: ["theorem", "capacity"], min_length=1)
-    losses: list[Loss] = Field(default_factory=lambda: ["theorem", "yardstick"], min_length=1)
+    views: list[View] = Field(default_factory=_default_views, min_length=1)
+    losses: list[Loss] = Field(default_factory=_default_losses, min_length=1)
     theorem: TheoremView = TheoremView()
     capacity: CapacityView = CapacityView()
-    eps_rules: list[EpsRule] = Field(default_factory=lambda: ["fixed", "quantile"], min_length=1)
+    eps_rules: list[EpsRule] = Field(default_factory=_default_eps_rules, min_length=1)
     quantiles: list[float] = Field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8], min_length=2)
     n_boot: int = Field(1000, ge=10)
     boot_seed: int = 0
@@ -119,7 +136,7 @@ class ScalingSpec(_Model):
 
     @field_validator("levels")
     @classmethod
-    def _two_levels(cls, value: list) -> list:
+    def _two_levels(cls, value: list[DataConfig]) -> list[DataConfig]:
         if len(value) < 2:
             raise ValueError(
                 f"needs at least 2 difficulty levels (distinct gamma) to fit an exponent, "
@@ -151,7 +168,7 @@ class ScalingSpec(_Model):
     def _check(self) -> ScalingSpec:
         if self.max_width < self.min_width:
             raise ValueError(f"max_width {self.max_width} < min_width {self.min_width}")
-        needed = list(self.label_modes) if "theorem" in self.losses else []
+        needed: list[str] = list(self.label_modes) if "theorem" in self.losses else []
         needed += ["yardstick"] if "yardstick" in self.losses else []
         missing = [k for k in needed if k not in self.eps]
         if missing:
@@ -193,7 +210,8 @@ class ScalingSpec(_Model):
             margin = {**margin, "estimate": False}  # (the old bool flag is named by validation)
         data = {**self.base, "name": self.name, "margin": margin}
         data["train"] = {**(self.base.get("train") or {}), "epochs": self.run_epochs()}
-        return validate(ExperimentConfig, data, where="scaling base")
+        cfg: ExperimentConfig = validate(ExperimentConfig, data, where="scaling base")
+        return cfg
 
     def resolved(self, quick: bool) -> ScalingSpec:
         """This spec with its ``quick`` delta applied (when ``quick``); ``quick`` then empty."""
@@ -216,7 +234,7 @@ def _merge(data: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
 
 def load_scaling_data(data: dict[str, Any], *, where: str) -> ScalingSpec:
     """Validate spec data (and its base experiment) as a :class:`ScalingSpec`."""
-    spec = validate(ScalingSpec, data, where=where)
+    spec: ScalingSpec = validate(ScalingSpec, data, where=where)
     spec.base_config()
     return spec
 
@@ -301,7 +319,16 @@ def _choices(spec: ScalingSpec, view: str, mode: str, loss: str) -> list[float]:
     return [float(spec.capacity.epochs), float(spec.capacity.epochs // 2)]
 
 
-def _eps_grid(spec, mode, loss, rule, view, choice, data: S.PairCurves, t_run) -> list[float]:
+def _eps_grid(
+    spec: ScalingSpec,
+    mode: str,
+    loss: str,
+    rule: str,
+    view: str,
+    choice: float,
+    data: S.PairCurves,
+    t_run: int,
+) -> list[float]:
     """The eps values of one target family (see docs/scaling.md, "eps rules")."""
     if rule == "fixed":
         return spec.eps["yardstick" if loss == "yardstick" else mode]
@@ -342,7 +369,9 @@ def _reach(data: S.PairCurves, width: int, loss: str, constant: float, t_run: in
     return float(grid[reached].min()) if reached.any() else math.nan
 
 
-def _targets(spec: ScalingSpec, data: dict, rules: list[str], t_run: int) -> list[S.Target]:
+def _targets(
+    spec: ScalingSpec, data: dict[tuple[int, str], S.PairCurves], rules: list[str], t_run: int
+) -> list[S.Target]:
     out = []
     for (level, mode), pair in data.items():
         for view in spec.views:
@@ -384,7 +413,9 @@ def run_scaling(
     levels = prepare_levels(spec)
     t_run = spec.run_epochs()
     columns = [S.CURVE_OF_LOSS[x] for x in _losses(spec)]
-    data = {(lv.index, m): S.PairCurves() for lv in levels for m in spec.label_modes}
+    data: dict[tuple[int, str], S.PairCurves] = {
+        (lv.index, m): S.PairCurves() for lv in levels for m in spec.label_modes
+    }
     trained = 0
     with RunStore(Path(store_dir or DEFAULT_STORE)) as store:
 
@@ -441,12 +472,19 @@ def _resamples(spec: ScalingSpec) -> np.ndarray:
     return rng.integers(0, len(spec.seeds), size=(spec.n_boot, len(spec.seeds)))
 
 
-def _draws(target: S.Target, data: dict, resamples: np.ndarray) -> np.ndarray:
+def _draws(
+    target: S.Target, data: dict[tuple[int, str], S.PairCurves], resamples: np.ndarray
+) -> np.ndarray:
     values = data[target.pair].table(target.view, target.loss, target.horizon)
     return resampled_min_widths(values, target.eps, resamples)
 
 
-def min_width_table(spec, levels: list[Level], targets: list[S.Target], data) -> pd.DataFrame:
+def min_width_table(
+    spec: ScalingSpec,
+    levels: list[Level],
+    targets: list[S.Target],
+    data: dict[tuple[int, str], S.PairCurves],
+) -> pd.DataFrame:
     """One row per target: m* (smallest evaluated width whose mean reaches eps), its bootstrap
     interval over seeds, and whether it is censored (eps not reached within the cap)."""
     identity = np.arange(len(spec.seeds))[None, :]
@@ -481,10 +519,16 @@ def min_width_table(spec, levels: list[Level], targets: list[S.Target], data) ->
                 "in_range": in_range(m_star, spec.max_width),
             }
         )
-    return pd.DataFrame(rows)
+    out: pd.DataFrame = pd.DataFrame(rows)  # pandas-stubs' constructor is Any here
+    return out
 
 
-def fit_table(spec, table: pd.DataFrame, targets: list[S.Target], data):
+def fit_table(
+    spec: ScalingSpec,
+    table: pd.DataFrame,
+    targets: list[S.Target],
+    data: dict[tuple[int, str], S.PairCurves],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every view x loss x mode x eps rule x horizon choice; combine the choices per term."""
     resamples = _resamples(spec)
     draws = np.column_stack([_draws(t, data, resamples) for t in targets]) if targets else None
@@ -540,7 +584,9 @@ def _n_in_range(fit: ScalingFit) -> int:
     return int(sum(in_range(m, c) for m, c in zip(used["m_star"], used["cap"], strict=True)))
 
 
-def _choice_rows(view, loss, mode, rule, choice, fit: ScalingFit) -> list[dict[str, Any]]:
+def _choice_rows(
+    view: str, loss: str, mode: str, rule: str, choice: float, fit: ScalingFit
+) -> list[dict[str, Any]]:
     return [
         {
             "view": view,
@@ -563,7 +609,7 @@ def _choice_rows(view, loss, mode, rule, choice, fit: ScalingFit) -> list[dict[s
     ]
 
 
-def _combined_rows(view, loss, mode, fits: list[ScalingFit]) -> list[dict[str, Any]]:
+def _combined_rows(view: str, loss: str, mode: str, fits: list[ScalingFit]) -> list[dict[str, Any]]:
     head = fits[0]
     out = []
     for term in ("b", "c"):

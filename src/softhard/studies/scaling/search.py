@@ -235,4 +235,7 @@ def range_counts(table: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    return out.astype({c: int for c in ("total", "in_range", "below", "above", "censored")})
+    counts: pd.DataFrame = out.astype(
+        {c: int for c in ("total", "in_range", "below", "above", "censored")}
+    )
+    return counts
