@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from softhard.ntk._operator import PatternOperator, unit_rows
+from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 _MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
 _MU_FLOOR = 0.25  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
@@ -130,7 +130,6 @@ def simplex_qp(hess: torch.Tensor, c: torch.Tensor, start: torch.Tensor) -> torc
     ``start`` finds the support approximately; a primal-dual active-set method (:func:`_active_set`)
     then solves the problem on it exactly. The answer is kept only when it lowers the objective.
     """
-    from softhard.ntk.margin import project_simplex  # one projection for both solvers
 
     lip = 1.1 * _largest_eigenvalue(hess)
     if not lip > 0:

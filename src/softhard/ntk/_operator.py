@@ -145,3 +145,12 @@ def unit_rows(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     norms = torch.linalg.vector_norm(g, dim=1)
     safe = torch.where(norms > 0, norms, torch.ones_like(norms))
     return g / safe[:, None], norms
+
+
+def project_simplex(v: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of ``v`` (shape ``(n,)``) onto {q >= 0, sum q = 1} (sort-based)."""
+    u, _ = torch.sort(v, descending=True)
+    css = torch.cumsum(u, 0) - 1.0
+    idx = torch.arange(1, v.numel() + 1, dtype=v.dtype, device=v.device)
+    rho = int(torch.nonzero(u - css / idx > 0)[-1])
+    return torch.clamp(v - css[rho] / (rho + 1), min=0.0)

@@ -32,7 +32,7 @@ import torch
 from softhard.errors import ConfigError
 from softhard.ntk._inputs import signed_labels_and_inputs
 from softhard.ntk._newton import newton_solve
-from softhard.ntk._operator import PatternOperator, unit_rows
+from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 __all__ = [
     "SOLVER_VERSION",
@@ -348,15 +348,6 @@ def _backtrack(
             break
         lip *= 2.0
     return q_new, g_new, lip
-
-
-def project_simplex(v: torch.Tensor) -> torch.Tensor:
-    """Euclidean projection of ``v`` (shape ``(n,)``) onto {q >= 0, sum q = 1} (sort-based)."""
-    u, _ = torch.sort(v, descending=True)
-    css = torch.cumsum(u, 0) - 1.0
-    idx = torch.arange(1, v.numel() + 1, dtype=v.dtype, device=v.device)
-    rho = int(torch.nonzero(u - css / idx > 0)[-1])
-    return torch.clamp(v - css[rho] / (rho + 1), min=0.0)
 
 
 def _converged(upper: float, lower: float, tol: float, atol: float) -> bool:
