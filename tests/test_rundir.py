@@ -48,3 +48,14 @@ def test_write_run_leaves_nothing_when_a_figure_fails(tmp_path):
     with pytest.raises(RuntimeError, match="plot failed"):
         write_run(tmp_path, ExperimentConfig(), name="x", tables={}, figures=boom, manifest={})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_of_one_config_in_the_same_second_both_land(tmp_path):
+    from softhard.report.rundir import free_run_name
+
+    (tmp_path / "demo-20260101-000000-abcdef12").mkdir()
+    (tmp_path / "demo-20260101-000000-abcdef12-2.partial").mkdir()
+    assert free_run_name(tmp_path, "demo-20260101-000000-abcdef12") == (
+        "demo-20260101-000000-abcdef12-3"
+    )
+    assert free_run_name(tmp_path, "other") == "other"

@@ -85,6 +85,17 @@ def new_run_name(name: str, digest: str) -> str:
     return f"{name}-{stamp}-{digest[:8]}"
 
 
+def free_run_name(out_dir: str | Path, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``... : the first that no folder (complete or partial) in
+    ``out_dir`` has, so that two runs of one config within the same second both land."""
+    folder = Path(out_dir)
+    candidate, k = name, 1
+    while (folder / candidate).exists() or (folder / f"{candidate}.partial").exists():
+        k += 1
+        candidate = f"{name}-{k}"
+    return candidate
+
+
 @contextlib.contextmanager
 def run_folder(out_dir: str | Path, name: str) -> Iterator[Path]:
     """Yield ``out_dir/name.partial``; rename it to ``out_dir/name`` on success, remove on error."""
@@ -143,7 +154,7 @@ def write_run(
     ``<name>.partial`` and renamed when complete (see :func:`run_folder`).
     """
     digest = config_digest(config)
-    run_name = new_run_name(name, digest)
+    run_name = free_run_name(out_dir, new_run_name(name, digest))
     with run_folder(out_dir, run_name) as folder:
         write_config(folder, config)
         for stem, table in tables.items():
