@@ -43,6 +43,17 @@ _SMALL_TEACHER = [
     "teacher.stop.check_every=10",
 ]
 _SMALL_BASE_TEACHER = [f"base.{s}" for s in _SMALL_TEACHER]
+# every scaling spec: 2 seeds, widths up to 8, short horizons, few bootstrap draws
+_SMALL_SCALING = [
+    "seeds=[0,1]",
+    "max_width=8",
+    "capacity.epochs=40",
+    "theorem.constants.soft=[0.5,1]",
+    "theorem.constants.hard=[2,4]",
+    "theorem.constants.yardstick=[2,4]",
+    "n_boot=20",
+]
+_TWO_DIGIT_LEVELS = 'levels=["digits:3-8","digits:3-8,mix=0.35"]'
 
 # config name -> (command, overrides); "quick" adds --quick (scaling specs)
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -111,46 +122,9 @@ CASES: dict[str, tuple[str, list[str]]] = {
         "min-width",
         ["seeds=[0,1]", "max_width=8", "base.train.epochs=20", *_SMALL_BASE_TEACHER],
     ),
-    "scaling_digits": (
-        "scaling",
-        [
-            "seeds=[0,1]",
-            "max_width=8",
-            'levels=["digits:3-8","digits:3-8,mix=0.35"]',
-            "capacity.epochs=40",
-            "theorem.constants.soft=[0.5,1]",
-            "theorem.constants.hard=[2,4]",
-            "theorem.constants.yardstick=[2,4]",
-            "n_boot=20",
-            *_SMALL_BASE_TEACHER,
-        ],
-    ),
-    "scaling_kernel": (
-        "scaling",
-        [
-            "seeds=[0,1]",
-            "max_width=8",
-            'levels=["digits:3-8","digits:3-8,mix=0.35"]',
-            "capacity.epochs=40",
-            "theorem.constants.soft=[0.5,1]",
-            "theorem.constants.hard=[2,4]",
-            "theorem.constants.yardstick=[2,4]",
-            "n_boot=20",
-        ],
-    ),
-    "scaling_synthetic": (
-        "scaling",
-        [
-            "seeds=[0,1]",
-            "max_width=8",
-            "capacity.epochs=40",
-            "theorem.constants.soft=[0.5,1]",
-            "theorem.constants.hard=[2,4]",
-            "theorem.constants.yardstick=[2,4]",
-            "n_boot=20",
-            *_SMALL_BASE_TEACHER,
-        ],
-    ),
+    "scaling_digits": ("scaling", [*_SMALL_SCALING, _TWO_DIGIT_LEVELS, *_SMALL_BASE_TEACHER]),
+    "scaling_kernel": ("scaling", [*_SMALL_SCALING, _TWO_DIGIT_LEVELS]),
+    "scaling_synthetic": ("scaling", [*_SMALL_SCALING, *_SMALL_BASE_TEACHER]),
 }
 
 # columns that change from run to run without any number of the study changing
