@@ -172,3 +172,15 @@ def test_report_of_a_sweep_store(tmp_path: Path) -> None:
     assert report.kind == "sweep store"
     assert report.claims[0].status != NOT_MEASURED  # two levels, two seeds, soft and hard
     assert "sweep-small.png" in md_path.read_text()
+
+
+def test_bound_claim_evidence_never_prints_nan() -> None:
+    fits = fits_table({("soft", "b"): "not identified", ("soft", "c"): "not identified"})
+    fits.loc[0, ["ci_low", "ci_high"]] = float("nan")
+    fits.loc[1, ["estimate", "ci_low", "ci_high"]] = float("nan")
+    evidence = bound_claim(2, fits, "soft", "").evidence
+    assert "nan" not in evidence.lower()
+    assert "b = 1.5 (no interval)" in evidence and "c = not estimable" in evidence
+    assert (
+        "1.5 [1, 2]" in bound_claim(2, fits_table({("soft", "b"): "matches"}), "soft", "").evidence
+    )

@@ -127,3 +127,28 @@ def test_a_one_epoch_teacher_is_flagged_in_the_run(tmp_path):
     assert flag["task"] == "digits:3-8" and flag["teacher_test_acc"] < flag["best_hard_test_acc"]
     manifest = json.loads((result.path / "manifest.json").read_text())
     assert manifest["weak_teachers"] == result.weak_teachers
+
+
+def test_result_rows_record_the_configured_rule_and_the_epochs_it_chose(tmp_path):
+    """Under val_loss the configured teacher.epochs is unused: the row leaves it empty and
+    records the rule and the epochs the rule chose; under 'epochs' both are the setting."""
+    base = {
+        "tasks": ["digits:3-8"],
+        "widths": [4],
+        "seeds": [0],
+        "train": {"epochs": 5},
+        "margin": {"estimate": False},
+    }
+    stop = {"rule": "val_loss", "patience": 20, "check_every": 10, "max_epochs": 40}
+    rows = {}
+    for name, teacher in (
+        ("rule", {"width": 16, "epochs": 7, "stop": stop}),
+        ("fixed", {"width": 16, "epochs": 7}),
+    ):
+        cfg = validate(ExperimentConfig, {**base, "name": name, "teacher": teacher})
+        rows[name] = run_experiment(cfg, out_dir=tmp_path, progress=False).results.iloc[0]
+    rule, fixed = rows["rule"], rows["fixed"]
+    assert rule["teacher_stop_rule"] == "val_loss" and pd.isna(rule["teacher_epochs"])
+    assert rule["teacher_epochs_used"] in (10, 20, 30, 40)
+    assert fixed["teacher_stop_rule"] == "epochs"
+    assert fixed["teacher_epochs"] == 7 and fixed["teacher_epochs_used"] == 7

@@ -194,19 +194,30 @@ def bound_claim(number: int, fits: pd.DataFrame | None, mode: str, source: str) 
     else:
         status = PARTLY
     evidence = "; ".join(
-        f"{r.view}/{r.loss}: {r.term} = {_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+        f"{r.view}/{r.loss}: {r.term} = {_estimate_text(r.estimate, r.ci_low, r.ci_high)}"
         f" vs theory {r.theory} ({r.verdict}; {r.n_used} used, {r.n_censored} censored)"
         for r in rows.itertuples()
     )
     return Claim(number, statement, status, evidence, BOUND_RULE, source, rows)
 
 
-def _num(value: object) -> str:
+def _estimate_text(estimate: object, low: object, high: object) -> str:
+    """``"1.02 [0.8, 1.3]"``; ``"not estimable"`` without an estimate, and the estimate alone
+    (``"no interval"``) when the bootstrap gave no interval (e.g. too few points)."""
+    est, lo, hi = _finite(estimate), _finite(low), _finite(high)
+    if est is None:
+        return "not estimable"
+    if lo is None or hi is None:
+        return f"{est:.3g} (no interval)"
+    return f"{est:.3g} [{lo:.3g}, {hi:.3g}]"
+
+
+def _finite(value: object) -> float | None:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return str(value)
-    return "nan" if not math.isfinite(number) else f"{number:.3g}"
+        return None
+    return number if math.isfinite(number) else None
 
 
 def evaluate_claims(

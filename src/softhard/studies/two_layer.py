@@ -327,12 +327,28 @@ def result_row(
         "max_train": task.config.max_train,
         "student_max_train": task.config.student_max_train,
         "n_train_teacher": task.n_train_teacher or task.dataset.n_train,
-        "teacher_epochs": cfg.teacher.epochs,
+        # the configured teacher: epochs only where they are a setting (a network teacher with
+        # stop.rule 'epochs'); what the stop rule chose is the outcome teacher_epochs_used
+        "teacher_stop_rule": _teacher_rule(cfg),
+        "teacher_epochs": _teacher_epochs(cfg),
+        "teacher_epochs_used": task.teacher.info.get("epochs_used", math.nan),
         "batch_size": cfg.train.batch_size,
         "t2_scaling": cfg.train.t2_scaling,
         "lr_soft": cfg.train.student_lr("soft", student.temperature),
         "lr_hard": cfg.train.student_lr("hard", student.temperature),
     }
+
+
+def _teacher_rule(cfg: ExperimentConfig) -> str:
+    """The teacher's stop rule as a setting ("kernel" for the kernel teacher, which has none)."""
+    return cfg.teacher.stop.rule if cfg.teacher.kind == "network" else "kernel"
+
+
+def _teacher_epochs(cfg: ExperimentConfig) -> int | None:
+    """``teacher.epochs`` where it is used (network teacher, stop rule 'epochs'), else None."""
+    if cfg.teacher.kind == "network" and cfg.teacher.stop.rule == "epochs":
+        return cfg.teacher.epochs
+    return None
 
 
 def curves_frame(task: PreparedTask, student: Student, result: TrainResult) -> pd.DataFrame:

@@ -51,6 +51,7 @@ SETTING_COLUMNS = (
     "optimizer",
     "batch_size",
     "epochs",
+    "teacher_stop_rule",
     "teacher_epochs",
     "t2_scaling",
     "lr_soft",
