@@ -204,7 +204,8 @@ def run_case(name: str, work: Path, invoke: Callable[[list[str]], None]) -> dict
         args = ["min-width", name, "--store", str(store), "--out", str(out), "--workers", "1"]
         invoke([*args, "--quiet", *sets])
     else:
-        invoke(["scaling", name, "--quick", "--store", str(store), "--out", str(out), *sets])
+        args = ["scaling", name, "--quick", "--store", str(store), "--out", str(out)]
+        invoke([*args, "--workers", "1", *sets])
     return table_digests(out)
 
 
