@@ -45,7 +45,7 @@ from softhard.errors import ConfigError
 from softhard.ntk import estimate_margin
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
-from softhard.report.rundir import new_run_name, run_folder, write_manifest, write_table
+from softhard.report.rundir import write_run
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.run import run_deep_experiment
 from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
@@ -128,15 +128,15 @@ def run_margins(folder: Path, quick: bool, progress: bool) -> Path:
              "support": int((est.q > 1e-3 / len(est.q)).sum()), "seconds": round(est.seconds, 2)}
         )  # fmt: skip
     table = pd.DataFrame(rows)
-    name = new_run_name("margins", f"{k:08d}")
-    with run_folder(folder, name) as run:
-        write_table(run, "margins", table)
-        _plot_margins(table, run / "margins.png", k)
-        write_manifest(
-            run, kind="margins", num_directions=k, direction_seed=0,
-            data_seeds=[t.seed for t in cfg.tasks], seconds=round(time.perf_counter() - start, 2),
-        )  # fmt: skip
-    return folder / name
+    settings = {"kind": "margins", "tasks": [t.display for t in cfg.tasks],
+                "num_directions": k, "direction_seed": 0}  # fmt: skip
+    return write_run(
+        folder, settings, name="margins", tables={"margins": table},
+        figures=lambda run: _plot_margins(table, run / "margins.png", k),
+        manifest={"kind": "margins", "num_directions": k, "direction_seed": 0,
+                  "data_seeds": [t.seed for t in cfg.tasks],
+                  "seconds": round(time.perf_counter() - start, 2)},
+    )  # fmt: skip
 
 
 def _plot_margins(table: pd.DataFrame, path: Path, k: int) -> None:
@@ -193,9 +193,8 @@ def run_regimes(
     y = "task" if x != "task" else "width"
     horizons = REGIME_HORIZONS[quick]
     frame = paired_compare(results, curves=curves, axes=axes, method="t", epochs=horizons)
-    name = new_run_name(f"compare-{spec.name}", f"{len(frame):08d}")
     return write_comparison(
-        frame, folder, name, x=x, y=y, kind="regimes", source=str(store), sweep=spec.name,
+        frame, folder, f"compare-{spec.name}", x=x, y=y, kind="regimes", source=str(store), sweep=spec.name,
         method="t", epochs=horizons, quick_overrides=QUICK_REGIMES if quick else [],
     )  # fmt: skip
 
