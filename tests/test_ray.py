@@ -1,6 +1,7 @@
 """The Ray executor on a real local Ray instance gives the local executor's results (both studies)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from softhard.config import ExecutorConfig
@@ -54,3 +55,33 @@ def test_ray_equals_local(tmp_path, monkeypatch, base, lrs):
     assert (b["status"] == "done").all()
     for col in ("final_loss", "avg_loss", "train_acc", "test_acc"):
         np.testing.assert_allclose(b[col].astype(float), a[col].astype(float), rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_scaling_study_on_ray_equals_local(tmp_path, monkeypatch):
+    """The scaling study's runs go through the executors: on Ray, the same tables as locally."""
+    from softhard.studies.scaling import ScalingSpec, run_scaling
+    from test_scaling import TINY
+
+    monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
+    spec = ScalingSpec.model_validate(TINY)
+
+    def run(where, executor):
+        return run_scaling(
+            spec,
+            out_dir=tmp_path / f"out-{where}",
+            store_dir=tmp_path / where,
+            quick=True,
+            progress=False,
+            executor=executor,
+        )
+
+    local = run("local", ExecutorConfig(workers=1))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run("ray", ExecutorConfig(kind="ray"))
+    finally:
+        ray.shutdown()
+    assert remote.trained == local.trained > 0
+    pd.testing.assert_frame_equal(remote.min_widths, local.min_widths, check_exact=True)
+    pd.testing.assert_frame_equal(remote.fits, local.fits, check_exact=True)

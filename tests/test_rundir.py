@@ -1,6 +1,7 @@
 """The one run-folder writer: what it writes, and nothing when a step fails."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -59,3 +60,29 @@ def test_two_runs_of_one_config_in_the_same_second_both_land(tmp_path):
         "demo-20260101-000000-abcdef12-3"
     )
     assert free_run_name(tmp_path, "other") == "other"
+
+
+def test_write_run_of_plain_settings_and_every_study_uses_it(tmp_path):
+    """A result derived from stored runs (a comparison, the margin table) has plain settings as
+    its config; and no study writes a run folder any other way."""
+    from pathlib import Path
+
+    from softhard.config import json_digest
+
+    settings = {"kind": "comparison", "source": "runs/sweeps", "epochs": [50, "last"]}
+    folder = write_run(
+        tmp_path, settings, name="compare-x", tables={"paired": pd.DataFrame({"d": [0.1]})},
+        manifest={"cells": 1},
+    )  # fmt: skip
+    assert folder.name.startswith("compare-x-")
+    assert folder.name.endswith(json_digest(settings)[:8])
+    assert yaml.safe_load((folder / "config.yaml").read_text()) == settings
+    assert {p.name for p in folder.iterdir()} >= {"paired.csv", "paired.parquet", "manifest.json"}
+    src = Path(__file__).resolve().parents[1] / "src" / "softhard"
+    direct = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if p.name != "rundir.py"
+        and re.search(r"\b(run_folder|write_table|write_manifest)\(", p.read_text())
+    ]
+    assert direct == []

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 import softhard
 from softhard.cli import app
-from softhard.config import shipped_configs
+from softhard.config import ExecutorConfig, shipped_configs
 from softhard.errors import ConfigError
+from softhard.studies.scaling import run as scaling_run
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import (
     LARGER,
@@ -36,6 +37,7 @@ from softhard.studies.scaling.run import (
 )
 from softhard.studies.scaling.search import in_range, range_counts
 from softhard.sweep.minwidth import resampled_min_widths
+from softhard.sweep.store import RunStore
 
 GAMMAS = np.array([0.2, 0.1, 0.05, 0.025])
 EPS = np.array([0.2, 0.1, 0.05, 0.02])
@@ -219,6 +221,8 @@ def test_tiny_cli_run(tmp_path):
         "--quiet",
         "--set",
         "n_boot=30",
+        "--workers",
+        "1",
     ]
     result = CliRunner().invoke(app, args, terminal_width=80)
     assert result.exit_code == 0, result.output
@@ -381,3 +385,69 @@ def test_a_fit_that_is_not_estimable_prints_dashes():
     fit = fit_scaling(at_floor, mode="soft", draws=np.full((20, 4), 2.0))
     assert not fit.identified and math.isnan(fit.estimate["b"])  # not "0.00 [nan, nan]"
     assert fit.verdict == {"b": NOT_IDENTIFIED, "c": NOT_IDENTIFIED}
+
+
+# --- the scaling study's runs go through the executors ------------------------------------
+
+
+def _tiny_run(tmp_path: Path, store: str, **kwargs):
+    spec = ScalingSpec.model_validate(TINY)
+    return run_scaling(
+        spec,
+        out_dir=tmp_path / f"out-{store}",
+        store_dir=tmp_path / store,
+        quick=True,
+        progress=False,
+        **kwargs,
+    )
+
+
+@pytest.mark.slow
+def test_workers_one_and_two_give_identical_min_widths(tmp_path, monkeypatch):
+    """Two worker processes train the same banks as one (each level's runs fit one group):
+    bitwise the same tables. Cut into groups of 3 runs, the banks change, and with them the
+    float64 sums' rounding (bank composition sets the BLAS blocking): the same minimum widths,
+    eps read off the curves equal to rounding."""
+    monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
+    one = _tiny_run(tmp_path, "one", executor=ExecutorConfig(workers=1))
+    two = _tiny_run(tmp_path, "two", executor=ExecutorConfig(workers=2))
+    cut = _tiny_run(tmp_path, "cut", executor=ExecutorConfig(workers=2, group_size=3))
+    assert one.trained == two.trained == cut.trained > 0
+    pd.testing.assert_frame_equal(one.min_widths, two.min_widths, check_exact=True)
+    pd.testing.assert_frame_equal(one.fits, two.fits, check_exact=True)
+    exact = [c for c in one.min_widths.columns if c not in ("eps", "constant")]
+    pd.testing.assert_frame_equal(one.min_widths[exact], cut.min_widths[exact], check_exact=True)
+    np.testing.assert_allclose(cut.min_widths["eps"], one.min_widths["eps"], rtol=1e-12)
+    with RunStore(tmp_path / "cut") as store:
+        table = store.runs("tiny")
+    assert (table["status"] == "done").all() and len(table) == cut.trained
+
+
+def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
+    whole = _tiny_run(tmp_path, "whole", executor=ExecutorConfig(workers=1))
+    real = scaling_run.execute_runs
+    calls: list[int] = []
+
+    def killed_in_round_two(store, runs, **kwargs):
+        calls.append(len(runs))
+        if len(calls) == 2:  # part of the second round is trained, then the driver dies
+            real(store, runs[: len(runs) // 2], **kwargs)
+            raise KeyboardInterrupt
+        return real(store, runs, **kwargs)
+
+    monkeypatch.setattr(scaling_run, "execute_runs", killed_in_round_two)
+    with pytest.raises(KeyboardInterrupt):
+        _tiny_run(tmp_path, "cut", executor=ExecutorConfig(workers=1))
+    with RunStore(tmp_path / "cut") as store:
+        table = store.runs("tiny")
+    done_before = int((table["status"] == "done").sum())
+    assert calls[0] + calls[1] // 2 == done_before and (table["status"] != "running").all()
+    assert not (tmp_path / "out-cut").exists()
+    monkeypatch.setattr(scaling_run, "execute_runs", real)
+    resumed = _tiny_run(tmp_path, "cut", executor=ExecutorConfig(workers=1))
+    assert resumed.trained == whole.trained - done_before  # no done run is trained again
+    with RunStore(tmp_path / "cut") as store:
+        assert (store.runs("tiny")["attempts"] == 1).all()
+    pd.testing.assert_frame_equal(resumed.min_widths, whole.min_widths, check_exact=True)
+    pd.testing.assert_frame_equal(resumed.fits, whole.fits, check_exact=True)

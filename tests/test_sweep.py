@@ -153,3 +153,22 @@ def test_cli_sweep_runs_list_show_export(tmp_path):
     assert len(pd.read_parquet(tmp_path / "x" / "runs.parquet")) == 8
     assert len(pd.read_csv(tmp_path / "x" / "runs.csv")) == 8
     assert len(pd.read_parquet(tmp_path / "x" / "curves.parquet")) == 8 * 4
+
+
+def test_sweep_and_min_width_specs_are_config_models():
+    """Both specs stand on ConfigModel: unknown keys are rejected and a loaded spec is frozen."""
+    import pydantic
+
+    from softhard.config import ConfigModel
+    from softhard.sweep import MinWidthSpec
+
+    for cls, data in (
+        (SweepSpec, {"name": "s"}),
+        (MinWidthSpec, {"tasks": ["digits:0-1"], "eps": [0.1]}),
+    ):
+        assert issubclass(cls, ConfigModel)
+        with pytest.raises(pydantic.ValidationError, match="Extra inputs"):
+            cls.model_validate({**data, "typo": 1})
+        spec = cls.model_validate(data)
+        with pytest.raises(pydantic.ValidationError, match="frozen"):
+            spec.name = "other"

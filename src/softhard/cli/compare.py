@@ -11,9 +11,7 @@ import typer
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.config import json_digest
 from softhard.errors import ConfigError
-from softhard.report.rundir import new_run_name
 from softhard.studies.regimes.compare import (
     IN_TASK_NAME,
     OUTPUT_COLUMNS,
@@ -68,11 +66,10 @@ def compare(
     )
     settings = _constant_settings(results)
     print_paired(frame, f"soft - hard test accuracy ({frame['method'].iloc[0]}, 95%)")
-    name = new_run_name(f"compare-{sweep or folder.name}", json_digest([str(folder), epochs]))
     path = write_comparison(
         frame,
         out,
-        name,
+        f"compare-{sweep or folder.name}",
         x=x,
         y=y,
         settings=settings,

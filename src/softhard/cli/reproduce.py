@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli._options import QuietOption
+from softhard.cli._options import (
+    ExecutorOption,
+    GroupSizeOption,
+    LeaseOption,
+    QuietOption,
+    RayOption,
+    WorkersOption,
+    executor_config,
+)
+from softhard.config import DEFAULT_LEASE
 from softhard.studies.reproduce import reproduce
 
 
@@ -26,8 +35,17 @@ def reproduce_cmd(
         typer.Option("--out", "-o", help="folder [runs/reproduce or runs/reproduce-quick]"),
     ] = None,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayOption = None,
+    workers: WorkersOption = None,
+    group_size: GroupSizeOption = None,
+    lease: LeaseOption = DEFAULT_LEASE,
 ) -> None:
-    """Run the studies (resumable: a second call finishes an interrupted run), then the report."""
+    """Run the studies (resumable: a second call finishes an interrupted run), then the report.
+
+    The runs of the scaling and regime stages train in the run store with --executor.
+    """
+    executor_cfg = executor_config(executor, workers, ray_address, group_size, lease)
     folder = out or Path("runs") / ("reproduce-quick" if quick else "reproduce")
     command = shlex.join(
         ["softhard", "reproduce", *(["--quick"] if quick else []), "--out", str(folder)]
@@ -38,6 +56,7 @@ def reproduce_cmd(
         quick=quick,
         progress=not quiet,
         command=command,
+        executor=executor_cfg,
         announce=lambda line: (
             console.rule(line, align="left") if line.startswith("[") else console.print(line)
         ),

@@ -11,7 +11,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
-from softhard.cli._options import OutOption, QuietOption, RunOptions, SetOption, StoreOption
+from softhard.cli._options import (
+    ExecutorOption,
+    GroupSizeOption,
+    LeaseOption,
+    OutOption,
+    QuietOption,
+    RayOption,
+    RunOptions,
+    SetOption,
+    StoreOption,
+    WorkersOption,
+    executor_config,
+)
+from softhard.config import DEFAULT_LEASE
 from softhard.kinds import expect_kind
 from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
 from softhard.studies.scaling.report import exponents_text, range_text
@@ -27,19 +40,37 @@ def scaling(
     out: OutOption = None,
     store: StoreOption = None,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayOption = None,
+    workers: WorkersOption = None,
+    group_size: GroupSizeOption = None,
+    lease: LeaseOption = DEFAULT_LEASE,
 ) -> None:
-    """Minimum widths over difficulty levels and eps, exponents fitted beside the theory's."""
+    """Minimum widths over difficulty levels and eps, exponents fitted beside the theory's.
+
+    Its runs are stored in --store (resumable) and trained with --executor, as a sweep's are.
+    """
     loaded = load_scaling_spec(expect_kind(spec, set_, "scaling"), set_, quick=quick)
-    run_scaling_spec(loaded, RunOptions(out=out, store=store, quiet=quiet))
+    options = RunOptions(
+        out=out,
+        store=store,
+        quiet=quiet,
+        executor=executor_config(executor, workers, ray_address, group_size, lease),
+    )
+    run_scaling_spec(loaded, options)
 
 
 def run_scaling_spec(spec: ScalingSpec, options: RunOptions) -> None:
     """Run (or resume) a scaling study; print its exponents, its censoring and its folder.
 
-    Its runs train in this process (the study trains each level's students as one bank).
+    Its runs train with ``options.executor`` (one bank per level and group of runs).
     """
     result = run_scaling(
-        spec, out_dir=options.out, store_dir=options.store, progress=not options.quiet
+        spec,
+        out_dir=options.out,
+        store_dir=options.store,
+        progress=not options.quiet,
+        executor=options.executor,
     )
     print_exponents(result.fits)
     used = result.min_widths

@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel
 
 from softhard._about import __version__
-from softhard.config import config_digest
+from softhard.config import config_digest, json_digest
 
 NO_CSV = ("curves",)  # tables written as parquet only (one row per student and epoch: large)
 
@@ -112,10 +112,19 @@ def run_folder(out_dir: str | Path, name: str) -> Iterator[Path]:
     partial.rename(final)
 
 
-def write_config(folder: Path, config: BaseModel) -> None:
-    """The resolved config as ``config.yaml``."""
-    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+def write_config(folder: Path, config: BaseModel | Mapping[str, Any]) -> None:
+    """The resolved config as ``config.yaml`` (a model, or the plain settings of a result
+    derived from other runs, such as a paired comparison)."""
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else dict(config)
+    text = yaml.safe_dump(data, sort_keys=False)
     (folder / "config.yaml").write_text(text)
+
+
+def settings_digest(config: BaseModel | Mapping[str, Any]) -> str:
+    """:func:`~softhard.config.config_digest` of a model; the JSON digest of plain settings."""
+    if isinstance(config, BaseModel):
+        return config_digest(config)
+    return json_digest(dict(config))
 
 
 def write_manifest(folder: Path, **fields: Any) -> dict[str, Any]:
@@ -138,7 +147,7 @@ def write_table(folder: Path, stem: str, table: pd.DataFrame, *, csv: bool = Tru
 
 def write_run(
     out_dir: str | Path,
-    config: BaseModel,
+    config: BaseModel | Mapping[str, Any],
     *,
     name: str,
     tables: Mapping[str, pd.DataFrame],
@@ -152,8 +161,11 @@ def write_run(
     :data:`NO_CSV`), the figures ``figures(folder)`` draws, and ``manifest.json`` (the
     environment, ``config_digest`` and the ``manifest`` fields). The folder is written as
     ``<name>.partial`` and renamed when complete (see :func:`run_folder`).
+
+    ``config`` is a study's config model, or (for a result derived from stored runs, such as
+    a paired comparison or the margin table) the plain settings that made it, as JSON data.
     """
-    digest = config_digest(config)
+    digest = settings_digest(config)
     run_name = free_run_name(out_dir, new_run_name(name, digest))
     with run_folder(out_dir, run_name) as folder:
         write_config(folder, config)

@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from softhard.config import (
+    ExecutorConfig,
     ExperimentConfig,
     apply_overrides,
     read_yaml,
@@ -44,7 +45,7 @@ from softhard.errors import ConfigError
 from softhard.ntk import estimate_margin
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
-from softhard.report.rundir import new_run_name, run_folder, write_manifest, write_table
+from softhard.report.rundir import write_run
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.run import run_deep_experiment
 from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
@@ -63,11 +64,16 @@ MARGIN_DIRECTIONS = {True: 2048, False: 8192}
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of ``reproduce``: ``run(folder, quick, progress)`` returns its run folder."""
+    """One step of ``reproduce``: ``run(folder, quick, progress)`` returns its run folder.
+
+    ``uses_store``: the stage trains runs through the run store, so ``run`` also takes
+    ``executor=`` (the :class:`~softhard.config.ExecutorConfig` given to :func:`reproduce`).
+    """
 
     name: str
     title: str
-    run: Callable[[Path, bool, bool], Path]
+    run: Callable[..., Path]
+    uses_store: bool = False
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -122,15 +128,15 @@ def run_margins(folder: Path, quick: bool, progress: bool) -> Path:
              "support": int((est.q > 1e-3 / len(est.q)).sum()), "seconds": round(est.seconds, 2)}
         )  # fmt: skip
     table = pd.DataFrame(rows)
-    name = new_run_name("margins", f"{k:08d}")
-    with run_folder(folder, name) as run:
-        write_table(run, "margins", table)
-        _plot_margins(table, run / "margins.png", k)
-        write_manifest(
-            run, kind="margins", num_directions=k, direction_seed=0,
-            data_seeds=[t.seed for t in cfg.tasks], seconds=round(time.perf_counter() - start, 2),
-        )  # fmt: skip
-    return folder / name
+    settings = {"kind": "margins", "tasks": [t.display for t in cfg.tasks],
+                "num_directions": k, "direction_seed": 0}  # fmt: skip
+    return write_run(
+        folder, settings, name="margins", tables={"margins": table},
+        figures=lambda run: _plot_margins(table, run / "margins.png", k),
+        manifest={"kind": "margins", "num_directions": k, "direction_seed": 0,
+                  "data_seeds": [t.seed for t in cfg.tasks],
+                  "seconds": round(time.perf_counter() - start, 2)},
+    )  # fmt: skip
 
 
 def _plot_margins(table: pd.DataFrame, path: Path, k: int) -> None:
@@ -158,29 +164,37 @@ def _store(folder: Path) -> Path:
     return folder.parent / "store"
 
 
-def run_scaling_stage(folder: Path, quick: bool, progress: bool) -> Path:
+def run_scaling_stage(
+    folder: Path, quick: bool, progress: bool, *, executor: ExecutorConfig | None = None
+) -> Path:
     """The scaling study (``scaling_digits``; its own ``quick`` delta with ``--quick``)."""
     spec = load_scaling_spec(shipped_configs()["scaling_digits"])
     result = run_scaling(
-        spec, out_dir=folder, store_dir=_store(folder), quick=quick, progress=progress
+        spec,
+        out_dir=folder,
+        store_dir=_store(folder),
+        quick=quick,
+        progress=progress,
+        executor=executor,
     )
     return result.path
 
 
-def run_regimes(folder: Path, quick: bool, progress: bool) -> Path:
+def run_regimes(
+    folder: Path, quick: bool, progress: bool, *, executor: ExecutorConfig | None = None
+) -> Path:
     """The paired regime map: the ``regimes_digits`` sweep, then soft - hard per cell and horizon."""
     spec = load_sweep_spec(shipped_configs()["regimes_digits"], QUICK_REGIMES if quick else None)
     store = _store(folder)
-    run_sweep(spec, store_dir=store, progress=progress)
+    run_sweep(spec, store_dir=store, executor=executor, progress=progress)
     results, curves = load_results(store, spec.name)
     axes = varying_axes(results)
     x = next((a for a in axes if a not in ("task", "width")), "width")
     y = "task" if x != "task" else "width"
     horizons = REGIME_HORIZONS[quick]
     frame = paired_compare(results, curves=curves, axes=axes, method="t", epochs=horizons)
-    name = new_run_name(f"compare-{spec.name}", f"{len(frame):08d}")
     return write_comparison(
-        frame, folder, name, x=x, y=y, kind="regimes", source=str(store), sweep=spec.name,
+        frame, folder, f"compare-{spec.name}", x=x, y=y, kind="regimes", source=str(store), sweep=spec.name,
         method="t", epochs=horizons, quick_overrides=QUICK_REGIMES if quick else [],
     )  # fmt: skip
 
@@ -194,8 +208,13 @@ def run_deep(folder: Path, quick: bool, progress: bool) -> Path:
 STAGES: list[Stage] = [
     Stage("1-motivating", "motivating experiment: soft vs hard against width", run_motivating),
     Stage("2-margins", "NTK margin gamma per difficulty level, with certificate", run_margins),
-    Stage("3-scaling", "scaling study: fitted exponents against the bounds", run_scaling_stage),
-    Stage("4-regimes", "paired regime map: soft - hard per setting", run_regimes),
+    Stage(
+        "3-scaling",
+        "scaling study: fitted exponents against the bounds",
+        run_scaling_stage,
+        uses_store=True,
+    ),
+    Stage("4-regimes", "paired regime map: soft - hard per setting", run_regimes, uses_store=True),
     Stage("5-deep", "deep students on embedded digits", run_deep),
 ]
 
@@ -231,7 +250,13 @@ def _plan(out: Path, stages: list[Stage], quick: bool, command: str) -> None:
     )  # fmt: skip
 
 
-def run_stage(out: Path, stage: Stage, quick: bool, progress: bool) -> float | None:
+def run_stage(
+    out: Path,
+    stage: Stage,
+    quick: bool,
+    progress: bool,
+    executor: ExecutorConfig | None = None,
+) -> float | None:
     """Run one stage unless complete; return its seconds (None when skipped)."""
     final = out / stage.name
     if (final / STAGE_MARKER).is_file():
@@ -242,7 +267,8 @@ def run_stage(out: Path, stage: Stage, quick: bool, progress: bool) -> float | N
     partial.mkdir(parents=True)
     start = time.perf_counter()
     try:
-        run = stage.run(partial, quick, progress)
+        extra = {"executor": executor} if stage.uses_store else {}
+        run = stage.run(partial, quick, progress, **extra)
         seconds = time.perf_counter() - start
         marker = {"stage": stage.name, "title": stage.title, "run": run.name, "quick": quick,
                   "seconds": round(seconds, 2),
@@ -263,8 +289,12 @@ def reproduce(
     stages: list[Stage] | None = None,
     command: str | None = None,
     announce: Callable[[str], None] = print,
+    executor: ExecutorConfig | None = None,
 ) -> ReproduceResult:
-    """Run every stage not yet complete in ``out``, then write the report of the whole folder."""
+    """Run every stage not yet complete in ``out``, then write the report of the whole folder.
+
+    ``executor``: where the runs of the store-based stages (scaling, regimes) train (default:
+    local processes, one per core)."""
     out = Path(out)
     stages = STAGES if stages is None else stages
     out.mkdir(parents=True, exist_ok=True)
@@ -273,7 +303,7 @@ def reproduce(
     seconds: dict[str, float | None] = {}
     for i, stage in enumerate(stages, 1):
         announce(f"[{i}/{len(stages)}] {stage.name}: {stage.title}")
-        seconds[stage.name] = run_stage(out, stage, quick, progress)
+        seconds[stage.name] = run_stage(out, stage, quick, progress, executor)
         done = seconds[stage.name]
         announce(f"  {'complete already, skipped' if done is None else f'done in {done:.1f} s'}")
     html_path, _, _ = write_report(out)

@@ -25,9 +25,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from softhard.config import (
+    ConfigModel,
     ExecutorConfig,
     ExperimentConfig,
     TaskList,
@@ -50,10 +51,8 @@ Metric = Literal["avg_loss", "test_error", "best_loss", "yard_avg_loss", "yard_b
 _SET_BY_SEARCH = ("tasks", "widths", "seeds", "label_modes")
 
 
-class MinWidthSpec(BaseModel):
+class MinWidthSpec(ConfigModel):
     """A minimum-width search (YAML ``kind: min_width``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["min_width"] = "min_width"
     name: str = Field("min_width", min_length=1)

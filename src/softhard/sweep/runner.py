@@ -21,7 +21,7 @@ from rich.progress import Progress, TextColumn
 from softhard.config import ExecutorConfig, ExperimentConfig
 from softhard.report.progress import progress_columns
 from softhard.resources import check_groups
-from softhard.sweep.executors import LocalExecutor, make_executor, plan_groups
+from softhard.sweep.executors import Executor, LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import RunStore, new_owner
 
@@ -73,19 +73,24 @@ def execute_runs(
     retry_failed: bool = False,
     progress: bool = True,
     poll: float = 0.5,
+    pool: Executor | None = None,
 ) -> int:
     """Train the runs of ``runs`` that are claimable until all are done or failed.
 
     Returns how many runs this driver trained. On an exception (Ctrl-C included) the runs it
     had claimed go back to pending. Its claims hold leases of ``executor.lease`` seconds,
     renewed by a heartbeat thread while it runs (see :mod:`softhard.sweep.store`).
+
+    ``pool``: an executor made by :func:`~softhard.sweep.executors.make_executor` from
+    ``executor`` to train with (a study that calls this round after round keeps one pool of
+    workers; the caller closes it); default: one made when a run is claimed, closed on return.
     """
     executor = executor or ExecutorConfig()
     lease = executor.lease
     by_id = {r.id: r for r in runs}
     owner = new_owner()
     trained = 0
-    ex = None
+    ex = pool
     try:
         with (
             store.heartbeat(owner, lease),
@@ -99,7 +104,8 @@ def execute_runs(
                 first = False
                 if claimed:
                     ex = ex or make_executor(executor)
-                    todo = [by_id[i] for i in claimed]
+                    mine = set(claimed)  # in the order given: a bank's order is part of
+                    todo = [r for i, r in by_id.items() if i in mine]  # its float sums
                     groups = plan_groups(
                         todo, units=ex.workers, threads=ex.threads(), max_size=executor.group_size
                     )
@@ -120,7 +126,7 @@ def execute_runs(
         store.release(owner)
         raise
     finally:
-        if ex is not None:
+        if ex is not None and ex is not pool:
             ex.close()
     return trained
 

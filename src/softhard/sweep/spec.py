@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from softhard.config import (
+    ConfigModel,
     DataConfig,
     ExperimentConfig,
     inner_model,
@@ -57,10 +58,8 @@ _NOT_IN_ID = ("name", "out_dir", "cache_dir")
 _PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(ConfigModel):
     """A sweep: ``base`` (an ExperimentConfig delta) and ``grid`` (dotted field -> values)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["sweep"] = "sweep"
     name: str = Field(..., min_length=1, description="the sweep's name in the run store")

@@ -8,6 +8,7 @@ every setting that is constant across the figure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from softhard.errors import ConfigError
-from softhard.report import run_folder, write_manifest
+from softhard.report.rundir import write_run
 from softhard.studies.regimes.compare import IN_TASK_NAME, OUTPUT_COLUMNS
 
 MAX_PANELS = 12
@@ -171,14 +172,28 @@ def write_comparison(
     settings: dict[str, object] | None = None,
     **manifest: object,
 ) -> Path:
-    """Write a paired comparison as an atomic run folder ``out/name``: ``paired.csv``, the
-    heatmap over ``x`` and ``y`` (:func:`plot_paired_heatmap`) and ``manifest.json`` (with
-    ``manifest``, the heatmap axes and the number of cells); returns the folder."""
-    with run_folder(out, name) as tmp:
-        frame.to_csv(tmp / "paired.csv", index=False)
-        plot_paired_heatmap(frame, tmp / "paired_heatmap.png", x=x, y=y, settings=settings)
-        write_manifest(tmp, **manifest, heatmap_axes=[x, y], cells=len(frame))
-    return Path(out) / name
+    """Write a paired comparison with :func:`softhard.report.rundir.write_run` (an atomic
+    folder ``out/<name>-<UTC time>-<digest>``): ``config.yaml`` (what was compared: source,
+    sweep, method, horizons, axes), ``paired.csv`` / ``paired.parquet``, the heatmap over ``x``
+    and ``y`` (:func:`plot_paired_heatmap`) and ``manifest.json`` (with ``manifest``, the
+    heatmap axes and the number of cells); returns the folder."""
+    chosen = {k: manifest[k] for k in _COMPARED if k in manifest}
+    config = json.loads(json.dumps({"kind": "comparison", **chosen, "x": x, "y": y}, default=str))
+
+    def figures(folder: Path) -> None:
+        plot_paired_heatmap(frame, folder / "paired_heatmap.png", x=x, y=y, settings=settings)
+
+    return write_run(
+        out,
+        config,
+        name=name,
+        tables={"paired": frame},
+        figures=figures,
+        manifest={**manifest, "heatmap_axes": [x, y], "cells": len(frame)},
+    )
+
+
+_COMPARED = ("source", "sweep", "method", "epochs")  # the manifest fields that name the comparison
 
 
 __all__: Sequence[str] = ["MAX_PANELS", "plot_paired_heatmap", "write_comparison"]

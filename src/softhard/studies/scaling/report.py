@@ -16,9 +16,7 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from softhard.config import config_digest
-from softhard.report import run_folder, write_config, write_manifest, write_table
-from softhard.report.rundir import new_run_name
+from softhard.report.rundir import write_run
 from softhard.studies.scaling.fit import THEORY
 from softhard.studies.scaling.search import range_counts
 
@@ -42,36 +40,43 @@ def write_folder(
     out_dir: Path,
     t_run: int,
 ) -> Path:
-    """Write one atomic run folder (``softhard.report.run_folder``) and return its path."""
-    name = new_run_name(spec.name + ("-quick" if quick else ""), config_digest(spec))
-    with run_folder(out_dir, name) as folder:
-        write_config(folder, spec)
-        write_table(folder, "min_widths", table.drop(columns=["_choice"], errors="ignore"))
-        fits.to_csv(folder / "fits.csv", index=False)
-        by_choice.to_csv(folder / "fits_by_choice.csv", index=False)
-        title = settings_line(spec, t_run, quick)
+    """Write the study's run folder with :func:`softhard.report.rundir.write_run` (atomic):
+    ``config.yaml``, ``min_widths``, ``fits`` and ``fits_by_choice`` (CSV and parquet), the two
+    figures and ``manifest.json``; return its path."""
+    title = settings_line(spec, t_run, quick)
+
+    def figures(folder: Path) -> None:
         plot_m_vs_gamma(table, folder / "m_vs_gamma.png", title)
         plot_m_vs_eps(table, folder / "m_vs_eps.png", title)
-        base = spec.base_config()
-        write_manifest(
-            folder,
-            config_digest=config_digest(spec),
-            quick=quick,
-            seeds=spec.seeds,
-            boot_seed=spec.boot_seed,
-            n_boot=spec.n_boot,
-            run_epochs=t_run,
-            teacher_seed=base.teacher.seed,
-            data_seeds=[lv.task.config.seed for lv in levels],
-            dtype=base.dtype,
-            engine=base.engine,
-            trained=trained,
-            seconds=round(seconds, 2),
-            teachers=[lv.task.teacher.info for lv in levels],
-            margins=[_margin(lv) for lv in levels],
-            in_range=_range_counts(table),
-        )
-    return folder.with_name(name)
+
+    base = spec.base_config()
+    return write_run(
+        out_dir,
+        spec,
+        name=spec.name + ("-quick" if quick else ""),
+        tables={
+            "min_widths": table.drop(columns=["_choice"], errors="ignore"),
+            "fits": fits,
+            "fits_by_choice": by_choice,
+        },
+        figures=figures,
+        manifest={
+            "quick": quick,
+            "seeds": spec.seeds,
+            "boot_seed": spec.boot_seed,
+            "n_boot": spec.n_boot,
+            "run_epochs": t_run,
+            "teacher_seed": base.teacher.seed,
+            "data_seeds": [lv.task.config.seed for lv in levels],
+            "dtype": base.dtype,
+            "engine": base.engine,
+            "trained": trained,
+            "seconds": round(seconds, 2),
+            "teachers": [lv.task.teacher.info for lv in levels],
+            "margins": [_margin(lv) for lv in levels],
+            "in_range": _range_counts(table),
+        },
+    )
 
 
 def _range_counts(table: pd.DataFrame) -> list[dict[Hashable, Any]]:

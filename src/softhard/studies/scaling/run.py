@@ -36,6 +36,7 @@ from rich.console import Console
 from softhard.config import ConfigModel as _Model
 from softhard.config import (
     DataConfig,
+    ExecutorConfig,
     ExperimentConfig,
     TaskList,
     apply_overrides,
@@ -49,8 +50,10 @@ from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
 from softhard.studies.scaling.report import write_folder
 from softhard.studies.scaling.search import in_range
 from softhard.studies.two_layer import PreparedTask, prepare_task
+from softhard.sweep.executors import Executor, make_executor
 from softhard.sweep.minwidth import resampled_min_widths
-from softhard.sweep.runner import DEFAULT_STORE
+from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
+from softhard.sweep.spec import Run
 from softhard.sweep.store import RunStore
 from softhard.train import CURVE_COLUMNS
 
@@ -405,9 +408,18 @@ def run_scaling(
     store_dir: str | Path | None = None,
     quick: bool = False,
     progress: bool = True,
+    executor: ExecutorConfig | None = None,
 ) -> ScalingResult:
-    """Run the study (module docstring) and write its run folder; bad input writes nothing."""
+    """Run the study (module docstring) and write its run folder; bad input writes nothing.
+
+    Every evaluation is a run in the run store, trained by ``executor`` (default: local
+    processes, one per core; ``kind: ray`` on a Ray cluster) through
+    :func:`softhard.sweep.runner.execute_runs`, as a sweep's runs are: the runs of a round
+    (all levels) are claimed with leases, trained in groups (one bank per level and group) and
+    written one by one, so an interrupted study resumes without training its done runs again.
+    """
     start = time.perf_counter()
+    executor = executor or ExecutorConfig()
     spec = spec.resolved(quick)
     base = spec.base_config()
     levels = prepare_levels(spec)
@@ -416,34 +428,42 @@ def run_scaling(
     data: dict[tuple[int, str], S.PairCurves] = {
         (lv.index, m): S.PairCurves() for lv in levels for m in spec.label_modes
     }
+    first = {p: {spec.min_width, spec.max_width} for p in data}
+    check_sweep_memory(
+        _round_runs(spec, base, first), executor, what=f"scaling study {spec.name!r}"
+    )
     trained = 0
+    pool: Executor | None = None
     with RunStore(Path(store_dir or DEFAULT_STORE)) as store:
 
         def evaluate(need: dict[tuple[int, str], set[int]]) -> None:
-            nonlocal trained
-            for level in levels:
-                runs = {
-                    m: S.run_configs(base, level.index, spec.levels, m, sorted(ws), spec.seeds)
-                    for (i, m), ws in need.items()
-                    if i == level.index
-                }
-                flat = [r for rs in runs.values() for r in rs]
-                if not flat:
-                    continue
-                store.register(spec.name, spec.model_dump(mode="json"), flat, replace=False)
-                n = S.train_level(store, level.task, flat)
-                trained += n
-                for m, rs in runs.items():
-                    S.read_curves(store, rs, columns, data[(level.index, m)])
-                if progress:
-                    _say(
-                        f"{level.name}: widths {sorted({w for ws in need.values() for w in ws})}"
-                        f", {n} runs trained ({trained} in all)"
-                    )
+            nonlocal trained, pool
+            runs = {
+                p: S.run_configs(base, p[0], spec.levels, p[1], sorted(ws), spec.seeds)
+                for p, ws in need.items()  # level, then mode order: the banks' order
+            }
+            flat = [r for rs in runs.values() for r in rs]
+            store.register(spec.name, spec.model_dump(mode="json"), flat, replace=False)
+            statuses = store.statuses([r.id for r in flat]).values()
+            if pool is None and any(status != "done" for status, _ in statuses):
+                pool = make_executor(executor)  # one pool of workers for every round
+            n = execute_runs(store, flat, executor=executor, progress=progress, pool=pool)
+            trained += n
+            for p, rs in runs.items():
+                S.read_curves(store, rs, columns, data[p])
+            if progress:
+                _say(
+                    f"widths {sorted({w for ws in need.values() for w in ws})} on "
+                    f"{len({i for i, _ in need})} levels: {n} runs trained ({trained} in all)"
+                )
 
-        evaluate({p: {spec.min_width, spec.max_width} for p in data})
-        targets = _targets(spec, data, list(spec.eps_rules), t_run)
-        S.search_all(targets, data, evaluate, spec.grid())
+        try:
+            evaluate(first)
+            targets = _targets(spec, data, list(spec.eps_rules), t_run)
+            S.search_all(targets, data, evaluate, spec.grid())
+        finally:
+            if pool is not None:
+                pool.close()
     table = min_width_table(spec, levels, targets, data)
     by_choice, fits = fit_table(spec, table, targets, data)
     seconds = time.perf_counter() - start
@@ -460,6 +480,17 @@ def run_scaling(
         t_run=t_run,
     )
     return ScalingResult(path, table, fits, by_choice, trained, seconds, t_run)
+
+
+def _round_runs(
+    spec: ScalingSpec, base: ExperimentConfig, need: dict[tuple[int, str], set[int]]
+) -> list[Run]:
+    """The runs of one round: every level x mode at its needed widths, all seeds."""
+    return [
+        r
+        for (level, mode), ws in need.items()
+        for r in S.run_configs(base, level, spec.levels, mode, sorted(ws), spec.seeds)
+    ]
 
 
 def _say(text: str) -> None:

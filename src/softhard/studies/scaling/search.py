@@ -12,9 +12,10 @@ with ``L`` the mode's theorem loss (``loss`` curve) or the yardstick (``yard_los
 
 Each target (level, mode, view, loss, eps rule, horizon choice, eps) runs the bracket-then-bisect
 search of :mod:`softhard.sweep.minwidth` on the mean over seeds; all targets of a level x mode
-share the evaluated widths. Runs are trained here, level by level, on the task prepared once
-(data, teacher and gamma from :func:`softhard.studies.two_layer.prepare_task`), and written to the run
-store like any sweep run (so a second search trains nothing new).
+share the evaluated widths. The runs of each round (every level) are sweep runs: trained by
+:func:`softhard.sweep.runner.execute_runs` with the study's executor (local processes or Ray; each
+group prepares its level's task from the teacher and margin caches) and written to the run store,
+so a second search, or an interrupted one, trains nothing already done.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from softhard.config import DataConfig, ExperimentConfig
-from softhard.studies.two_layer import PreparedTask, result_row, train_students
 from softhard.sweep.minwidth import _Search
 from softhard.sweep.spec import Run, split_runs
-from softhard.sweep.store import RunOutcome, RunStore, new_owner
+from softhard.sweep.store import RunStore
 
 CURVE_OF_LOSS = {"theorem": "loss", "yardstick": "yard_loss"}
 
@@ -118,33 +118,6 @@ def run_configs(
         }
     )
     return split_runs(cfg)
-
-
-def train_level(store: RunStore, task: PreparedTask, runs: list[Run]) -> int:
-    """Train the claimable runs of one level on its prepared task and write them to the store.
-
-    Returns how many were trained. Runs already done are skipped; on an error the claimed runs
-    go back to pending.
-    """
-    owner = new_owner()
-    claimed = set(store.claim([r.id for r in runs], owner, retry_failed=False))
-    todo = [r for r in runs if r.id in claimed]
-    if not todo:
-        return 0
-    try:
-        cfgs = [r.config for r in todo if isinstance(r.config, ExperimentConfig)]
-        if len(cfgs) != len(todo):
-            raise TypeError("the scaling study trains two-layer students only")
-        students = [c.students()[0] for c in cfgs]
-        results = train_students(task, students, cfgs[0])
-        for run, cfg, student, res in zip(todo, cfgs, students, results, strict=True):
-            row = result_row(task, student, res, cfg)
-            curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
-            store.finish(RunOutcome(run.id, not res.diverged, row, curves, res.reason), owner)
-    except BaseException:
-        store.release(owner)
-        raise
-    return len(todo)
 
 
 def read_curves(store: RunStore, runs: list[Run], columns: list[str], data: PairCurves) -> None:
