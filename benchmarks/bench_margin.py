@@ -18,8 +18,8 @@ coordinates, so the NTK margin is small and most examples carry dual weight. Lar
 smaller gamma (with data seed 1: about 1e-3 at sigma = 3 for n = 300, d = 32 and at sigma = 3.5
 for n = 2000, d = 64). ``--n``, ``--d`` and ``--sigma`` take several values and sweep them.
 
-Each line prints gamma, the certificates, the gap, the iterations (first-order plus Newton), the
-wall and CPU time (``time.process_time``, all threads; including drawing directions and the
+Each line prints gamma, the certificates, the gap, the iterations (first-order plus Newton), why
+the solver stopped (``stopped_by``), the wall and CPU time (``time.process_time``, all threads; including drawing directions and the
 pattern), the load average when the run started, and PASS when it converged in under 10 s.
 """
 
@@ -82,6 +82,10 @@ def main() -> None:
     )
     parser.add_argument("--data-seed", type=int, default=1)
     parser.add_argument("--max-iter", type=int, default=5000)
+    parser.add_argument("--max-newton-steps", type=int, default=100)
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="time budget per estimate (default none)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -109,6 +113,8 @@ def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> N
             device=args.device,
             fresh_directions=0,
             max_iter=args.max_iter,
+            max_newton_steps=args.max_newton_steps,
+            max_seconds=args.max_seconds,
         )
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         ok = seconds < 10 and est.converged
@@ -116,7 +122,7 @@ def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> N
             f"{label} run {rep}: {seconds:6.2f} s (cpu {cpu:6.2f} s, load {load:5.2f})  "
             f"iterations {est.iterations:4d}  gamma {est.gamma:.3e}  "
             f"lower {est.lower:.4e}  upper {est.upper:.4e}  gap {est.gap:.2e}  "
-            f"converged {est.converged}  {'PASS' if ok else 'FAIL'} (< 10 s)",
+            f"converged {est.converged} ({est.stopped_by})  {'PASS' if ok else 'FAIL'} (< 10 s)",
             flush=True,
         )
 

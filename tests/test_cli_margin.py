@@ -62,6 +62,7 @@ def test_resolve_spec():
         (["nosuch:1-2"], "source"),
         (["missing.npz"], "does not exist"),
         (["digits:3-8", "--num-directions", "0"], "num_directions"),
+        (["digits:3-8", "--max-seconds", "0"], "--max-seconds"),
     ],
 )
 def test_errors_are_one_paragraph_with_exit_code_2(args, match):
@@ -106,3 +107,29 @@ def test_fresh_note_only_when_far_below():
     assert fresh_note(replace(est, fresh_lower=float("nan"))) is None
     note = fresh_note(replace(est, fresh_lower=0.1 * est.lower))
     assert "K = 64" in note and "--num-directions 256" in note
+
+
+def test_time_budget_ends_with_the_bracket_and_what_to_do():
+    result = _invoke("digits:3-8,mix=0.2", "--num-directions", "256", "--max-seconds", "1e-9")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "converged: False" in text and "not converged" in text
+    assert "time budget (--max-seconds 1e-09) ran out after 1 iterations" in text
+    assert "certified" in text and "valid as it stands" in text
+    assert "--max-seconds 4e-09" in text and "--tol 0.01" in text
+
+
+def test_not_converged_note_gives_the_bracket_or_only_the_upper_bound():
+    from dataclasses import replace
+
+    from softhard.cli.margin import not_converged_note
+    from softhard.ntk import estimate_margin
+
+    x = torch.eye(3, dtype=torch.float64)
+    est = estimate_margin(x, torch.tensor([1.0, -1.0, 1.0]), num_directions=64)
+    stalled = replace(est, converged=False, stopped_by="stalled", lower=0.25, upper=0.5)
+    note = not_converged_note(stalled, 120.0)
+    assert "stopped making progress" in note and "[0.25, 0.5]" in note and "5.00e-01" in note
+    none = not_converged_note(replace(stalled, lower=-0.1, stopped_by="max_newton_steps"), 60.0)
+    assert "Newton steps" in none and "only an upper bound" in none and "<= 0.5" in none
+    assert "--max-seconds 240" in none

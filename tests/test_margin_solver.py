@@ -187,7 +187,16 @@ def test_bad_input_is_a_clear_data_error(x, y, match):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"num_directions": 0}, {"tol": 0.0}, {"tol": 1.5}, {"max_iter": 0}, {"chunk_size": 0}],
+    [
+        {"num_directions": 0},
+        {"tol": 0.0},
+        {"tol": 1.5},
+        {"max_iter": 0},
+        {"chunk_size": 0},
+        {"max_newton_steps": -1},
+        {"max_seconds": 0.0},
+        {"max_seconds": float("nan")},
+    ],
 )
 def test_bad_settings_are_config_errors(kwargs):
     with pytest.raises(ConfigError):
@@ -276,3 +285,84 @@ def test_newton_model_qp_satisfies_the_kkt_conditions(seed, m, rank):
     assert float((w[p > 0] - lam).abs().max()) <= 1e-8 * scale
     off = w[p == 0]
     assert off.numel() == 0 or float(off.min()) >= lam - 1e-8 * scale
+
+
+def _certificate(x, y, est):
+    """The bracket recomputed from scratch in numpy: F(q) for the returned q (an upper bound) and
+    the min primal margin of v_k = g_k(q) / ||g_k(q)|| (a feasible point: a lower bound)."""
+    d_mat = (x @ est.directions.T > 0).double().numpy().T  # (K, n)
+    yx, q = (y[:, None] * x).numpy(), est.q.numpy()
+    assert q.min() >= 0 and q.sum() == pytest.approx(1.0, abs=1e-12)
+    g = d_mat @ (q[:, None] * yx)
+    norms = np.linalg.norm(g, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    primal = float((((d_mat.T @ (g / safe[:, None])) * yx).sum(axis=1) / len(g)).min())
+    return primal, float(norms.mean())
+
+
+def test_gamma_below_1e3_is_certified_by_the_newton_phase():
+    """Issue 13: gamma ~ 6e-4 (heavy-tailed features), to a relative gap of 1e-3."""
+    x, y = _heavy_tailed(200, 8, seed=2, sigma=3.0)
+    est = estimate_margin(x, y, num_directions=256, seed=0, fresh_directions=0)
+    assert est.converged and est.stopped_by == "converged" and est.gap <= 1e-3
+    assert 3e-4 < est.lower <= est.upper < 1e-3
+    primal, dual = _certificate(x, y, est)
+    assert dual == pytest.approx(est.upper, rel=1e-9)
+    assert primal <= dual and dual - primal <= 2e-3 * dual
+
+
+@pytest.fixture(scope="module")
+def near_zero():
+    x, y = _heavy_tailed(200, 8, seed=2, sigma=3.0)
+    return x, y, estimate_margin(x, y, num_directions=256, seed=0, fresh_directions=0)
+
+
+def _valid_bracket(est, full):
+    assert not est.converged and est.lower <= est.upper
+    # gamma_K (bracketed tightly by the converged run) lies inside the early stop's bracket
+    assert est.lower <= full.upper + 1e-15 and full.lower <= est.upper + 1e-15
+    assert est.gap > full.gap
+
+
+def test_newton_step_cap_stops_with_a_valid_bracket(near_zero):
+    x, y, full = near_zero
+    est = estimate_margin(x, y, num_directions=256, fresh_directions=0, max_newton_steps=1)
+    assert est.stopped_by == "max_newton_steps"
+    assert est.iterations < full.iterations
+    _valid_bracket(est, full)
+    none = estimate_margin(x, y, num_directions=256, fresh_directions=0, max_newton_steps=0)
+    assert none.stopped_by == "max_newton_steps" and none.iterations < est.iterations
+    _valid_bracket(none, full)
+
+
+def test_time_budget_stops_with_a_valid_bracket(near_zero):
+    x, y, full = near_zero
+    est = estimate_margin(x, y, num_directions=256, fresh_directions=0, max_seconds=1e-9)
+    assert est.stopped_by == "max_seconds" and est.iterations == 1  # checked once per iteration
+    _valid_bracket(est, full)
+
+
+def test_iteration_cap_is_reported_as_such():
+    x, y = _problem(9, 300, 8)
+    est = estimate_margin(x, y, num_directions=512, max_iter=3)
+    assert not est.converged and est.stopped_by == "max_iter" and est.iterations == 3
+
+
+def test_newton_phase_that_makes_no_progress_stops_as_stalled(monkeypatch, near_zero):
+    """A useless model (a huge multiple of the identity: steps of almost nothing) must not run on
+    to the step cap: the stall rule stops it after about _STALL_WINDOW steps, bracket intact."""
+    from softhard.ntk import _newton
+    from softhard.ntk._operator import PatternOperator
+
+    def useless(self, g, s, active, dtype=None):
+        return 1e12 * torch.eye(len(active), dtype=self.x.dtype)
+
+    x, y, full = near_zero
+    monkeypatch.setattr(PatternOperator, "hessian", useless)
+    est = estimate_margin(x, y, num_directions=256, fresh_directions=0, max_newton_steps=1000)
+    assert est.stopped_by == "stalled"
+    assert est.iterations <= _FIRST_ORDER + _newton._STALL_WINDOW + 1
+    _valid_bracket(est, full)
+
+
+_FIRST_ORDER = 200  # softhard.ntk.margin._FIRST_ORDER_ITERATIONS: the most first-order iterations

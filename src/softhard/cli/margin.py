@@ -12,6 +12,7 @@ from softhard import theory
 from softhard.cli._app import app, console, friendly_errors
 from softhard.config import DataConfig, validate
 from softhard.data import Dataset, load_dataset
+from softhard.errors import ConfigError
 from softhard.ntk import MarginEstimate, estimate_margin
 
 
@@ -24,6 +25,10 @@ def resolve_spec(spec: str, label_column: str | None = None) -> DataConfig:
     if label_column and "label_column=" not in spec:
         spec = f"{spec},label_column={label_column}"
     return DataConfig.parse(spec)
+
+
+DEFAULT_MAX_SECONDS = 120.0
+"""Default time budget of ``softhard margin`` (``--max-seconds``)."""
 
 
 @app.command("margin")
@@ -40,18 +45,38 @@ def margin(
     device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
     top: Annotated[int, typer.Option(help="how many of the hardest examples to list")] = 10,
     label_column: Annotated[str | None, typer.Option(help=".csv files: the label column")] = None,
+    max_seconds: Annotated[
+        float,
+        typer.Option(
+            help="time budget of the solver in seconds; when it runs out, the bracket reached "
+            "so far is printed (not converged)"
+        ),
+    ] = DEFAULT_MAX_SECONDS,
 ) -> None:
     """NTK margin gamma with its certificate, the hardest examples, and soft/hard neuron bounds.
 
     The data are loaded (and by default centred and projected onto the unit sphere) exactly as an
     experiment would load them; gamma is computed on the training split.
     """
+    if not max_seconds > 0:
+        raise ConfigError(
+            f"--max-seconds must be a positive number of seconds (got {max_seconds:g})."
+        )
     cfg = resolve_spec(spec, label_column)
     ds = load_dataset(cfg)
     x, _ = ds.flat()
-    est = estimate_margin(
-        x, ds.y_train, num_directions=num_directions, seed=seed, tol=tol, device=device
-    )
+    with console.status(
+        f"estimating gamma (n={ds.n_train}, K={num_directions}; at most {max_seconds:g} s)"
+    ):
+        est = estimate_margin(
+            x,
+            ds.y_train,
+            num_directions=num_directions,
+            seed=seed,
+            tol=tol,
+            device=device,
+            max_seconds=max_seconds,
+        )
     console.print(_margin_table(ds, est))
     console.print(_hardest_table(ds, est, top))
     console.print(_neurons_table(est, eps))
@@ -59,10 +84,39 @@ def margin(
     if note:
         console.print(f"[yellow]note:[/yellow] {note}")
     if not est.converged:
-        console.print(
-            f"[yellow]warning:[/yellow] not converged in {est.iterations} iterations "
-            f"(relative gap {est.gap:.2e} > tol {tol:g})."
+        console.print(f"[yellow]warning:[/yellow] {not_converged_note(est, max_seconds)}")
+
+
+_STOP_REASONS = {
+    "max_seconds": "the time budget (--max-seconds {budget:g}) ran out",
+    "max_iter": "the iteration cap was reached",
+    "max_newton_steps": "the cap on Newton steps was reached",
+    "stalled": "the Newton phase stopped making progress",
+}
+
+
+def not_converged_note(est: MarginEstimate, max_seconds: float) -> str:
+    """What a non-converged estimate means and what to do about it (docs/margin.md)."""
+    reason = _STOP_REASONS.get(est.stopped_by, est.stopped_by).format(budget=max_seconds)
+    lower = max(est.lower, 0.0)
+    if lower > 0:
+        bracket = (
+            f"gamma_K is certified to lie in [{lower:.3g}, {est.upper:.3g}] "
+            f"(relative gap {est.gap:.2e}, asked for {est.tol:g})"
         )
+    else:
+        bracket = (
+            f"only an upper bound is certified: gamma_K <= {est.upper:.3g} "
+            "(no positive lower bound was found; the data may be barely or not separable "
+            "by the NTK)"
+        )
+    return (
+        f"not converged: {reason} after {est.iterations} iterations and {est.seconds:.1f} s; "
+        f"{bracket}. The bracket is valid as it stands. To tighten it: allow more time "
+        f"(--max-seconds {4 * max_seconds:g}), accept a looser gap (--tol {max(10 * est.tol, 1e-2):g}), "
+        "or use fewer directions for a first look (--num-directions 1024; the cost is linear "
+        "in K). See docs/margin.md, 'When it does not converge'."
+    )
 
 
 FRESH_RATIO = 0.5

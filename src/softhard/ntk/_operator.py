@@ -49,19 +49,24 @@ class PatternOperator:
         cache = n * self.num_directions * itemsize <= max_cache_bytes
         # cached: one (n, K) block, so each product is a single matmul; else one block per chunk
         self._cache = self._block(directions) if cache else None
+        self._cache_as = {x.dtype: self._cache}  # the cache in other dtypes (the Hessian's)
 
     def _block(self, z: torch.Tensor) -> torch.Tensor:
         """The pattern block D^T for the directions ``z``: shape ``(n, len(z))``, 0/1 in x.dtype."""
         return (self.x @ z.T > 0).to(self.x.dtype)
 
-    def _blocks(self) -> Iterator[tuple[slice, torch.Tensor]]:
-        """``(rows of the directions, pattern block (n, len))`` for the cache or each chunk."""
+    def _blocks(self, dtype: torch.dtype | None = None) -> Iterator[tuple[slice, torch.Tensor]]:
+        """``(rows of the directions, pattern block (n, len))`` for the cache or each chunk, in
+        ``dtype`` (default ``x.dtype``; a cached pattern keeps one copy per dtype asked for)."""
+        dtype = dtype or self.x.dtype
         if self._cache is not None:
-            yield slice(0, self.num_directions), self._cache
+            if dtype not in self._cache_as:
+                self._cache_as[dtype] = self._cache.to(dtype)
+            yield slice(0, self.num_directions), self._cache_as[dtype]
             return
         start = 0
         for z in self.chunks:
-            yield slice(start, start + len(z)), self._block(z)
+            yield slice(start, start + len(z)), self._block(z).to(dtype)
             start += len(z)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
@@ -106,13 +111,13 @@ class PatternOperator:
         curvature = torch.zeros(len(active), len(active), dtype=dtype, device=self.x.device)
         bend = torch.zeros_like(curvature)
         yx_low = yx.to(dtype)
-        for rows, block in self._blocks():
-            d_act = block[active].to(dtype)  # (|A|, kb), exact in any float dtype
+        every = len(active) == self.x.shape[0]  # all examples (``active`` is sorted): no gather
+        for rows, block in self._blocks(dtype):
+            d_act = block if every else block.index_select(0, active)  # exact in any float dtype
             curvature += gram(d_act * torch.rsqrt(k * s[rows]).to(dtype))
-            weight = (k * s[rows] ** 3).rsqrt().to(dtype)
-            bend += gram(
-                d_act * (yx_low @ g[rows].T.to(dtype)) * weight
-            )  # B_ik = D_ki <y_i x_i, g_k>
+            weighted = yx_low @ g[rows].T.to(dtype)  # <y_i x_i, g_k>
+            weighted.mul_((k * s[rows] ** 3).rsqrt().to(dtype)).mul_(d_act)
+            bend += gram(weighted)  # B_ik = D_ki <y_i x_i, g_k> / sqrt(K s_k^3)
         return (yx @ yx.T) * curvature.to(self.x.dtype) - bend.to(self.x.dtype)
 
     def fractions(self) -> torch.Tensor:

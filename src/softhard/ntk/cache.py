@@ -1,7 +1,7 @@
 """A disk cache of margin estimates, so that runs and sweep groups of one task estimate gamma once.
 
 The key is the sha256 of the exact inputs (x, y) and of every setting that can change the answer
-(K, seed, tolerance, iteration cap, fresh directions, dtype, device type) and
+(K, seed, tolerance, iteration caps, fresh directions, dtype, device type) and
 :data:`~softhard.ntk.margin.SOLVER_VERSION`. Entries live in ``cache_dir()/margins/KEY.pt``
 (``$SOFTHARD_CACHE`` or ``~/.cache/softhard``, the teacher cache's folder), are written atomically
 (temporary file, then rename) and carry a hash of their tensors: a corrupt, foreign or truncated
@@ -53,6 +53,7 @@ def cached_margin(
     tol: float = 1e-3,
     max_iter: int = 5000,
     fresh_directions: int | None = None,
+    max_newton_steps: int = 100,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float64,
     cache: Path | None = None,
@@ -68,6 +69,7 @@ def cached_margin(
         "tol": tol,
         "max_iter": max_iter,
         "fresh_directions": fresh_directions,
+        "max_newton_steps": max_newton_steps,
     }
     key = margin_key(torch.as_tensor(x), torch.as_tensor(y), settings, dtype, str(device))
     path = (cache or cache_dir()) / "margins" / f"{key}.pt"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ __all__ = [
     "project_simplex",
 ]
 
-SOLVER_VERSION = 3
+SOLVER_VERSION = 4
 """Bumped whenever the solver's answers may change (keys the cache of estimates)."""
 
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
@@ -77,6 +77,10 @@ class MarginEstimate:
         converged: whether ``upper - lower <= tol * upper`` (or gamma is numerically 0) was reached.
         tol: the relative-gap tolerance asked for.
         seed: the seed of the directions (``None`` when directions were given).
+        stopped_by: why the solver stopped: ``"converged"``, ``"max_iter"`` (the iteration cap),
+            ``"max_newton_steps"`` (the cap on Newton steps), ``"max_seconds"`` (the time budget)
+            or ``"stalled"`` (the Newton phase stopped shrinking the gap). Whatever the reason,
+            ``[lower, upper]`` is a valid bracket of gamma_K.
     """
 
     gamma: float
@@ -94,6 +98,7 @@ class MarginEstimate:
     converged: bool
     tol: float
     seed: int | None
+    stopped_by: str = "converged"
 
     @property
     def gap(self) -> float:
@@ -136,6 +141,8 @@ def estimate_margin(
     directions: torch.Tensor | None = None,
     fresh_directions: int | None = None,
     max_cache_bytes: int = 2**30,
+    max_newton_steps: int = 100,
+    max_seconds: float | None = None,
 ) -> MarginEstimate:
     """Estimate the NTK margin gamma of ``(x, y)`` with K = ``num_directions`` directions.
 
@@ -156,6 +163,11 @@ def estimate_margin(
         fresh_directions: number of fresh directions for ``fresh_lower``/``fresh_upper``
             (default K; 0 skips them and sets them to NaN).
         max_cache_bytes: cache the (K, n) pattern if it fits, else recompute it block by block.
+        max_newton_steps: cap on the projected Newton steps (each costs O(n^2 K); see
+            docs/margin.md). With ``max_iter`` it bounds the work whatever the data.
+        max_seconds: optional wall-clock budget of the solver (checked once per iteration, so
+            it may be overrun by one iteration). ``None`` (the default) keeps the answer
+            deterministic; a budget makes it depend on the machine's speed.
 
     Returns:
         A :class:`MarginEstimate`.
@@ -165,7 +177,9 @@ def estimate_margin(
         ConfigError: bad solver settings.
     """
     start = time.perf_counter()
-    _check_settings(num_directions, tol, max_iter, chunk_size, fresh_directions)
+    _check_settings(
+        num_directions, tol, max_iter, chunk_size, fresh_directions, max_newton_steps, max_seconds
+    )
     xt, yt = signed_labels_and_inputs(x, y, dtype=dtype, device=device)
     n, d = xt.shape
     if directions is None:
@@ -178,10 +192,16 @@ def estimate_margin(
         xt, yt, z_solve.to(device, dtype), chunk_size=chunk_size, max_cache_bytes=max_cache_bytes
     )
     scale = float(torch.linalg.vector_norm(xt, dim=1).max())
-    sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, max_iter=max_iter)
+    limits = _Limits(
+        max_iter=max_iter,
+        max_newton_steps=max_newton_steps,
+        deadline=math.inf if max_seconds is None else start + max_seconds,
+    )
+    sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, limits=limits)
     u, norms = unit_rows(op.forward(sol.q))
     lower = max(sol.lower, float(op.margins(u).min()))
     upper = min(sol.upper, float(norms.mean()))
+    converged = _converged(upper, lower, tol, _ABS_TOL * tol * scale)
     k = op.num_directions
     stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
     fresh_lower, fresh_upper = _fresh(
@@ -201,9 +221,10 @@ def estimate_margin(
         iterations=sol.iterations,
         seconds=time.perf_counter() - start,
         num_directions=k,
-        converged=_converged(upper, lower, tol, _ABS_TOL * tol * scale),
+        converged=converged,
         tol=tol,
         seed=seed if directions is None else None,
+        stopped_by="converged" if converged else sol.stopped_by,
     )
 
 
@@ -232,20 +253,40 @@ class _Solution:
     lower: float
     upper: float
     iterations: int
+    stopped_by: str
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_iter: int
+    max_newton_steps: int
+    deadline: float  # time.perf_counter() value; inf: none
 
 
 def _solve_dual(
-    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
+    op: PatternOperator, n: int, *, tol: float, atol: float, limits: _Limits
 ) -> _Solution:
     """FISTA for up to ``_FIRST_ORDER_ITERATIONS``, then projected Newton from its best point.
 
     Easy problems (a margin of a few 1e-2) converge in the first phase; near-zero margins
     (1e-3), where first-order methods need thousands of iterations, are finished by Newton.
     """
-    first = _fista(op, n, tol=tol, atol=atol, max_iter=min(max_iter, _FIRST_ORDER_ITERATIONS))
+    max_iter = limits.max_iter
+    first = _fista(
+        op,
+        n,
+        tol=tol,
+        atol=atol,
+        max_iter=min(max_iter, _FIRST_ORDER_ITERATIONS),
+        deadline=limits.deadline,
+    )
     sol, mu = first
-    if sol.iterations >= max_iter or _converged(sol.upper, sol.lower, tol, atol):
+    if sol.stopped_by in ("converged", "max_seconds"):
         return sol
+    newton_steps = min(max_iter - sol.iterations, limits.max_newton_steps)
+    cap = "max_iter" if max_iter - sol.iterations <= limits.max_newton_steps else "max_newton_steps"
+    if newton_steps <= 0:
+        return replace(sol, stopped_by=cap)
     second = newton_solve(
         op,
         sol.q,
@@ -255,18 +296,21 @@ def _solve_dual(
         tol=tol,
         atol=atol,
         smoothing=_SMOOTHING,
-        max_iter=max_iter - sol.iterations,
+        max_iter=newton_steps,
+        deadline=limits.deadline,
     )
+    stopped_by = cap if second.stopped_by == "max_iter" else second.stopped_by
     return _Solution(
         q=second.q,
         lower=second.lower,
         upper=second.upper,
         iterations=sol.iterations + second.iterations,
+        stopped_by=stopped_by,
     )
 
 
 def _fista(
-    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int
+    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int, deadline: float
 ) -> tuple[_Solution, float]:
     """FISTA on min_{q in simplex} F_mu(q) with backtracking and restart; tracks the best bounds.
 
@@ -284,7 +328,7 @@ def _fista(
     f = _value(g, mu)
     q_prev, g_prev, t = q, g, 1.0
     lip = float(torch.linalg.vector_norm(x, dim=1).max())  # scale-equivariant start, adapted below
-    it, gaps = 0, [1.0]
+    it, gaps, stopped_by = 0, [1.0], "max_iter"
     for it in range(1, max_iter + 1):
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         theta = (t - 1.0) / t_next
@@ -298,10 +342,15 @@ def _fista(
         if f_true < best_up:
             best_q, best_up = q_new, f_true
         if _converged(best_up, best_lo, tol, atol):
+            stopped_by = "converged"
             break
         gaps.append((best_up - max(best_lo, 0.0)) / best_up)
         if it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
-            break  # stalled: slow progress is what near-zero margins look like; Newton takes over
+            stopped_by = "stalled"
+            break  # slow progress is what near-zero margins look like; Newton takes over
+        if time.perf_counter() > deadline:
+            stopped_by = "max_seconds"
+            break
         mu_next = min(mu, _SMOOTHING * max(best_up - best_lo, tol * best_up))
         f, f_new, mu = _value(g, mu_next), _value(g_new, mu_next), mu_next
         if f_new > f:  # restart the momentum
@@ -310,7 +359,8 @@ def _fista(
             q_prev, g_prev, t = q, g, t_next
         q, g = q_new, g_new
         lip *= 0.9
-    return _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it), mu
+    sol = _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it, stopped_by=stopped_by)
+    return sol, mu
 
 
 def _value(g: torch.Tensor, mu: float) -> float:
@@ -381,7 +431,13 @@ def _given_directions(directions: torch.Tensor, d: int) -> torch.Tensor:
 
 
 def _check_settings(
-    num_directions: int, tol: float, max_iter: int, chunk_size: int, fresh: int | None
+    num_directions: int,
+    tol: float,
+    max_iter: int,
+    chunk_size: int,
+    fresh: int | None,
+    max_newton_steps: int,
+    max_seconds: float | None,
 ) -> None:
     problems = []
     if num_directions < 1:
@@ -394,5 +450,9 @@ def _check_settings(
         problems.append(f"chunk_size must be >= 1 (got {chunk_size})")
     if fresh is not None and fresh < 0:
         problems.append(f"fresh_directions must be >= 0 (got {fresh})")
+    if max_newton_steps < 0:
+        problems.append(f"max_newton_steps must be >= 0 (got {max_newton_steps})")
+    if max_seconds is not None and not max_seconds > 0:
+        problems.append(f"max_seconds must be > 0 or None (got {max_seconds})")
     if problems:
         raise ConfigError("estimate_margin: " + "; ".join(problems) + ".")
