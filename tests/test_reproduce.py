@@ -105,3 +105,20 @@ def test_margin_stage_writes_certified_gammas(tmp_path: Path, monkeypatch) -> No
     assert (margins["lower"] <= margins["upper"] + 1e-12).all()
     assert (margins["gamma"] > 0).all()
     assert (run / "margins.png").is_file()
+
+
+def test_reproduce_and_scaling_take_the_executor_options(tmp_path: Path) -> None:
+    """`softhard reproduce` and `softhard scaling` read the sweep's executor options; a bad one
+    is refused before anything is written."""
+    from typer.testing import CliRunner
+
+    from softhard.cli import app
+
+    for command in (["reproduce", "--out", str(tmp_path / "r")], ["scaling", "scaling_digits"]):
+        result = CliRunner().invoke(app, [*command, "--executor", "spark"], terminal_width=200)
+        assert result.exit_code != 0
+        assert "--executor must be 'local' or 'ray'" in result.output
+        help_text = CliRunner().invoke(app, [command[0], "--help"], terminal_width=200).output
+        for option in ("--executor", "--workers", "--ray-address", "--group-size", "--lease"):
+            assert option in help_text
+    assert not (tmp_path / "r").exists()

@@ -234,6 +234,12 @@ class TeacherConfig(ConfigModel):
         )
 
 
+DEFAULT_NUM_DIRECTIONS = 4096
+"""The one default number K of directions z_k of the NTK margin estimate: MarginConfig, the
+kernel teacher, :func:`softhard.ntk.cached_margin`, :func:`softhard.ntk.estimate_margin` and
+``softhard margin`` (docs/margin.md)."""
+
+
 class MarginConfig(ConfigModel):
     """The NTK margin gamma of each task's training set (docs/theory.md section 2).
 
@@ -244,7 +250,9 @@ class MarginConfig(ConfigModel):
     """
 
     estimate: bool = Field(True, description="estimate the NTK margin gamma of every task")
-    num_directions: int = Field(2048, ge=16, description="directions z_k of the estimate (K)")
+    num_directions: int = Field(
+        DEFAULT_NUM_DIRECTIONS, ge=16, description="directions z_k of the estimate (K)"
+    )
     seed: int = Field(12345, description="seed of the directions z_k")
 
 

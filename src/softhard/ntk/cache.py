@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from softhard.config import json_digest
+from softhard.config import DEFAULT_NUM_DIRECTIONS, json_digest
 from softhard.data._dataset import tensor_digest
 from softhard.ntk.margin import SOLVER_VERSION, MarginEstimate, estimate_margin
 from softhard.teachers.cache import cache_dir
@@ -48,7 +48,7 @@ def cached_margin(
     x: torch.Tensor | np.ndarray,
     y: torch.Tensor | np.ndarray,
     *,
-    num_directions: int = 4096,
+    num_directions: int = DEFAULT_NUM_DIRECTIONS,
     seed: int = 0,
     tol: float = 1e-3,
     max_iter: int = 5000,

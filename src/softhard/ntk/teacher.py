@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from softhard.config import DEFAULT_NUM_DIRECTIONS
 from softhard.errors import ConfigError, DataError
 from softhard.ntk._inputs import signed_labels_and_inputs
 from softhard.ntk._operator import PatternOperator, unit_rows
@@ -49,7 +50,7 @@ class KernelTeacher:
         x: torch.Tensor | np.ndarray,
         y: torch.Tensor | np.ndarray,
         *,
-        num_directions: int = 2048,
+        num_directions: int = DEFAULT_NUM_DIRECTIONS,
         seed: int = 0,
         beta: float | None = None,
         tol: float = 1e-3,
@@ -62,7 +63,7 @@ class KernelTeacher:
         Args:
             x: training inputs, shape ``(n, d)`` (used as given, like :func:`estimate_margin`).
             y: labels, shape ``(n,)``, {-1, +1} or {0, 1}.
-            num_directions: K (``teacher.num_directions`` of the experiment config).
+            num_directions: K (``margin.num_directions`` of the experiment config).
             seed: seed of the directions (``teacher.seed``).
             beta: logit scale (``teacher.beta``); ``None`` means 1/gamma.
         """
