@@ -421,6 +421,11 @@ def test_workers_one_and_two_give_identical_min_widths(tmp_path, monkeypatch):
     with RunStore(tmp_path / "cut") as store:
         table = store.runs("tiny")
     assert (table["status"] == "done").all() and len(table) == cut.trained
+    # every stored row carries its level's gamma (read back from the margin cache)
+    levels = pd.read_csv(cut.path / "levels.csv") if (cut.path / "levels.csv").exists() else None
+    assert table["gamma"].notna().all() and (table["gamma"] > 0).all()
+    if levels is not None and "gamma" in levels:
+        assert set(table["gamma"].round(12)) == set(levels["gamma"].round(12))
 
 
 def test_interrupted_study_resumes_without_retraining(tmp_path, monkeypatch):

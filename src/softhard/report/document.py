@@ -65,7 +65,9 @@ class _Evidence:
 def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
     """Read ``path`` (run folder, sweep store folder or file, reproduce folder) into a Report.
 
-    ``scratch`` is where figures drawn for the report (sweep stores have none) are written.
+    ``scratch`` is where figures drawn for the report (sweep stores have none) are written;
+    without it, a temporary folder is made for a sweep store only (run and reproduce folders
+    draw nothing, so nothing is left behind).
     """
     path = require_exists(path)
     if path.is_file() and path.name == STORE_FILE:
@@ -75,11 +77,11 @@ def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
             f"report: {path} is a half-written run (a '.partial' folder: the run was interrupted "
             "or is still running); rerun it, or report on the completed folder without '.partial'"
         )
-    scratch = scratch or Path(tempfile.mkdtemp(prefix="softhard-report-"))
     evidence = _Evidence()
     if (path / PLAN_FILE).is_file():
         sections, rerun, kind = _reproduce(path, evidence), _rerun_reproduce(path), "reproduce"
     elif (path / STORE_FILE).is_file():
+        scratch = scratch or Path(tempfile.mkdtemp(prefix="softhard-report-"))
         sections, rerun, kind = _store(path, evidence, scratch), None, "sweep store"
     else:
         section = _folder(path, evidence)

@@ -207,10 +207,15 @@ class ScalingSpec(_Model):
         return S.width_grid(self.min_width, self.max_width, self.width_steps)
 
     def base_config(self) -> ExperimentConfig:
-        """The validated base experiment of every run (horizon ``T_run``, no per-run gamma)."""
+        """The validated base experiment of every run (horizon ``T_run``, with gamma).
+
+        Gamma is always estimated: :func:`prepare_levels` solves it once per level and the runs'
+        groups read it back from the margin cache (same data and settings), so every stored row
+        carries its level's gamma.
+        """
         margin = self.base.get("margin", {})
-        if isinstance(margin, dict):  # gamma is estimated once per level, not per run
-            margin = {**margin, "estimate": False}  # (the old bool flag is named by validation)
+        if isinstance(margin, dict):  # (the old bool flag is named by validation)
+            margin = {**margin, "estimate": True}
         data = {**self.base, "name": self.name, "margin": margin}
         data["train"] = {**(self.base.get("train") or {}), "epochs": self.run_epochs()}
         cfg: ExperimentConfig = validate(ExperimentConfig, data, where="scaling base")
