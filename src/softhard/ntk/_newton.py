@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -60,6 +62,31 @@ _BISECTIONS = 40
 _MAX_STIFFNESS = 16.0  # the model's Hessian is scaled by at most this
 _RELAX = 2.0  # after a full step the scale is divided by this (down to 1)
 _HESSIAN_DTYPE = torch.float32
+_ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are built on one thread
+
+
+@contextmanager
+def one_thread(on: bool = True) -> Iterator[None]:
+    """Run the block with one torch thread (then restore the count) when ``on``.
+
+    The model QP is a long sequence of small dense operations (matrix-vector products, Cholesky
+    factorisations of a few hundred to a few thousand rows): with two threads on a busy 2-core
+    machine each parallel region waits for a descheduled thread, and the tests' small problems
+    ran about ten times slower (190 s against 15 s for tests/test_margin_solver.py and
+    test_margin_properties.py at a load average of 3.8). One thread also makes these steps'
+    float32 rounding independent of the thread count. Note: torch's thread count is global to
+    the process, so other torch work running concurrently in other Python threads gets one
+    thread for that time too.
+    """
+    before = torch.get_num_threads()
+    if not on or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -102,12 +129,14 @@ def newton_solve(
         best_lo = max(best_lo, float(grad.min()))
         f = float((s - mu).mean())
         active = _active(q, grad, f)
-        hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
+        with one_thread(len(active) <= _ONE_THREAD_HESSIAN):
+            hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
         if stiffness != 1.0:
             hess = hess * stiffness
-        p = simplex_qp(
-            hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
-        )
+        with one_thread():
+            p = simplex_qp(
+                hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
+            )
         model_support = torch.zeros_like(q, dtype=torch.bool)
         model_support[active] = p > 0
         direction = -q.clone()

@@ -14,8 +14,8 @@ gradient (FISTA with backtracking on the smoothness constant, function-value res
 projection onto the simplex); G(q) is linear in q, so the extrapolated point costs no extra product.
 Each iteration costs one product with the (K, n) pattern each way, chunked over directions. Easy
 problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS`` (200), or earlier once
-the first-order phase stalls (the relative gap did not halve over the last 20 iterations, the
-signature of a near-zero margin), projected Newton steps on the smoothed dual
+the first-order phase stalls (the relative gap did not halve over the last 20 iterations, or no
+positive lower bound after 5 iterations: the signatures of a near-zero margin), projected Newton steps on the smoothed dual
 (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3) need thousands of
 first-order iterations but tens of Newton steps (see docs/margin.md).
 """
@@ -51,6 +51,7 @@ _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _sol
 _FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
 _STALL_WINDOW = 20  # ... or earlier, when the relative gap did not shrink by _STALL_RATIO
 _STALL_RATIO = 0.5  # over the last _STALL_WINDOW first-order iterations
+_NO_LOWER_ITERATIONS = 5  # ... or when no positive lower bound was found after this many
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,8 @@ def _fista(
             stopped_by = "converged"
             break
         gaps.append((best_up - max(best_lo, 0.0)) / best_up)
-        if it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
+        no_lower = it >= _NO_LOWER_ITERATIONS and best_lo <= 0
+        if no_lower or (it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]):
             stopped_by = "stalled"
             break  # slow progress is what near-zero margins look like; Newton takes over
         if time.perf_counter() > deadline:
