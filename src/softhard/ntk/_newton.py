@@ -57,6 +57,7 @@ _STALL_WINDOW = 10  # stop when the gap upper - lower did not shrink by _STALL_R
 _STALL_RATIO = 0.9  # Newton steps (progress that slow would not reach the tolerance in time)
 _INNER_ITERATIONS = 30
 _ACTIVE_SET_ROUNDS = 50
+_RIDGE = 1e-9  # first ridge of the KKT factorisations, times the largest diagonal entry
 _MAX_STEP = 4.0  # the line search looks up to this multiple of the model's step
 _BISECTIONS = 40
 _MAX_STIFFNESS = 16.0  # the model's Hessian is scaled by at most this
@@ -270,11 +271,12 @@ def _active_set(
 
     best, best_value = p, objective(p)
     scale = float(torch.linalg.vector_norm(c, ord=math.inf)) + float(hess.abs().max())
+    ridge = _RIDGE
     for _ in range(_ACTIVE_SET_ROUNDS):
-        solved = _kkt(hess, c, support)
+        solved = _kkt(hess, c, support, ridge)
         if solved is None:
             break
-        target, lam = solved
+        target, lam, ridge = solved  # the next round starts at the ridge that factored
         candidate = torch.clamp(target, min=0.0)
         candidate = candidate / candidate.sum()
         value = objective(candidate)
@@ -290,23 +292,25 @@ def _active_set(
 
 
 def _kkt(
-    hess: torch.Tensor, c: torch.Tensor, support: torch.Tensor
-) -> tuple[torch.Tensor, float] | None:
-    """Minimiser on {p_S: sum = 1} (zero off S) and its multiplier, or None if it fails.
+    hess: torch.Tensor, c: torch.Tensor, support: torch.Tensor, ridge: float = 1e-9
+) -> tuple[torch.Tensor, float, float] | None:
+    """Minimiser on {p_S: sum = 1} (zero off S), its multiplier and the ridge used; None if it fails.
 
     p_S = a + lambda b with hess_SS a = -c_S, hess_SS b = 1 (Cholesky of hess_SS plus a ridge of
-    1e-9 times its largest diagonal entry, raised tenfold until it factors: the Hessian is
+    ``ridge`` times its largest diagonal entry, raised tenfold until it factors: the Hessian is
     accumulated in float32, whose rounding alone can make it slightly indefinite).
     """
     idx = torch.nonzero(support).squeeze(1)
     m = len(idx)
     if m == 0:
         return None
-    sub = hess[idx[:, None], idx]
-    ridge = 1e-9 * max(float(sub.diagonal().max()), 1e-300)
-    eye = torch.eye(m, dtype=hess.dtype, device=hess.device)
+    sub = hess[idx[:, None], idx]  # a copy: the ridge goes onto its diagonal in place
+    top = max(float(sub.diagonal().max()), 1e-300)
+    added = 0.0
     for _ in range(40):
-        chol, info = torch.linalg.cholesky_ex(sub + ridge * eye)
+        sub.diagonal().add_(ridge * top - added)
+        added = ridge * top
+        chol, info = torch.linalg.cholesky_ex(sub)
         if int(info) == 0:
             break
         ridge *= 10.0
@@ -321,7 +325,7 @@ def _kkt(
         return None
     full = torch.zeros_like(c)
     full[idx] = sol
-    return full, lam
+    return full, lam, ridge
 
 
 def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 20) -> float:
