@@ -70,14 +70,15 @@ _ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are b
 def one_thread(on: bool = True) -> Iterator[None]:
     """Run the block with one torch thread (then restore the count) when ``on``.
 
-    The model QP is a long sequence of small dense operations (matrix-vector products, Cholesky
-    factorisations of a few hundred to a few thousand rows): with two threads on a busy 2-core
-    machine each parallel region waits for a descheduled thread, and the tests' small problems
-    ran about ten times slower (190 s against 15 s for tests/test_margin_solver.py and
-    test_margin_properties.py at a load average of 3.8). One thread also makes these steps'
-    float32 rounding independent of the thread count. Note: torch's thread count is global to
-    the process, so other torch work running concurrently in other Python threads gets one
-    thread for that time too.
+    Used for the model QP (a long sequence of small dense operations: matrix-vector products,
+    Cholesky factorisations of a few hundred to a few thousand rows), for Hessians of at most
+    ``_ONE_THREAD_HESSIAN`` active examples, and by :func:`softhard.ntk.estimate_margin` for
+    whole problems with n * K <= 2**22. With two threads on a busy 2-core machine each parallel
+    region waits for a descheduled thread: a 120-example estimate took 1.44 s with 2 threads
+    against 0.085 s with 1 at a load average of 3.8, and tests/test_margin_solver.py plus
+    test_margin_properties.py 190 s against 15 s. One thread also makes these parts' float32
+    rounding independent of the thread count. torch's thread count is global to the process:
+    torch work running concurrently in other Python threads gets one thread for that time too.
     """
     before = torch.get_num_threads()
     if not on or before == 1:
