@@ -73,7 +73,7 @@ def one_thread(on: bool = True) -> Iterator[None]:
     Used for the model QP (a long sequence of small dense operations: matrix-vector products,
     Cholesky factorisations of a few hundred to a few thousand rows), for Hessians of at most
     ``_ONE_THREAD_HESSIAN`` active examples, and by :func:`softhard.ntk.estimate_margin` for
-    whole problems with n * K <= 2**22. With two threads on a busy 2-core machine each parallel
+    whole problems with n * K <= 2**21. With two threads on a busy 2-core machine each parallel
     region waits for a descheduled thread: a 120-example estimate took 1.44 s with 2 threads
     against 0.085 s with 1 at a load average of 3.8, and tests/test_margin_solver.py plus
     test_margin_properties.py 190 s against 15 s. One thread also makes these parts' float32

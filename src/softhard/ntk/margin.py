@@ -51,7 +51,7 @@ _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _sol
 _FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
 _STALL_WINDOW = 20  # ... or earlier, when the relative gap did not shrink by _STALL_RATIO
 _STALL_RATIO = 0.5  # over the last _STALL_WINDOW first-order iterations
-_ONE_THREAD_WORK = 2**22  # n * K up to this: the whole estimate runs on one torch thread
+_ONE_THREAD_WORK = 2**21  # n * K up to this: the whole estimate runs on one torch thread
 _NO_LOWER_ITERATIONS = 5  # ... or when no positive lower bound was found after this many
 
 
