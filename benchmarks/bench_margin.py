@@ -19,8 +19,10 @@ smaller gamma (with data seed 1: about 1e-3 at sigma = 3 for n = 300, d = 32 and
 for n = 2000, d = 64). ``--n``, ``--d`` and ``--sigma`` take several values and sweep them.
 
 Each line prints gamma, the certificates, the gap, the iterations (first-order plus Newton), why
-the solver stopped (``stopped_by``), the wall and CPU time (``time.process_time``, all threads; including drawing directions and the
-pattern), the load average when the run started, and PASS when it converged in under 10 s.
+the solver stopped (``stopped_by``), the wall and CPU time (``time.process_time``, all threads;
+including drawing directions and the pattern), the load average when the run started, the CPU seconds other processes used during
+the run (from /proc/stat: near 0 means the timing is clean), and PASS when it converged in under
+10 s. ``--wait-idle S`` waits (up to S seconds) for an idle machine before each run.
 """
 
 from __future__ import annotations
@@ -84,6 +86,13 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--max-newton-steps", type=int, default=100)
     parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        help="before each run wait (at most this many seconds) until the machine is idle: over "
+        "90 %% of CPU time idle during 3 s (Linux /proc/stat)",
+    )
+    parser.add_argument(
         "--max-seconds", type=float, default=None, help="time budget per estimate (default none)"
     )
     args = parser.parse_args()
@@ -102,7 +111,9 @@ def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> N
     x, y = _data(kind, n, d, seed=args.data_seed, sigma=sigma)
     label = f"{kind} n={n} d={d}" + (f" sigma={sigma:g}" if kind == "heavy" else "")
     for rep in range(args.repeats):
+        _wait_idle(args.wait_idle)
         load = os.getloadavg()[0]
+        busy = _busy_seconds()
         start, cpu = time.perf_counter(), time.process_time()
         est = estimate_margin(
             x,
@@ -117,14 +128,37 @@ def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> N
             max_seconds=args.max_seconds,
         )
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        others = _busy_seconds() - busy - cpu  # CPU seconds of other processes during the run
         ok = seconds < 10 and est.converged
         print(
-            f"{label} run {rep}: {seconds:6.2f} s (cpu {cpu:6.2f} s, load {load:5.2f})  "
+            f"{label} run {rep}: {seconds:6.2f} s (cpu {cpu:6.2f} s, load {load:5.2f}, "
+            f"others' cpu {others:6.2f} s)  "
             f"iterations {est.iterations:4d}  gamma {est.gamma:.3e}  "
             f"lower {est.lower:.4e}  upper {est.upper:.4e}  gap {est.gap:.2e}  "
             f"converged {est.converged} ({est.stopped_by})  {'PASS' if ok else 'FAIL'} (< 10 s)",
             flush=True,
         )
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot (nan where /proc/stat is missing)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return math.nan
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+def _wait_idle(limit: float) -> None:
+    """Wait until over 90 % of the machine's CPU time was idle during 3 s, at most ``limit`` s."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before, start = _busy_seconds(), time.monotonic()
+        time.sleep(3.0)
+        busy = (_busy_seconds() - before) / ((time.monotonic() - start) * (os.cpu_count() or 1))
+        if not busy > 0.1:  # also stops waiting where /proc/stat is missing (nan)
+            return
 
 
 if __name__ == "__main__":

@@ -110,12 +110,29 @@ def not_converged_note(est: MarginEstimate, max_seconds: float) -> str:
             "(no positive lower bound was found; the data may be barely or not separable "
             "by the NTK)"
         )
+    looser = f"accept a looser gap (--tol {max(10 * est.tol, 1e-2):g})"
+    fewer = "use fewer directions for a first look (--num-directions 1024; the cost is linear in K)"
+    if est.stopped_by == "stalled":
+        advice = (
+            "More time will not help: this is what a margin far below the tolerance's reach "
+            "looks like (gamma ~ 1e-4 or less), and the upper bound is the answer (the NTK margin "
+            f"of these data with K directions is below {est.upper:.3g}). To try for a lower "
+            f"bound, {looser} or {fewer}."
+        )
+    elif est.stopped_by == "max_seconds":
+        advice = (
+            f"To tighten it: allow more time (--max-seconds {4 * max_seconds:g}), {looser}, "
+            f"or {fewer}."
+        )
+    else:
+        advice = (
+            "To tighten it: raise the caps (Python: estimate_margin(..., max_iter=..., "
+            f"max_newton_steps=...)), {looser}, or {fewer}."
+        )
     return (
         f"not converged: {reason} after {est.iterations} iterations and {est.seconds:.1f} s; "
-        f"{bracket}. The bracket is valid as it stands. To tighten it: allow more time "
-        f"(--max-seconds {4 * max_seconds:g}), accept a looser gap (--tol {max(10 * est.tol, 1e-2):g}), "
-        "or use fewer directions for a first look (--num-directions 1024; the cost is linear "
-        "in K). See docs/margin.md, 'When it does not converge'."
+        f"{bracket}. The bracket is valid as it stands. {advice} See docs/margin.md, "
+        "'When it does not converge'."
     )
 
 

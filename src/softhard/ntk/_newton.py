@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -55,11 +57,38 @@ _STALL_WINDOW = 10  # stop when the gap upper - lower did not shrink by _STALL_R
 _STALL_RATIO = 0.9  # Newton steps (progress that slow would not reach the tolerance in time)
 _INNER_ITERATIONS = 30
 _ACTIVE_SET_ROUNDS = 50
+_RIDGE = 1e-9  # first ridge of the KKT factorisations, times the largest diagonal entry
 _MAX_STEP = 4.0  # the line search looks up to this multiple of the model's step
 _BISECTIONS = 40
 _MAX_STIFFNESS = 16.0  # the model's Hessian is scaled by at most this
 _RELAX = 2.0  # after a full step the scale is divided by this (down to 1)
 _HESSIAN_DTYPE = torch.float32
+_ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are built on one thread
+
+
+@contextmanager
+def one_thread(on: bool = True) -> Iterator[None]:
+    """Run the block with one torch thread (then restore the count) when ``on``.
+
+    Used for the model QP (a long sequence of small dense operations: matrix-vector products,
+    Cholesky factorisations of a few hundred to a few thousand rows), for Hessians of at most
+    ``_ONE_THREAD_HESSIAN`` active examples, and by :func:`softhard.ntk.estimate_margin` for
+    whole problems with n * K <= 2**21. With two threads on a busy 2-core machine each parallel
+    region waits for a descheduled thread: a 120-example estimate took 1.44 s with 2 threads
+    against 0.085 s with 1 at a load average of 3.8, and tests/test_margin_solver.py plus
+    test_margin_properties.py 190 s against 15 s. One thread also makes these parts' float32
+    rounding independent of the thread count. torch's thread count is global to the process:
+    torch work running concurrently in other Python threads gets one thread for that time too.
+    """
+    before = torch.get_num_threads()
+    if not on or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -102,12 +131,14 @@ def newton_solve(
         best_lo = max(best_lo, float(grad.min()))
         f = float((s - mu).mean())
         active = _active(q, grad, f)
-        hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
+        with one_thread(len(active) <= _ONE_THREAD_HESSIAN):
+            hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
         if stiffness != 1.0:
             hess = hess * stiffness
-        p = simplex_qp(
-            hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
-        )
+        with one_thread():
+            p = simplex_qp(
+                hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
+            )
         model_support = torch.zeros_like(q, dtype=torch.bool)
         model_support[active] = p > 0
         direction = -q.clone()
@@ -241,11 +272,12 @@ def _active_set(
 
     best, best_value = p, objective(p)
     scale = float(torch.linalg.vector_norm(c, ord=math.inf)) + float(hess.abs().max())
+    ridge = _RIDGE
     for _ in range(_ACTIVE_SET_ROUNDS):
-        solved = _kkt(hess, c, support)
+        solved = _kkt(hess, c, support, ridge)
         if solved is None:
             break
-        target, lam = solved
+        target, lam, ridge = solved  # the next round starts at the ridge that factored
         candidate = torch.clamp(target, min=0.0)
         candidate = candidate / candidate.sum()
         value = objective(candidate)
@@ -261,23 +293,25 @@ def _active_set(
 
 
 def _kkt(
-    hess: torch.Tensor, c: torch.Tensor, support: torch.Tensor
-) -> tuple[torch.Tensor, float] | None:
-    """Minimiser on {p_S: sum = 1} (zero off S) and its multiplier, or None if it fails.
+    hess: torch.Tensor, c: torch.Tensor, support: torch.Tensor, ridge: float = 1e-9
+) -> tuple[torch.Tensor, float, float] | None:
+    """Minimiser on {p_S: sum = 1} (zero off S), its multiplier and the ridge used; None if it fails.
 
     p_S = a + lambda b with hess_SS a = -c_S, hess_SS b = 1 (Cholesky of hess_SS plus a ridge of
-    1e-9 times its largest diagonal entry, raised tenfold until it factors: the Hessian is
+    ``ridge`` times its largest diagonal entry, raised tenfold until it factors: the Hessian is
     accumulated in float32, whose rounding alone can make it slightly indefinite).
     """
     idx = torch.nonzero(support).squeeze(1)
     m = len(idx)
     if m == 0:
         return None
-    sub = hess[idx[:, None], idx]
-    ridge = 1e-9 * max(float(sub.diagonal().max()), 1e-300)
-    eye = torch.eye(m, dtype=hess.dtype, device=hess.device)
+    sub = hess[idx[:, None], idx]  # a copy: the ridge goes onto its diagonal in place
+    top = max(float(sub.diagonal().max()), 1e-300)
+    added = 0.0
     for _ in range(40):
-        chol, info = torch.linalg.cholesky_ex(sub + ridge * eye)
+        sub.diagonal().add_(ridge * top - added)
+        added = ridge * top
+        chol, info = torch.linalg.cholesky_ex(sub)
         if int(info) == 0:
             break
         ridge *= 10.0
@@ -292,7 +326,7 @@ def _kkt(
         return None
     full = torch.zeros_like(c)
     full[idx] = sol
-    return full, lam
+    return full, lam, ridge
 
 
 def _largest_eigenvalue(hess: torch.Tensor, iterations: int = 20) -> float:

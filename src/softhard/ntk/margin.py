@@ -14,8 +14,8 @@ gradient (FISTA with backtracking on the smoothness constant, function-value res
 projection onto the simplex); G(q) is linear in q, so the extrapolated point costs no extra product.
 Each iteration costs one product with the (K, n) pattern each way, chunked over directions. Easy
 problems converge there. If not converged after ``_FIRST_ORDER_ITERATIONS`` (200), or earlier once
-the first-order phase stalls (the relative gap did not halve over the last 20 iterations, the
-signature of a near-zero margin), projected Newton steps on the smoothed dual
+the first-order phase stalls (the relative gap did not halve over the last 20 iterations, or no
+positive lower bound after 5 iterations: the signatures of a near-zero margin), projected Newton steps on the smoothed dual
 (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3) need thousands of
 first-order iterations but tens of Newton steps (see docs/margin.md).
 """
@@ -31,7 +31,7 @@ import torch
 
 from softhard.errors import ConfigError
 from softhard.ntk._inputs import signed_labels_and_inputs
-from softhard.ntk._newton import newton_solve
+from softhard.ntk._newton import newton_solve, one_thread
 from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 __all__ = [
@@ -51,6 +51,8 @@ _SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _sol
 _FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
 _STALL_WINDOW = 20  # ... or earlier, when the relative gap did not shrink by _STALL_RATIO
 _STALL_RATIO = 0.5  # over the last _STALL_WINDOW first-order iterations
+_ONE_THREAD_WORK = 2**21  # n * K up to this: the whole estimate runs on one torch thread
+_NO_LOWER_ITERATIONS = 5  # ... or when no positive lower bound was found after this many
 
 
 @dataclass(frozen=True)
@@ -188,25 +190,31 @@ def estimate_margin(
         z_solve = _given_directions(directions, d)
         fresh = len(z_solve) if fresh_directions is None else fresh_directions
         z_fresh = margin_directions(0, d, seed, fresh=fresh)[1]
-    op = PatternOperator(
-        xt, yt, z_solve.to(device, dtype), chunk_size=chunk_size, max_cache_bytes=max_cache_bytes
-    )
-    scale = float(torch.linalg.vector_norm(xt, dim=1).max())
-    limits = _Limits(
-        max_iter=max_iter,
-        max_newton_steps=max_newton_steps,
-        deadline=math.inf if max_seconds is None else start + max_seconds,
-    )
-    sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, limits=limits)
-    u, norms = unit_rows(op.forward(sol.q))
-    lower = max(sol.lower, float(op.margins(u).min()))
-    upper = min(sol.upper, float(norms.mean()))
-    converged = _converged(upper, lower, tol, _ABS_TOL * tol * scale)
-    k = op.num_directions
-    stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
-    fresh_lower, fresh_upper = _fresh(
-        xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes
-    )
+    # small problems on one thread: see one_thread (tiny parallel regions on a busy machine)
+    with one_thread(n * len(z_solve) <= _ONE_THREAD_WORK):
+        op = PatternOperator(
+            xt,
+            yt,
+            z_solve.to(device, dtype),
+            chunk_size=chunk_size,
+            max_cache_bytes=max_cache_bytes,
+        )
+        scale = float(torch.linalg.vector_norm(xt, dim=1).max())
+        limits = _Limits(
+            max_iter=max_iter,
+            max_newton_steps=max_newton_steps,
+            deadline=math.inf if max_seconds is None else start + max_seconds,
+        )
+        sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, limits=limits)
+        u, norms = unit_rows(op.forward(sol.q))
+        lower = max(sol.lower, float(op.margins(u).min()))
+        upper = min(sol.upper, float(norms.mean()))
+        converged = _converged(upper, lower, tol, _ABS_TOL * tol * scale)
+        k = op.num_directions
+        stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
+        fresh_lower, fresh_upper = _fresh(
+            xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes
+        )
     q = sol.q.detach().to("cpu", torch.float64)
     return MarginEstimate(
         gamma=(lower + upper) / 2,
@@ -345,7 +353,8 @@ def _fista(
             stopped_by = "converged"
             break
         gaps.append((best_up - max(best_lo, 0.0)) / best_up)
-        if it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
+        no_lower = it >= _NO_LOWER_ITERATIONS and best_lo <= 0
+        if no_lower or (it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]):
             stopped_by = "stalled"
             break  # slow progress is what near-zero margins look like; Newton takes over
         if time.perf_counter() > deadline:
