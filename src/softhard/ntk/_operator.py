@@ -49,7 +49,10 @@ class PatternOperator:
         cache = n * self.num_directions * itemsize <= max_cache_bytes
         # cached: one (n, K) block, so each product is a single matmul; else one block per chunk
         self._cache = self._block(directions) if cache else None
-        self._cache_as = {x.dtype: self._cache}  # the cache in other dtypes (the Hessian's)
+        # the cache in other dtypes (the Hessian's); empty when nothing is cached
+        self._cache_as: dict[torch.dtype, torch.Tensor] = (
+            {x.dtype: self._cache} if self._cache is not None else {}
+        )
 
     def _block(self, z: torch.Tensor) -> torch.Tensor:
         """The pattern block D^T for the directions ``z``: shape ``(n, len(z))``, 0/1 in x.dtype."""
