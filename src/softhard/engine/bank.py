@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from softhard.config import TrainConfig
+from softhard.device import cpu_threads
 from softhard.engine._layout import build_range, model_cost, plan_key, plan_ranges
 from softhard.engine._loop import RangeTrainer
 from softhard.engine._metrics import METRICS
@@ -128,15 +129,11 @@ def _map_ranges(
     workers = workers or torch.get_num_threads()
     if device.type != "cpu" or len(ranges) <= 1:
         return [fn(r) for r in ranges]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one worker or many, each range runs single-threaded (same sums)
-    try:
+    with cpu_threads(1):  # one worker or many, each range runs single-threaded (same sums)
         if workers <= 1:
             return [fn(r) for r in ranges]
         with ThreadPoolExecutor(workers, initializer=_single_threaded) as pool:
             return list(pool.map(fn, ranges))
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _single_threaded() -> None:

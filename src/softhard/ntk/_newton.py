@@ -43,12 +43,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
+from softhard.device import cpu_threads
 from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 _MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
@@ -64,31 +63,14 @@ _MAX_STIFFNESS = 16.0  # the model's Hessian is scaled by at most this
 _RELAX = 2.0  # after a full step the scale is divided by this (down to 1)
 _HESSIAN_DTYPE = torch.float32
 _ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are built on one thread
-
-
-@contextmanager
-def one_thread(on: bool = True) -> Iterator[None]:
-    """Run the block with one torch thread (then restore the count) when ``on``.
-
-    Used for the model QP (a long sequence of small dense operations: matrix-vector products,
-    Cholesky factorisations of a few hundred to a few thousand rows), for Hessians of at most
-    ``_ONE_THREAD_HESSIAN`` active examples, and by :func:`softhard.ntk.estimate_margin` for
-    whole problems with n * K <= 2**21. With two threads on a busy 2-core machine each parallel
-    region waits for a descheduled thread: a 120-example estimate took 1.44 s with 2 threads
-    against 0.085 s with 1 at a load average of 3.8, and tests/test_margin_solver.py plus
-    test_margin_properties.py 190 s against 15 s. One thread also makes these parts' float32
-    rounding independent of the thread count. torch's thread count is global to the process:
-    torch work running concurrently in other Python threads gets one thread for that time too.
-    """
-    before = torch.get_num_threads()
-    if not on or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+# One torch thread (softhard.device.cpu_threads(1)) for the model QP (a long sequence of small
+# dense operations: matrix-vector products, Cholesky factorisations of a few hundred to a few
+# thousand rows), for Hessians of at most _ONE_THREAD_HESSIAN active examples, and (in
+# softhard.ntk.margin) for whole problems with n * K <= 2**21. With two threads on a busy 2-core
+# machine each parallel region waits for a descheduled thread: a 120-example estimate took 1.44 s
+# with 2 threads against 0.085 s with 1 at a load average of 3.8. One thread also makes these
+# parts' float32 rounding independent of the thread count. torch's thread count is global to the
+# process: torch work in other Python threads gets one thread for that time too.
 
 
 @dataclass(frozen=True)
@@ -131,11 +113,11 @@ def newton_solve(
         best_lo = max(best_lo, float(grad.min()))
         f = float((s - mu).mean())
         active = _active(q, grad, f)
-        with one_thread(len(active) <= _ONE_THREAD_HESSIAN):
+        with cpu_threads(1 if len(active) <= _ONE_THREAD_HESSIAN else None):
             hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
         if stiffness != 1.0:
             hess = hess * stiffness
-        with one_thread():
+        with cpu_threads(1):  # the model QP: small dense steps (see _ONE_THREAD_HESSIAN)
             p = simplex_qp(
                 hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
             )

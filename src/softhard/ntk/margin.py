@@ -29,9 +29,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from softhard.device import cpu_threads
 from softhard.errors import ConfigError
 from softhard.ntk._inputs import signed_labels_and_inputs
-from softhard.ntk._newton import newton_solve, one_thread
+from softhard.ntk._newton import newton_solve
 from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 __all__ = [
@@ -190,8 +191,8 @@ def estimate_margin(
         z_solve = _given_directions(directions, d)
         fresh = len(z_solve) if fresh_directions is None else fresh_directions
         z_fresh = margin_directions(0, d, seed, fresh=fresh)[1]
-    # small problems on one thread: see one_thread (tiny parallel regions on a busy machine)
-    with one_thread(n * len(z_solve) <= _ONE_THREAD_WORK):
+    # small problems on one thread: see softhard.ntk._newton (parallel regions on a busy machine)
+    with cpu_threads(1 if n * len(z_solve) <= _ONE_THREAD_WORK else None):
         op = PatternOperator(
             xt,
             yt,
