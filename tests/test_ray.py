@@ -60,26 +60,13 @@ def test_ray_equals_local(tmp_path, monkeypatch, base, lrs):
 @pytest.mark.slow
 def test_scaling_study_on_ray_equals_local(tmp_path, monkeypatch):
     """The scaling study's runs go through the executors: on Ray, the same tables as locally."""
-    from softhard.studies.scaling import ScalingSpec, run_scaling
-    from test_scaling import TINY
+    from test_scaling import _tiny_run
 
     monkeypatch.setenv("SOFTHARD_CACHE", str(tmp_path / "cache"))
-    spec = ScalingSpec.model_validate(TINY)
-
-    def run(where, executor):
-        return run_scaling(
-            spec,
-            out_dir=tmp_path / f"out-{where}",
-            store_dir=tmp_path / where,
-            quick=True,
-            progress=False,
-            executor=executor,
-        )
-
-    local = run("local", ExecutorConfig(workers=1))
+    local = _tiny_run(tmp_path, "local", executor=ExecutorConfig(workers=1))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        remote = run("ray", ExecutorConfig(kind="ray"))
+        remote = _tiny_run(tmp_path, "ray", executor=ExecutorConfig(kind="ray"))
     finally:
         ray.shutdown()
     assert remote.trained == local.trained > 0

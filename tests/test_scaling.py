@@ -29,6 +29,7 @@ from softhard.studies.scaling.fit import (
 )
 from softhard.studies.scaling.report import exponents_text
 from softhard.studies.scaling.run import (
+    FITS_COLUMNS,
     ScalingSpec,
     _eps_grid,
     _reach,
@@ -362,19 +363,7 @@ def test_a_fit_that_is_not_estimable_prints_dashes():
             ["theorem", "theorem", "soft", "b", math.nan, math.nan, math.nan, 2.0, "x", 8, 0],
             ["theorem", "theorem", "soft", "c", 0.5, 0.1, 0.9, 1.0, MATCHES, 8, 0],
         ],
-        columns=[
-            "view",
-            "loss",
-            "mode",
-            "term",
-            "estimate",
-            "ci_low",
-            "ci_high",
-            "theory",
-            "verdict",
-            "n_used",
-            "n_censored",
-        ],
+        columns=[c for c in FITS_COLUMNS if c != "n_in_range"],
     )
     (b, c) = exponents_text(fits.assign(verdict=[NOT_IDENTIFIED, MATCHES]))
     assert b[1:3] == ("-", "-") and b[4] == NOT_IDENTIFIED

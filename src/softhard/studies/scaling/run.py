@@ -277,8 +277,7 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        margin = base.margin.model_copy(update={"estimate": True})
-        task = prepare_task(cfg, base.teacher, index=i, margin=margin)
+        task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
         est = task.margin
         gamma = float(getattr(est, "gamma", math.nan))
         lower = float(getattr(est, "lower", math.nan))
@@ -435,7 +434,9 @@ def run_scaling(
     }
     first = {p: {spec.min_width, spec.max_width} for p in data}
     check_sweep_memory(
-        _round_runs(spec, base, first), executor, what=f"scaling study {spec.name!r}"
+        [r for rs in _round_runs(spec, base, first).values() for r in rs],
+        executor,
+        what=f"scaling study {spec.name!r}",
     )
     trained = 0
     pool: Executor | None = None
@@ -443,10 +444,7 @@ def run_scaling(
 
         def evaluate(need: dict[tuple[int, str], set[int]]) -> None:
             nonlocal trained, pool
-            runs = {
-                p: S.run_configs(base, p[0], spec.levels, p[1], sorted(ws), spec.seeds)
-                for p, ws in need.items()  # level, then mode order: the banks' order
-            }
+            runs = _round_runs(spec, base, need)
             flat = [r for rs in runs.values() for r in rs]
             store.register(spec.name, spec.model_dump(mode="json"), flat, replace=False)
             statuses = store.statuses([r.id for r in flat]).values()
@@ -489,13 +487,13 @@ def run_scaling(
 
 def _round_runs(
     spec: ScalingSpec, base: ExperimentConfig, need: dict[tuple[int, str], set[int]]
-) -> list[Run]:
-    """The runs of one round: every level x mode at its needed widths, all seeds."""
-    return [
-        r
+) -> dict[tuple[int, str], list[Run]]:
+    """The runs of one round per (level, mode): its needed widths, all seeds (in ``need``'s
+    order, level then mode: the banks' order)."""
+    return {
+        (level, mode): S.run_configs(base, level, spec.levels, mode, sorted(ws), spec.seeds)
         for (level, mode), ws in need.items()
-        for r in S.run_configs(base, level, spec.levels, mode, sorted(ws), spec.seeds)
-    ]
+    }
 
 
 def _say(text: str) -> None:
