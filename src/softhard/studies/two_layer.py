@@ -30,8 +30,8 @@ from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
+from softhard.progress import student_progress
 from softhard.report import plot_width_sweep, write_run
-from softhard.report.progress import student_progress
 from softhard.report.rundir import environment
 from softhard.resources import check_experiment
 from softhard.student import Student

@@ -19,7 +19,7 @@ import pandas as pd
 from rich.progress import Progress, TextColumn
 
 from softhard.config import ExecutorConfig, ExperimentConfig
-from softhard.report.progress import progress_columns
+from softhard.progress import progress_columns
 from softhard.resources import check_groups
 from softhard.sweep.executors import Executor, LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand

@@ -24,8 +24,8 @@ from softhard.config import DataConfig
 from softhard.data import load_dataset
 from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.models.table import build_model, count_parameters
+from softhard.progress import student_progress
 from softhard.report.plots import plot_width_sweep
-from softhard.report.progress import student_progress
 from softhard.report.rundir import write_run
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
