@@ -27,7 +27,9 @@ import numpy as np
 
 from softhard.cli.run import resolve_config_path
 from softhard.studies.scaling import search as S
-from softhard.studies.scaling.run import _reach, load_scaling_spec, prepare_levels
+from softhard.studies.scaling.levels import prepare_levels
+from softhard.studies.scaling.run import _reach
+from softhard.studies.scaling.spec import load_scaling_spec
 from softhard.sweep.store import RunStore
 
 

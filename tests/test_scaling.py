@@ -28,15 +28,9 @@ from softhard.studies.scaling.fit import (
     verdict_for,
 )
 from softhard.studies.scaling.report import exponents_text
-from softhard.studies.scaling.run import (
-    FITS_COLUMNS,
-    ScalingSpec,
-    _eps_grid,
-    _reach,
-    load_scaling_spec,
-    run_scaling,
-)
+from softhard.studies.scaling.run import FITS_COLUMNS, _eps_grid, _reach, run_scaling
 from softhard.studies.scaling.search import in_range, range_counts
+from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
 from softhard.sweep.minwidth import resampled_min_widths
 from softhard.sweep.store import RunStore
 

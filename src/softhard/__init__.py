@@ -9,7 +9,8 @@ from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
 from softhard.studies.regimes.compare import paired_compare
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling
-from softhard.studies.scaling.run import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling.run import ScalingResult, run_scaling
+from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
 from softhard.studies.two_layer import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.sweep import (
     RunStore,

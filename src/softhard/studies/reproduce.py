@@ -50,7 +50,8 @@ from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.run import run_deep_experiment
 from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
 from softhard.studies.regimes.plot import write_comparison
-from softhard.studies.scaling.run import load_scaling_spec, run_scaling
+from softhard.studies.scaling.run import run_scaling
+from softhard.studies.scaling.spec import load_scaling_spec
 from softhard.studies.two_layer import run_experiment
 from softhard.sweep import load_sweep_spec, run_sweep
 

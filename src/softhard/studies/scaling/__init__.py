@@ -1,9 +1,10 @@
 """The scaling study: the minimum width against gamma and eps, fitted and held against the theory's
-exponents (:mod:`.run` the study, :mod:`.search` the min-width search on shared curves, :mod:`.fit`
+exponents (:mod:`.spec` the spec, :mod:`.levels` the prepared levels, :mod:`.run` the study, :mod:`.search` the min-width search on shared curves, :mod:`.fit`
 the log-linear fits, :mod:`.report` the run folder and figures)."""
 
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling
-from softhard.studies.scaling.run import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.scaling.run import ScalingResult, run_scaling
+from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
 
 __all__ = [
     "ScalingFit",

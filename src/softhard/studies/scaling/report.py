@@ -18,13 +18,13 @@ import matplotlib.pyplot as plt
 
 from softhard.report.rundir import write_run
 from softhard.studies.scaling.fit import THEORY
+from softhard.studies.scaling.levels import Level
 from softhard.studies.scaling.search import range_counts
+from softhard.studies.scaling.spec import ScalingSpec
 
-if TYPE_CHECKING:  # run.py imports this module
+if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from softhard.studies.scaling.run import Level, ScalingSpec
 
 
 def write_folder(
