@@ -7,8 +7,9 @@ import yaml
 
 from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
-from softhard.sweep import MinWidthSpec, RunStore, load_min_width_spec, min_width_search
-from softhard.sweep.minwidth import _Search
+from softhard.studies.min_width import MinWidthSpec, load_min_width_spec, min_width_search
+from softhard.studies.min_width.search import _Search
+from softhard.sweep import RunStore
 
 
 @pytest.mark.parametrize("true_width", [1, 2, 3, 5, 17, 64, 100])

@@ -11,14 +11,11 @@ import pytest
 from _report_data import make_run_folder
 from softhard.errors import ConfigError, DataError
 from softhard.report.document import PLAN_FILE, STAGE_MARKER, collect
-from softhard.studies.reproduce import (
-    STAGES,
-    Stage,
-    deep_config,
-    motivating_config,
-    reproduce,
-    run_margins,
-)
+from softhard.studies.deep.stage import deep_config
+from softhard.studies.margins import run_margins
+from softhard.studies.motivating import motivating_config
+from softhard.studies.reproduce import Stage, reproduce
+from softhard.studies.table import stages
 
 
 class Calls:
@@ -82,7 +79,8 @@ def test_quick_and_full_do_not_mix(tmp_path: Path) -> None:
 
 
 def test_shipped_stage_configs() -> None:
-    assert [s.name for s in STAGES][:2] == ["1-motivating", "2-margins"]
+    names = [s.name for s in stages()]
+    assert names == ["1-motivating", "2-margins", "3-scaling", "4-regimes", "5-deep"]
     for quick in (True, False):
         cfg = motivating_config(quick)
         assert len(cfg.tasks) >= 3 and {"soft", "hard"} <= set(cfg.label_modes)
@@ -91,13 +89,8 @@ def test_shipped_stage_configs() -> None:
     assert motivating_config(True).tasks == motivating_config(False).tasks
 
 
-def test_margin_stage_writes_certified_gammas(tmp_path: Path, monkeypatch) -> None:
-    import softhard.studies.reproduce as rep
-
-    easy = motivating_config(True).model_copy(update={"tasks": motivating_config(True).tasks[:2]})
-    monkeypatch.setattr(rep, "motivating_config", lambda quick: easy)
-    monkeypatch.setattr(rep, "MARGIN_DIRECTIONS", {True: 256, False: 256})
-    run = run_margins(tmp_path, True, False)
+def test_margin_stage_writes_certified_gammas(tmp_path: Path) -> None:
+    run = run_margins(tmp_path, list(motivating_config(True).tasks[:2]), 256)
     table = json.loads((run / "manifest.json").read_text())
     assert table["num_directions"] == 256
     margins = pd.read_csv(run / "margins.csv")

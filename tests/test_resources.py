@@ -13,9 +13,9 @@ from softhard.resources import (
     estimate_experiment,
     parse_size,
 )
+from softhard.studies.min_width import MinWidthSpec, min_width_search
 from softhard.studies.two_layer import run_experiment
-from softhard.sweep import SweepSpec, min_width_search, run_sweep
-from softhard.sweep.minwidth import MinWidthSpec
+from softhard.sweep import SweepSpec, run_sweep
 
 TINY = {
     "tasks": ["synthetic,n_samples=40,dim=4"],

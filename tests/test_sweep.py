@@ -160,7 +160,7 @@ def test_sweep_and_min_width_specs_are_config_models():
     import pydantic
 
     from softhard.config import ConfigModel
-    from softhard.sweep import MinWidthSpec
+    from softhard.studies.min_width import MinWidthSpec
 
     for cls, data in (
         (SweepSpec, {"name": "s"}),

@@ -7,23 +7,20 @@ from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError, DataError, SofthardError
 from softhard.models import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_margin, limiting_ntk
+from softhard.studies.min_width import load_min_width_spec, min_width_search
 from softhard.studies.regimes.compare import paired_compare
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling
 from softhard.studies.scaling.run import ScalingResult, run_scaling
 from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
+from softhard.studies.table import STUDIES, StudyKind
 from softhard.studies.two_layer import ExperimentResult, prepare_task, run_experiment, summarize
-from softhard.sweep import (
-    RunStore,
-    load_min_width_spec,
-    load_sweep_spec,
-    min_width_search,
-    run_sweep,
-)
+from softhard.sweep import RunStore, load_sweep_spec, run_sweep
 from softhard.targets import Targets, make_targets
 from softhard.theory import crossover, hard_neurons, soft_neurons
 from softhard.train import TrainResult, train_two_layer
 
 __all__ = [
+    "STUDIES",
     "BankEntry",
     "ConfigError",
     "DataConfig",
@@ -38,6 +35,7 @@ __all__ = [
     "ScalingResult",
     "ScalingSpec",
     "SofthardError",
+    "StudyKind",
     "Targets",
     "TrainResult",
     "TwoLayerReLU",

@@ -6,40 +6,36 @@
 ``two_layer``    :class:`~softhard.config.ExperimentConfig`  ``softhard run``
 ``deep``         :class:`~softhard.studies.deep.DeepExperimentConfig`  ``softhard run``
 ``sweep``        :class:`~softhard.sweep.SweepSpec`          ``softhard sweep``
-``min_width``    :class:`~softhard.sweep.MinWidthSpec`       ``softhard min-width``
+``min_width``    :class:`~softhard.studies.min_width.MinWidthSpec`  ``softhard min-width``
 ``scaling``      :class:`~softhard.studies.scaling.ScalingSpec`  ``softhard scaling``
 ===============  =========================================  ===================
 
-A file without ``kind`` is a two-layer experiment. :data:`AnyConfig` is the union (a pydantic
-discriminated union on ``kind``); :data:`KINDS` maps each kind to its model, its loader (which
-also checks what the model alone cannot: a sweep's grid is expanded, a spec's base experiment
-validated) and its command. :func:`load_any` reads a file of any kind.
+A file without ``kind`` is a two-layer experiment. :data:`KINDS` is the study table
+(:data:`softhard.studies.table.STUDIES`: each kind's model, its loader, which also checks what
+the model alone cannot, and its command); :func:`load_any` reads a file of any kind through it.
+:data:`AnyConfig` is the union of the kinds softhard ships (for type checkers, and
+:data:`ANY_CONFIG` to validate plain data); a study added to the table loads through
+:func:`load_any` without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Discriminator, Tag, TypeAdapter
+from pydantic import Discriminator, Tag, TypeAdapter
 
-from softhard.config import (
-    ExperimentConfig,
-    apply_overrides,
-    read_yaml,
-    shipped_configs,
-    validate_with_overrides,
-)
+from softhard.config import ExperimentConfig, apply_overrides, read_yaml, shipped_configs
 from softhard.errors import ConfigError
 from softhard.studies.deep import DeepExperimentConfig
-from softhard.studies.scaling import ScalingSpec, load_scaling_spec
-from softhard.sweep.minwidth import MinWidthSpec, load_min_width_spec
-from softhard.sweep.spec import SweepSpec, load_sweep_spec
+from softhard.studies.min_width import MinWidthSpec
+from softhard.studies.scaling import ScalingSpec
+from softhard.studies.table import KIND_NAMES, STUDIES, Kind, StudyKind
+from softhard.sweep.spec import SweepSpec
 
-Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling"]
-KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
+KINDS = STUDIES
+"""Each kind's model, loader and command: the study table itself."""
+KindEntry = StudyKind
 
 
 def kind_of(data: Any) -> str:
@@ -57,41 +53,9 @@ AnyConfig = Annotated[
     | Annotated[ScalingSpec, Tag("scaling")],
     Discriminator(kind_of),
 ]
-"""A config of any kind, discriminated by its ``kind`` field."""
+"""A config of any kind that softhard ships, discriminated by its ``kind`` field."""
 
 ANY_CONFIG: TypeAdapter[AnyConfig] = TypeAdapter(AnyConfig)
-
-
-@dataclass(frozen=True)
-class KindEntry:
-    """One kind: its model, how a file of it is loaded and which command runs it."""
-
-    model: type[BaseModel]
-    load: Callable[[Path, list[str] | None], AnyConfig]
-    command: str
-
-
-def _plain_loader(model: type[BaseModel]) -> Callable[[Path, list[str] | None], AnyConfig]:
-    def load(path: Path, overrides: list[str] | None) -> AnyConfig:
-        loaded: AnyConfig = validate_with_overrides(
-            model, read_yaml(path), overrides, where=f"config {path}"
-        )
-        return loaded
-
-    return load
-
-
-def _scaling_loader(path: Path, overrides: list[str] | None) -> AnyConfig:
-    return load_scaling_spec(path, overrides)
-
-
-KINDS: dict[Kind, KindEntry] = {
-    "two_layer": KindEntry(ExperimentConfig, _plain_loader(ExperimentConfig), "run"),
-    "deep": KindEntry(DeepExperimentConfig, _plain_loader(DeepExperimentConfig), "run"),
-    "sweep": KindEntry(SweepSpec, load_sweep_spec, "sweep"),
-    "min_width": KindEntry(MinWidthSpec, load_min_width_spec, "min-width"),
-    "scaling": KindEntry(ScalingSpec, _scaling_loader, "scaling"),
-}
 
 
 def resolve_config_path(config: str | Path) -> Path:
@@ -108,23 +72,24 @@ def resolve_config_path(config: str | Path) -> Path:
     )
 
 
-def entry_for(kind: str, *, where: str) -> KindEntry:
+def entry_for(kind: str, *, where: str) -> StudyKind:
     """The table entry of ``kind``; an unknown kind is a :class:`ConfigError` naming the kinds."""
     for name, entry in KINDS.items():
         if name == kind:
             return entry
-    allowed = ", ".join(f"'{k}'" for k in KIND_NAMES)
+    allowed = ", ".join(f"'{k}'" for k in KINDS)
     raise ConfigError(f"{where}: field 'kind' must be one of {allowed} (got {kind!r}).")
 
 
-def load_any(config: str | Path, overrides: list[str] | None = None) -> AnyConfig:
-    """Load a config file (or shipped config name) of any kind, with ``--set`` overrides."""
+def load_any(config: str | Path, overrides: list[str] | None = None) -> Any:
+    """Load a config file (or shipped config name) of any kind, with ``--set`` overrides (an
+    :data:`AnyConfig`, or the model of a kind added to the table)."""
     path = resolve_config_path(config)
     data = apply_overrides(read_yaml(path), overrides or [])
     return entry_for(kind_of(data), where=f"config {path}").load(path, overrides)
 
 
-def expect_kind(config: str | Path, overrides: list[str] | None, kind: Kind) -> Path:
+def expect_kind(config: str | Path, overrides: list[str] | None, kind: str) -> Path:
     """The path of ``config`` if it is of ``kind`` (a file without ``kind`` counts as ``kind``);
     otherwise a :class:`ConfigError` that names the command for the kind it is."""
     path = resolve_config_path(config)

@@ -1,12 +1,17 @@
-"""Command-line interface: ``softhard COMMAND``. Each command is a thin layer over the library."""
+"""Command-line interface: ``softhard COMMAND``. Each command is a thin layer over the library.
 
-from softhard.cli import compare as _compare  # noqa: F401  (registers commands)
-from softhard.cli import margin as _margin  # noqa: F401  (registers commands)
-from softhard.cli import report as _report  # noqa: F401  (registers commands)
-from softhard.cli import reproduce as _reproduce  # noqa: F401  (registers commands)
-from softhard.cli import run as _run  # noqa: F401  (registers commands)
-from softhard.cli import scaling as _scaling  # noqa: F401  (registers commands)
-from softhard.cli import sweep as _sweep  # noqa: F401  (registers commands)
+Every module of this package is imported here (it registers its commands on the typer app and the
+runners of its kinds in :data:`softhard.cli._options.RUNNERS`), so a new command file needs no
+line here.
+"""
+
+import importlib
+import pkgutil
+
 from softhard.cli._app import app
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["app"]

@@ -59,7 +59,11 @@ class RunOptions:
 
 
 Runner = Callable[[Any, RunOptions], None]
-"""Runs a loaded config of one kind and prints what it found (see ``softhard.cli.run.RUNNERS``)."""
+"""Runs a loaded config of one kind and prints what it found."""
+
+RUNNERS: dict[str, Runner] = {}
+"""kind -> its runner: each command file adds the runners of the kinds it runs (``softhard run``
+runs a config of any kind with it; the kinds: :data:`softhard.studies.table.STUDIES`)."""
 
 
 def executor_config(
@@ -85,6 +89,7 @@ def executor_config(
 
 
 __all__ = [
+    "RUNNERS",
     "ExecutorOption",
     "GroupSizeOption",
     "LeaseOption",

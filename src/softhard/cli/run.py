@@ -10,6 +10,7 @@ import yaml
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli._options import (
+    RUNNERS,
     ExecutorOption,
     GroupSizeOption,
     LeaseOption,
@@ -17,17 +18,15 @@ from softhard.cli._options import (
     QuietOption,
     RayOption,
     RetryOption,
-    Runner,
     RunOptions,
     SetOption,
     StoreOption,
     WorkersOption,
     executor_config,
 )
-from softhard.cli.scaling import run_scaling_spec
-from softhard.cli.sweep import run_min_width_spec, run_sweep_spec
 from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
-from softhard.kinds import AnyConfig, Kind, kind_of, load_any
+from softhard.errors import ConfigError
+from softhard.kinds import AnyConfig, kind_of, load_any
 from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
@@ -36,7 +35,8 @@ from softhard.teachers.two_layer import weak_teacher_text
 
 def load_any_config(config: str, overrides: list[str] | None) -> AnyConfig:
     """Load a config of any kind (:func:`softhard.kinds.load_any`): a file or a shipped name."""
-    return load_any(config, overrides)
+    cfg: AnyConfig = load_any(config, overrides)
+    return cfg
 
 
 def run_two_layer(cfg: ExperimentConfig, options: RunOptions) -> None:
@@ -54,19 +54,17 @@ def run_deep(cfg: DeepExperimentConfig, options: RunOptions) -> None:
     console.print(f"run folder: [bold]{path}[/bold]", soft_wrap=True)
 
 
-RUNNERS: dict[Kind, Runner] = {
-    "two_layer": run_two_layer,
-    "deep": run_deep,
-    "sweep": run_sweep_spec,
-    "min_width": run_min_width_spec,
-    "scaling": run_scaling_spec,
-}
-"""The runner of each kind of config (the kinds and their models: :mod:`softhard.kinds`)."""
+RUNNERS["two_layer"] = run_two_layer
+RUNNERS["deep"] = run_deep
 
 
 def execute(cfg: AnyConfig, options: RunOptions) -> None:
-    """Run a loaded config of any kind with its kind's runner."""
-    kind: Kind = cfg.kind
+    """Run a loaded config of any kind with its kind's runner (:data:`RUNNERS`)."""
+    kind = kind_of(cfg)
+    if kind not in RUNNERS:
+        raise ConfigError(
+            f"no command runs configs of kind {kind!r}; kinds with a runner: {', '.join(RUNNERS)}"
+        )
     RUNNERS[kind](cfg, options)
 
 

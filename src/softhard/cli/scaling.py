@@ -12,6 +12,7 @@ from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli._options import (
+    RUNNERS,
     ExecutorOption,
     GroupSizeOption,
     LeaseOption,
@@ -123,3 +124,6 @@ def print_range_counts(min_widths: pd.DataFrame, cap: int) -> None:
     for row in range_text(range_counts(min_widths)):
         table.add_row(*row)
     console.print(table)
+
+
+RUNNERS["scaling"] = run_scaling_spec

@@ -11,6 +11,7 @@ import typer
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.cli._options import (
+    RUNNERS,
     ExecutorOption,
     GroupSizeOption,
     LeaseOption,
@@ -26,17 +27,14 @@ from softhard.cli._options import (
 from softhard.config import DEFAULT_LEASE
 from softhard.errors import ConfigError
 from softhard.kinds import expect_kind
-from softhard.report.rundir import write_run
 from softhard.report.tables import print_table
 from softhard.report.tensorboard import export_store
+from softhard.studies.min_width import MinWidthSpec, load_min_width_spec, run_min_width
 from softhard.sweep import (
     DEFAULT_STORE,
-    MinWidthSpec,
     RunStore,
     SweepSpec,
-    load_min_width_spec,
     load_sweep_spec,
-    min_width_search,
     run_sweep,
     summary_table,
 )
@@ -190,8 +188,12 @@ def min_width(
 
 def run_min_width_spec(spec: MinWidthSpec, options: RunOptions) -> None:
     """Run (or resume) a min-width search; print its table and write its folder."""
-    result = min_width_search(
-        spec, store_dir=options.store, executor=options.executor, progress=not options.quiet
+    result, path = run_min_width(
+        spec,
+        out_dir=options.out,
+        store_dir=options.store,
+        executor=options.executor,
+        progress=not options.quiet,
     )
     table = result.table.drop(columns=["path"])
     m = spec.metric
@@ -201,7 +203,6 @@ def run_min_width_spec(spec: MinWidthSpec, options: RunOptions) -> None:
         secondary=[f"{m}_min", f"{m}_max", "full_grid_widths", "widths_evaluated", f"{m}_std"],
         where_full="min_width.csv of the folder below",
     )
-    path = _write_min_width(spec, result, Path(options.out or spec.base_config().out_dir))
     evaluated = int(result.table.groupby(["task", "label_mode"])["widths_evaluated"].first().sum())
     full = len(spec.tasks) * len(spec.label_modes) * (spec.max_width - spec.min_width + 1)
     console.print(
@@ -212,15 +213,8 @@ def run_min_width_spec(spec: MinWidthSpec, options: RunOptions) -> None:
     )
 
 
-def _write_min_width(spec: Any, result: Any, out_dir: Path) -> Path:
-    """The search's run folder: its spec as ``config.yaml``, ``min_width`` and ``evaluated``."""
-    return write_run(
-        out_dir,
-        spec,
-        name=spec.name,
-        tables={"min_width": result.table, "evaluated": result.evaluated},
-        manifest={"store": str(result.store), "trained": result.trained},
-    )
+RUNNERS["sweep"] = run_sweep_spec
+RUNNERS["min_width"] = run_min_width_spec
 
 
 def _short_ids(frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,22 @@ class Report:
 
 
 @dataclass
-class _Evidence:
+class Evidence:
+    """The tables the claims are judged on (:func:`softhard.report.claims.evaluate_claims`)."""
+
     two_layer: pd.DataFrame | None = None
     fits: pd.DataFrame | None = None
     deep: pd.DataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[["Section", pd.DataFrame, dict[str, Any], Path, Evidence], None]
+"""Fills a section from one table of a run folder: (section, table, config, folder, evidence)."""
+
+FOLDER_TABLES: dict[str, Handler] = {}
+"""Table stem (``results`` for results.parquet or results.csv) -> its handler. Each study names
+its tables in the study table (:mod:`softhard.studies.table`), which fills this; the report itself
+knows no study."""
 
 
 def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
@@ -77,7 +89,7 @@ def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
             f"report: {path} is a half-written run (a '.partial' folder: the run was interrupted "
             "or is still running); rerun it, or report on the completed folder without '.partial'"
         )
-    evidence = _Evidence()
+    evidence = Evidence()
     if (path / PLAN_FILE).is_file():
         sections, rerun, kind = _reproduce(path, evidence), _rerun_reproduce(path), "reproduce"
     elif (path / STORE_FILE).is_file():
@@ -119,37 +131,41 @@ def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
     return None
 
 
-def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Section:
-    """A run folder of any study: results (two-layer, deep), fits (scaling), paired (regimes)."""
+def _folder(folder: Path, evidence: Evidence, title: str | None = None) -> Section:
+    """A run folder of any study: each table of :data:`FOLDER_TABLES` it holds is a part of it."""
     leftovers = sorted(p.name for p in folder.glob("*.partial"))
     if not (folder / "manifest.json").is_file():
-        known = ("results.parquet", "results.csv", "fits.csv", "paired.csv", STORE_FILE, PLAN_FILE)
+        tables = [f"{t}{x}" for t in FOLDER_TABLES for x in (".parquet", ".csv")]
+        known = (*tables, STORE_FILE, PLAN_FILE)
         present = [n for n in known if (folder / n).exists()]
         raise DataError(
             f"report: {folder} is not a complete run folder: manifest.json is missing"
             + (f" (found {', '.join(present)})" if present else "; it holds no results either")
             + (f"; half-written runs inside: {', '.join(leftovers)}" if leftovers else "")
-            + ". A run folder holds manifest.json plus results.parquet/results.csv (experiments),"
-            " fits.csv (scaling) or paired.csv (regime map); a sweep store holds softhard.sqlite;"
-            f" a reproduce folder holds {PLAN_FILE}."
+            + f". A run folder holds manifest.json plus one of the study tables ({_stems()});"
+            f" a sweep store holds {STORE_FILE}; a reproduce folder holds {PLAN_FILE}."
         )
     manifest = _read_json(folder / "manifest.json")
     section = Section(title or folder.name, manifest=manifest, rerun=manifest.get("command"))
     section.figures = sorted(folder.glob("*.png"))
     config = _config(folder)
-    handlers = (("results", _results), ("fits", _fits), ("paired", _paired), ("margins", _margins))
     found = False
-    for stem, handler in handlers:
+    for stem, handler in FOLDER_TABLES.items():
         table = _read_table(folder, stem)
         if table is not None:
             handler(section, table, config, folder, evidence)
             found = True
     if not found:
         raise DataError(
-            f"report: {folder} has manifest.json but no results: expected results.parquet or "
-            "results.csv (experiment), fits.csv (scaling), paired.csv (regime map) or margins.csv"
+            f"report: {folder} has manifest.json but no results: expected one of the study "
+            f"tables ({_stems()})"
         )
     return section
+
+
+def _stems() -> str:
+    """The tables a run folder may hold, each as .parquet or .csv: ``results``, ``fits``, ..."""
+    return ", ".join(f"{stem}.parquet/.csv" for stem in FOLDER_TABLES)
 
 
 def _config(folder: Path) -> dict[str, Any]:
@@ -162,8 +178,8 @@ def _config(folder: Path) -> dict[str, Any]:
         raise DataError(f"report: {file} is not valid YAML ({err})") from None
 
 
-def _results(
-    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+def results_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
 ) -> None:
     need = {"task", "width", "seed", "label_mode", "test_acc"}
     missing = need - set(table.columns)
@@ -199,8 +215,8 @@ def _summary(table: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def _fits(
-    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+def fits_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
 ) -> None:
     section.text = "Scaling study: fitted exponents of the smallest width reaching eps."
     section.tables.append(("Fitted exponents (fits.csv)", table))
@@ -210,8 +226,8 @@ def _fits(
     ev.fits, ev.sources["fits"] = table, str(folder)
 
 
-def _paired(
-    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+def paired_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
 ) -> None:
     section.text = "Regime map: paired soft-minus-hard differences over seeds per setting."
     if "sign" in table.columns:
@@ -220,14 +236,14 @@ def _paired(
     section.tables.append(("Paired differences (paired.csv)", table))
 
 
-def _margins(
-    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+def margins_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
 ) -> None:
     section.text = "NTK margin gamma per difficulty level, with its primal/dual certificate."
     section.tables.append(("Margins (margins.csv)", table))
 
 
-def _store(folder: Path, ev: _Evidence, scratch: Path) -> list[Section]:
+def _store(folder: Path, ev: Evidence, scratch: Path) -> list[Section]:
     """A sweep store: one section per sweep (summary table and a figure drawn here)."""
     sections = []
     with RunStore(folder) as store:
@@ -259,7 +275,7 @@ def _counts(sweeps: pd.DataFrame, name: str) -> str:
     return ", ".join(f"{s} {int(row[s] or 0)}" for s in ("done", "failed", "pending", "running"))
 
 
-def _reproduce(folder: Path, ev: _Evidence) -> list[Section]:
+def _reproduce(folder: Path, ev: Evidence) -> list[Section]:
     """A reproduce folder: every planned stage must be complete (its marker present)."""
     plan = _read_json(folder / PLAN_FILE)
     stages = plan.get("stages", [])

@@ -1,22 +1,16 @@
-"""Sweeps: grids of runs with stable ids, a SQLite run store, local and Ray executors, resume,
-and the minimum-width search."""
+"""Sweeps: grids of runs with stable ids, a SQLite run store, local and Ray executors and resume,
+for any study in :data:`~softhard.sweep.study.SWEEPABLE` (this package imports no study)."""
 
 from softhard.sweep.executors import LocalExecutor, RayExecutor, RunGroup, make_executor, run_group
-from softhard.sweep.minwidth import (
-    MinWidthResult,
-    MinWidthSpec,
-    load_min_width_spec,
-    min_width_search,
-)
 from softhard.sweep.runner import DEFAULT_STORE, SweepResult, execute_runs, run_sweep, summary_table
 from softhard.sweep.spec import Run, SweepSpec, expand, load_sweep_spec, run_id
 from softhard.sweep.store import RunOutcome, RunStore
+from softhard.sweep.study import SWEEPABLE, SweepStudy
 
 __all__ = [
     "DEFAULT_STORE",
+    "SWEEPABLE",
     "LocalExecutor",
-    "MinWidthResult",
-    "MinWidthSpec",
     "RayExecutor",
     "Run",
     "RunGroup",
@@ -24,12 +18,11 @@ __all__ = [
     "RunStore",
     "SweepResult",
     "SweepSpec",
+    "SweepStudy",
     "execute_runs",
     "expand",
-    "load_min_width_spec",
     "load_sweep_spec",
     "make_executor",
-    "min_width_search",
     "run_group",
     "run_id",
     "run_sweep",

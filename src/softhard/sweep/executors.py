@@ -1,11 +1,10 @@
 """Where groups of runs are trained: in this process, in a local process pool, or on Ray.
 
 The unit sent to a worker is a :class:`RunGroup`: runs of one study that share task, teacher,
-training settings and dtype. Its study's entry in :data:`GROUP_RUNNERS` trains it: two-layer
-students in one call of :func:`softhard.studies.two_layer.train_students` (one student bank),
-deep students one after another on one prepared task (:func:`softhard.studies.deep.run.prepare_deep_task`,
-the teacher trained or read from the cache once). Workers only compute; they send back :class:`~.store.RunOutcome` objects and the
-driver alone writes the store. Ray is imported only inside :class:`RayExecutor`.
+training settings and dtype. Its study's group trainer (:attr:`~.study.SweepStudy.train_group`,
+given in the study table :mod:`softhard.studies.table`) trains it. Workers only compute; they
+send back :class:`~.store.RunOutcome` objects and the driver alone writes the store. Ray is
+imported only inside :class:`RayExecutor`.
 """
 
 from __future__ import annotations
@@ -21,14 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from softhard.config import ExecutorConfig, ExecutorKind
-from softhard.device import cpu_threads, deterministic_mode, resolve_device
+from softhard.device import cpu_threads
 from softhard.errors import ConfigError
-from softhard.student import Student
-from softhard.studies.deep.run import prepare_deep_task, train_deep_student
-from softhard.studies.two_layer import prepare_task, result_row, train_students
-from softhard.sweep.spec import study_class
 from softhard.sweep.store import RunOutcome
-from softhard.teachers.cache import TeacherCache, teachers_dir
+from softhard.sweep.study import sweepable
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class RunGroup:
 
 
 def run_group(group: RunGroup) -> list[RunOutcome]:
-    """Prepare the group's task once and train all its students (see :data:`GROUP_RUNNERS`).
+    """Prepare the group's task once and train all its students (its study's group trainer).
 
     A student whose loss became NaN/inf comes back failed with the trainer's reason; an error
     that stops the whole group (bad data, out of memory) fails every run of it with that error.
@@ -48,61 +43,14 @@ def run_group(group: RunGroup) -> list[RunOutcome]:
     start = time.perf_counter()
     with cpu_threads(max(1, group.threads)):
         try:
-            kind = group.runs[0][1].get("kind", "two_layer")
-            study = study_class(group.runs[0][1], where="run group")
-            cfgs = [study.model_validate(c) for _, c in group.runs]
-            outcomes = GROUP_RUNNERS[kind](cfgs, [run_id for run_id, _ in group.runs])
+            study = sweepable(group.runs[0][1], where="run group")
+            cfgs = [study.config.model_validate(c) for _, c in group.runs]
+            outcomes = study.train_group(cfgs, [run_id for run_id, _ in group.runs])
         except Exception as err:  # the whole group failed: every run carries the reason
             reason = f"{type(err).__name__}: {err}"
             return [RunOutcome(run_id, False, {}, {}, reason) for run_id, _ in group.runs]
     seconds = (time.perf_counter() - start) / len(group.runs)
     return [dataclasses.replace(o, seconds=seconds) for o in outcomes]
-
-
-def _two_layer_group(cfgs: Sequence[Any], run_ids: Sequence[str]) -> list[RunOutcome]:
-    """Two-layer students of one task: one ``train_students`` call (one student bank)."""
-    head = cfgs[0]
-    task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
-    students = [c.students()[0] for c in cfgs]
-    results = train_students(task, students, head)
-    outcomes = []
-    for run_id, cfg, student, res in zip(run_ids, cfgs, students, results, strict=True):
-        row = result_row(task, student, res, cfg)
-        curves = {k: [float(v) for v in vals] for k, vals in res.curves.items()}
-        outcomes.append(RunOutcome(run_id, not res.diverged, row, curves, res.reason))
-    return outcomes
-
-
-def _deep_group(cfgs: Sequence[Any], run_ids: Sequence[str]) -> list[RunOutcome]:
-    """Deep students of one task: the task and its teacher prepared once, then each student
-    trained as :func:`~softhard.studies.deep.run.run_deep_experiment` trains it."""
-    head = cfgs[0]
-    device = resolve_device(head.device)
-    outcomes = []
-    # the config's cpu_threads, when set, overrides the executor's share (as in the study)
-    with deterministic_mode(head.deterministic), cpu_threads(head.cpu_threads):
-        task = prepare_deep_task(
-            head, head.tasks[0], TeacherCache(teachers_dir(head.cache_dir)), device
-        )
-        for run_id, cfg in zip(run_ids, cfgs, strict=True):
-            student = Student(
-                cfg.widths[0], cfg.seeds[0], cfg.label_modes[0], cfg.temperature, cfg.kd_weight
-            )
-            row, res = train_deep_student(cfg, task, student, device)
-            curves = {k: [float(h[k]) for h in res.history] for k in _DEEP_CURVES}
-            ok = math.isfinite(res.final_loss)
-            reason = None if ok else f"loss became {res.final_loss} (diverged)"
-            outcomes.append(RunOutcome(run_id, ok, row, curves, reason))
-    return outcomes
-
-
-_DEEP_CURVES = ("loss", "avg_loss", "train_acc", "test_acc")  # per-epoch columns the store keeps
-
-# study kind -> how a group of its runs is trained (the runs' configs, their ids)
-GROUP_RUNNERS: dict[str, Callable[[Sequence[Any], Sequence[str]], list[RunOutcome]]] = {
-    "two_layer": _two_layer_group,
-    "deep": _deep_group,
-}
 
 
 class Executor(Protocol):

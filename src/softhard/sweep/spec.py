@@ -12,9 +12,9 @@ A spec (YAML, ``kind: sweep``)::
       temperature: [1.0, 2.0]
 
 Every combination of grid values is applied to ``base`` (as dotted overrides) and validated as the
-config of the study that ``base.kind`` names (:data:`STUDIES`: ``two_layer``, the default, an
-:class:`~softhard.config.ExperimentConfig`; ``deep``, a
-:class:`~softhard.studies.deep.config.DeepExperimentConfig`); each resulting config is then split
+config of the study that ``base.kind`` names (a study in :data:`~.study.SWEEPABLE`: ``two_layer``,
+the default, or ``deep``; the study table :mod:`softhard.studies.table` lists them); each resulting
+config is then split
 into *runs*: one (task, :class:`~softhard.student.Student`) pair. A run's id is the hash of its resolved
 single-student config (``name`` and ``out_dir`` left out), so re-expanding a spec gives the same
 ids whatever the grid order, and two sweeps that contain the same student share its run.
@@ -33,7 +33,6 @@ from pydantic import BaseModel, Field, field_validator
 from softhard.config import (
     ConfigModel,
     DataConfig,
-    ExperimentConfig,
     inner_model,
     json_digest,
     read_yaml,
@@ -43,14 +42,10 @@ from softhard.config import (
 )
 from softhard.errors import ConfigError
 from softhard.student import Student
-from softhard.studies.deep.config import DeepExperimentConfig
+from softhard.sweep.study import sweepable
 
-StudyConfig = ExperimentConfig | DeepExperimentConfig
-# the studies a sweep, the run store and the min-width search can run: base.kind -> config
-STUDIES: dict[str, type[ExperimentConfig] | type[DeepExperimentConfig]] = {
-    "two_layer": ExperimentConfig,
-    "deep": DeepExperimentConfig,
-}
+StudyConfig = Any
+"""The config of a sweepable study (its model: :attr:`~.study.SweepStudy.config`)."""
 
 _NOT_IN_ID = ("name", "out_dir", "cache_dir")
 # fields of a single-student config that do not change how its task is prepared and trained
@@ -86,7 +81,8 @@ class Run:
     @property
     def task(self) -> DataConfig:
         """The run's task (data, difficulty and data seed)."""
-        return self.config.tasks[0]
+        task: DataConfig = self.config.tasks[0]
+        return task
 
     @property
     def student(self) -> Student:
@@ -137,25 +133,14 @@ def expand(spec: SweepSpec, *, where: str | None = None) -> list[Run]:
     return list(runs.values())
 
 
-def study_class(
-    data: dict[str, Any], *, where: str
-) -> type[ExperimentConfig] | type[DeepExperimentConfig]:
+def study_class(data: dict[str, Any], *, where: str) -> type[BaseModel]:
     """The config class of the study that ``data['kind']`` names (``two_layer`` if unset)."""
-    kind = data.get("kind", "two_layer")
-    if kind not in STUDIES:
-        raise ConfigError(
-            f"{where}: kind {kind!r} cannot be swept; allowed: {', '.join(STUDIES)} (two_layer "
-            f"when kind is not set)."
-        )
-    return STUDIES[kind]
+    return sweepable(data, where=where).config
 
 
 def split_runs(cfg: StudyConfig) -> list[Run]:
     """One run per task x width x seed x label mode of ``cfg``."""
-    if isinstance(cfg, ExperimentConfig):  # each task at each of data_seeds, if set
-        tasks, one_task = cfg.task_list(), {"data_seeds": None}
-    else:
-        tasks, one_task = cfg.tasks, {}
+    tasks, one_task = sweepable({"kind": cfg.kind}, where="split runs").tasks(cfg)
     runs = []
     for task in tasks:
         for mode in cfg.label_modes:
@@ -186,7 +171,7 @@ def group_key(cfg: StudyConfig) -> str:
     return json_digest(data)
 
 
-def _check_path(key: str, where: str, study: type[BaseModel] = ExperimentConfig) -> None:
+def _check_path(key: str, where: str, study: type[BaseModel]) -> None:
     """A grid key must name a field of the study's config (dotted through sections)."""
     model: Any = study
     parts = key.split(".")
@@ -215,7 +200,6 @@ def _set(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "STUDIES",
     "Run",
     "StudyConfig",
     "SweepSpec",

@@ -11,7 +11,7 @@ A point is one (difficulty level, eps) with its minimum width ``m_star``. A *cen
 not reached within the width cap) has no value: it is kept out of the fit and listed in the result,
 never dropped silently and never used as a number. Intervals come from bootstrap draws of m* (one
 row per resample of seeds, paired across points; see
-:func:`softhard.sweep.minwidth.resampled_min_widths`): each draw is refitted on the points the
+:func:`softhard.studies.min_width.search.resampled_min_widths`): each draw is refitted on the points the
 estimate used that are not censored in it. A fit with too few distinct gamma or eps, or too few
 points, is "not identified" rather than an error.
 """

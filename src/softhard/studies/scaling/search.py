@@ -11,7 +11,7 @@ stored curves at its own horizon instead of training again:
 with ``L`` the mode's theorem loss (``loss`` curve) or the yardstick (``yard_loss`` curve).
 
 Each target (level, mode, view, loss, eps rule, horizon choice, eps) runs the bracket-then-bisect
-search of :mod:`softhard.sweep.minwidth` on the mean over seeds; all targets of a level x mode
+search of :mod:`softhard.studies.min_width.search` on the mean over seeds; all targets of a level x mode
 share the evaluated widths. The runs of each round (every level) are sweep runs: trained by
 :func:`softhard.sweep.runner.execute_runs` with the study's executor (local processes or Ray; each
 group prepares its level's task from the teacher and margin caches) and written to the run store,
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from softhard.config import DataConfig, ExperimentConfig
-from softhard.sweep.minwidth import _Search
+from softhard.studies.min_width.search import _Search
 from softhard.sweep.spec import Run, split_runs
 from softhard.sweep.store import RunStore
 
@@ -91,7 +91,7 @@ def width_grid(min_width: int, max_width: int, steps: int) -> list[int]:
 def step(target: Target, data: PairCurves, grid: list[int]) -> int | None:
     """The next width ``target``'s search needs (None when it is done).
 
-    The search of :mod:`softhard.sweep.minwidth` runs over grid positions ``1..len(grid)``
+    The search of :mod:`softhard.studies.min_width.search` runs over grid positions ``1..len(grid)``
     (doubling the position, then bisecting), each position standing for ``grid[p - 1]``.
     """
     table = data.table(target.view, target.loss, target.horizon)

@@ -33,12 +33,12 @@ from softhard.config import (
     ExperimentConfig,
     TaskList,
     read_yaml,
+    soft_and_hard,
     validate,
     validate_with_overrides,
 )
 from softhard.errors import ConfigError
 from softhard.student import LabelMode
-from softhard.studies.deep.config import soft_and_hard
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, StudyConfig, split_runs, study_class
 from softhard.sweep.store import RunStore
@@ -85,7 +85,7 @@ class MinWidthSpec(ConfigModel):
 
     def base_config(self) -> StudyConfig:
         """The validated base study config (training settings shared by every run): a two-layer
-        :class:`ExperimentConfig`, or a deep one with ``kind: deep`` (see :data:`~.spec.STUDIES`)."""
+        :class:`ExperimentConfig`, or a deep one with ``kind: deep`` (see :data:`softhard.sweep.study.SWEEPABLE`)."""
         study = study_class(self.base, where="min-width base")
         cfg: StudyConfig = validate(study, {**self.base, "name": self.name}, where="min-width base")
         return cfg
