@@ -1,0 +1,117 @@
+"""Docs that cannot drift: result blocks match their summaries, the index lists every page, and
+every ``softhard.X`` and ``module.py`` a page names exists."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SCRIPT = ROOT / "scripts" / "render_results.py"
+_spec = importlib.util.spec_from_file_location("render_results", _SCRIPT)
+assert _spec is not None and _spec.loader is not None
+render_results = importlib.util.module_from_spec(_spec)
+sys.modules["render_results"] = render_results  # dataclasses look their module up
+_spec.loader.exec_module(render_results)
+
+PAGES = render_results.pages(ROOT)
+
+
+def test_every_results_block_matches_its_summary() -> None:
+    stale = render_results.check(ROOT)
+    assert stale == [], "run: python scripts/render_results.py"
+
+
+def test_every_summary_follows_the_contract_and_is_shown() -> None:
+    shown = {m["name"] for p in PAGES for m in render_results.BLOCK.finditer(p.read_text())}
+    for file in sorted((ROOT / "results").glob("*.json")):
+        data = render_results.load_summary(file.stem, ROOT / "results")
+        assert (ROOT / "results" / f"{file.stem}.md").is_file(), f"{file} has no template"
+        assert all(isinstance(v, int | float | str) for v in data["values"].values())  # type: ignore[union-attr]
+        assert file.stem in shown, f"{file} is shown on no page"
+
+
+def test_the_check_catches_an_edited_number(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "results").mkdir()
+    summary = {"command": "c", "git_revision": "r", "machine": "m", "date": "2026-12-01",
+               "design": "current", "values": {"gap": "+0.021"}}  # fmt: skip
+    (tmp_path / "results" / "x.json").write_text(json.dumps(summary))
+    (tmp_path / "results" / "x.md").write_text("gap {gap} ({{braces}})\n")
+    good = "intro\n<!-- results:x -->\ngap +0.021 ({braces})\n<!-- /results:x -->\nend\n"
+    (tmp_path / "README.md").write_text(good)
+    assert render_results.check(tmp_path) == []
+    (tmp_path / "README.md").write_text(good.replace("+0.021", "+0.031"))
+    (stale,) = render_results.check(tmp_path)
+    assert stale.name == "x" and "differs" in stale.reason
+    fixed = render_results.rewrite((tmp_path / "README.md").read_text(), tmp_path / "results")
+    assert fixed == good
+    summary["design"] = "old"
+    (tmp_path / "results" / "x.json").write_text(json.dumps(summary))
+    (stale,) = render_results.check(tmp_path)
+    assert "superseded" in stale.reason
+
+
+def test_the_index_lists_every_page() -> None:
+    index = (ROOT / "docs" / "index.md").read_text()
+    listed = set(re.findall(r"\]\(([\w-]+\.md)\)", index))
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")} - {"index.md"}
+    assert pages - listed == set(), "add these pages to docs/index.md"
+    assert listed - pages == set(), "docs/index.md links pages that do not exist"
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+NAMES = sorted(
+    {
+        (page.name, m)
+        for page in PAGES
+        for m in re.findall(r"`(softhard(?:\.[A-Za-z_]\w*)+)", page.read_text())
+    }
+)
+
+
+@pytest.mark.parametrize(("page", "name"), NAMES)
+def test_every_softhard_name_in_the_docs_exists(page: str, name: str) -> None:
+    assert _resolves(name), f"{page} names {name}, which does not exist"
+
+
+_FILES = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts} | {
+    str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if ".venv" not in p.parts
+}
+MODULES = sorted(
+    {
+        (page.name, m)
+        for page in PAGES
+        for m in re.findall(r"(?<![\w/.-])([\w/]+\.py)\b", page.read_text())
+    }
+)
+
+
+@pytest.mark.parametrize(("page", "path"), MODULES)
+def test_every_module_file_in_the_docs_exists(page: str, path: str) -> None:
+    suffixes = {path, path.split("/")[-1]}
+    known = _FILES | {f"src/softhard/{f}" for f in _FILES}
+    found = path in _FILES or any(f.endswith("/" + path) for f in _FILES) or path in known
+    assert found or (not suffixes.isdisjoint(_FILES) and "/" not in path), (
+        f"{page} names {path}, which is no file of the repository"
+    )
