@@ -224,7 +224,7 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
     text = " ".join(result.output.split())
     assert "Mean over seeds" in text and "yard: the yardstick" in text
     assert text.count("yard") >= 4 and text.count("theorem") >= 4  # the table's headers
-    assert "digits:3-8: T = 150 (fixed)" in text
+    assert "digits:3-8: horizon 150 epochs (fixed)" in text
     assert "WEAK TEACHER: teacher" in text and "< best hard student" in text
 
 

@@ -161,9 +161,11 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
 
 
 def _short(col: str) -> str:
-    return {"student_max_train": "student n", "temperature": "T", "teacher_epochs": "teach ep"}.get(
-        col, col.replace("_", " ")
-    )
+    return {
+        "student_max_train": "student n",
+        "temperature": "temp",
+        "teacher_epochs": "teach ep",
+    }.get(col, col.replace("_", " "))
 
 
 def _fmt(value: Any) -> str:

@@ -96,7 +96,7 @@ def print_task_summaries(summary: Any) -> None:
 
 
 def print_horizons_and_teachers(result: ExperimentResult) -> None:
-    """The horizon T of each task, each teacher, and a loud line per weak teacher."""
+    """The horizon (epochs) of each task, each teacher, and a loud line per weak teacher."""
     table = result.results
     for i, horizon in enumerate(result.horizons):
         rows = table[table["task_index"] == i]
@@ -105,7 +105,9 @@ def print_horizons_and_teachers(result: ExperimentResult) -> None:
         if horizon.auto:
             how = "auto, converged" if horizon.converged else "auto, hit the cap"
         teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
-        console.print(f"{task}: T = {horizon.epochs} ({how}); teacher test acc {teacher:.4f}")
+        console.print(
+            f"{task}: horizon {horizon.epochs} epochs ({how}); teacher test acc {teacher:.4f}"
+        )
     for flag in result.weak_teachers:
         console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")
 

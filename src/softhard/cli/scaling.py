@@ -78,7 +78,7 @@ def run_scaling_spec(spec: ScalingSpec, options: RunOptions) -> None:
     print_range_counts(used, spec.max_width)
     console.print(
         f"{len(used)} minimum widths, {int(used['censored'].sum())} censored (eps not reached "
-        f"within width {spec.max_width}); runs of T={result.run_epochs} epochs, "
+        f"within width {spec.max_width}); runs of {result.run_epochs} epochs, "
         f"{result.trained} trained now, {result.seconds:.1f} s",
         soft_wrap=True,
     )

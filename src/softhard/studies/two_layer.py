@@ -459,7 +459,7 @@ def _write_run(
 def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
     gamma = task.margin.gamma if task.margin is not None else None
     title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
-    title += f"\nT = {horizon.epochs}" + (
+    title += f"\nhorizon {horizon.epochs} epochs" + (
         "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
     )
     if weak:  # said once, in the figure's red suptitle (which lists the weak tasks)

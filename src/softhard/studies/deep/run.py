@@ -259,6 +259,6 @@ def _plot(
     table = results.rename(columns={"width": f"{cfg.student.arch} width"})
     plot_width_sweep(
         table, path, x=f"{cfg.student.arch} width", metrics=("test_acc", "train_acc"),
-        title=f"{cfg.name}: soft vs hard labels (T={cfg.temperature:g}), mean and min-max over "
+        title=f"{cfg.name}: soft vs hard labels (temperature τ = {cfg.temperature:g}), mean and min-max over "
         f"{len(cfg.seeds)} seeds", task_titles=titles,
     )  # fmt: skip

@@ -97,8 +97,8 @@ def settings_line(spec: ScalingSpec, t_run: int, quick: bool) -> str:
     return (
         f"{spec.name}{' (quick)' if quick else ''}: teacher {base.teacher.kind}, {t.optimizer} "
         f"lr={t.lr:g}{f' rho={t.rho:g}' if t.rho else ''}, T(eps)=ceil(k/eps) k: "
-        f"{_constants(spec)}, capacity T="
-        f"{spec.capacity.epochs}, runs T={t_run}, widths {spec.min_width}..{spec.max_width}, "
+        f"{_constants(spec)}, capacity horizon "
+        f"{spec.capacity.epochs}, runs {t_run} epochs, widths {spec.min_width}..{spec.max_width}, "
         f"({spec.width_steps} per doubling), {len(spec.seeds)} seeds, "
         f"temperature {base.temperature:g}"
     )
