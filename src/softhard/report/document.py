@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from softhard.errors import DataError
+from softhard.replication import replication_text, unit_summary
 from softhard.report.claims import Claim, evaluate_claims
 from softhard.report.plots import plot_width_sweep
 from softhard.sweep.store import RunStore
@@ -137,7 +138,12 @@ def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Sect
     section = Section(title or folder.name, manifest=manifest, rerun=manifest.get("command"))
     section.figures = sorted(folder.glob("*.png"))
     config = _config(folder)
-    handlers = (("results", _results), ("fits", _fits), ("paired", _paired), ("margins", _margins))
+    handlers = (
+        ("results", _results),
+        ("fits", _fits),
+        ("paired", _paired),
+        ("margins", _margins),
+    )
     found = False
     for stem, handler in handlers:
         table = _read_table(folder, stem)
@@ -174,11 +180,11 @@ def _results(
         section.rerun = f"softhard run {shlex.quote(str(folder / 'config.yaml'))}"
     section.text = (
         f"{'Deep' if deep else 'Two-layer'} students: {table['task'].nunique()} difficulty levels, "
-        f"widths {sorted(table['width'].unique().tolist())}, {table['seed'].nunique()} seeds, "
+        f"widths {sorted(table['width'].unique().tolist())}, {replication_text(table)}, "
         f"label modes {sorted(table['label_mode'].unique().tolist())}."
     )
     section.tables.append(
-        ("Mean, min and max over seeds (the data behind the figure)", _summary(table))
+        ("Mean, min and max over units (data seeds; student seeds if one)", _summary(table))
     )
     if deep:
         ev.deep, ev.sources["deep"] = table, str(folder)
@@ -187,15 +193,14 @@ def _results(
 
 
 def _summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task x width x label mode: the number of units of replication and each metric's mean,
+    min and max over them (:func:`softhard.replication.unit_summary`)."""
     metrics = [m for m in ("test_acc", "avg_loss") if m in table.columns]
     keys = ["task", "width", "label_mode"]
-    grouped = table.groupby(keys, sort=False)
-    out = grouped.size().rename("n_seeds").to_frame()
-    for metric in metrics:
-        agg = grouped[metric].agg(["mean", "min", "max"])
-        agg.columns = [f"{metric}_{c}" for c in agg.columns]
-        out = out.join(agg)
-    summary: pd.DataFrame = out.reset_index()
+    out = unit_summary(table, keys, metrics)
+    columns = {m: f"{m}_mean" for m in metrics}
+    order = [*keys, "n_units", *[f"{m}_{s}" for m in metrics for s in ("mean", "min", "max")]]
+    summary: pd.DataFrame = out.rename(columns=columns)[order]
     return summary
 
 
