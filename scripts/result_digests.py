@@ -1,31 +1,29 @@
-"""Result digests of every shipped config: the guard that a refactor changes no number.
+"""Golden tables of every shipped config: the guard that a change moves no number beyond float noise.
 
 Each shipped config is run through the CLI with a fixed set of ``--set`` overrides that shrink it
-(fewer seeds, widths and epochs, small teachers) so that all of them together take well under a
+(fewer seeds, widths and epochs, small teachers) so that all of them together take about a
 minute on 2 cores. Every table the command writes (run folder tables, or the run store's export
 for sweeps) is read back, stripped of columns that legitimately change from run to run (times,
 versions, git revision, paths, store owners, run ids that hash the config's spelling), put in a
-canonical order and hashed. ``tests/result_digests.json`` holds the digests computed before the
-package was reorganised; ``tests/test_result_digests.py`` checks that they still hold.
+canonical order and compared with ``tests/golden/<config>/<table>.csv`` column by column, with
+the tolerances (and their measurement) of ``scripts/golden_tables.py``.
 
-    python scripts/result_digests.py --write      # recompute and store (only when a result
-                                                  # is meant to change; say why in the commit)
-    python scripts/result_digests.py              # recompute and compare
+    python scripts/result_digests.py --write      # regenerate the golden tables (only when a
+                                                  # result is meant to change; say why in the commit)
+    python scripts/result_digests.py [NAME...]    # recompute and compare: the largest difference
+                                                  # per column, and FAIL where it is over the limit
 
 The overrides shrink a config; they do not change what kind of run it is (teacher stop rule,
 ``epochs: auto``, grids, data seeds and views are kept), so every code path of the full config
-runs. Digests are for CPU float results on one machine type; they are not meant to match across
-BLAS builds.
+runs. A sweep's curves are keyed by the run's task, width, seeds, label mode and settings (taken
+from its runs table) instead of the run id.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -34,7 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DIGESTS = Path(__file__).resolve().parents[1] / "tests" / "result_digests.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from golden_tables import (
+    GOLDEN,
+    compare_tables,
+    load_golden,
+    read_tables,
+    write_golden,
+)
 
 _SMALL_TEACHER = [
     "teacher.width=32",
@@ -127,64 +132,6 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "scaling_synthetic": ("scaling", [*_SMALL_SCALING, *_SMALL_BASE_TEACHER]),
 }
 
-# columns that change from run to run without any number of the study changing
-_VOLATILE = re.compile(
-    r"(^id$|_id$|^ids?_|seconds|time|date|created|started|finished|updated|owner|host|"
-    r"version|git|path|store|lease|heartbeat|pid|^config|^name$|^sweep$|folder)"
-)
-
-
-def canonical(frame: pd.DataFrame) -> str:
-    """The table with volatile columns dropped, columns and rows sorted, floats at full precision."""
-    keep = sorted(c for c in frame.columns if not _VOLATILE.search(str(c)))
-    frame = frame[keep].copy()
-    for col in keep:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].map(lambda v: json.dumps(_plain(v), sort_keys=True))
-    frame = frame.sort_values(keep, kind="mergesort").reset_index(drop=True) if keep else frame
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format="%.17g")
-    return buffer.getvalue()
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (np.floating, float)):
-        return repr(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value if value is None or isinstance(value, (str, int, bool)) else str(value)
-
-
-def table_digests(folder: Path) -> dict[str, str]:
-    """sha256 of every table under ``folder``, each table once: from its parquet when it has
-    one (a CSV read back loses dtypes, e.g. of boolean and list columns), else from its CSV.
-
-    Keys are the files digested; compare them with :func:`by_table`, which keys by table, so a
-    table that gained a parquet twin (the scaling study's ``fits`` since every study writes its
-    tables with ``write_run``) keeps its digest."""
-    digests = {}
-    for path in sorted(folder.rglob("*")):
-        if path.suffix not in (".parquet", ".csv"):
-            continue
-        if path.suffix == ".csv" and path.with_suffix(".parquet").exists():
-            continue
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        text = canonical(frame)
-        key = re.sub(r"^[^/]*-[0-9a-f]{6,}[^/]*/", "", str(path.relative_to(folder)))
-        digests[key] = hashlib.sha256(text.encode()).hexdigest()
-    return digests
-
-
-def by_table(digests: dict[str, str]) -> dict[str, str]:
-    """The digests keyed by table (file name without ``.csv`` / ``.parquet``)."""
-    return {re.sub(r"\.(csv|parquet)$", "", key): value for key, value in digests.items()}
-
 
 def _cifar_folder(folder: Path) -> Path:
     from softhard.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar10_file
@@ -197,8 +144,8 @@ def _cifar_folder(folder: Path) -> Path:
     return folder
 
 
-def run_case(name: str, work: Path, invoke: Callable[[list[str]], None]) -> dict[str, str]:
-    """Run one shipped config, shrunk, through the CLI; the digests of the tables it wrote."""
+def run_case(name: str, work: Path, invoke: Callable[[list[str]], None]) -> dict[str, pd.DataFrame]:
+    """Run one shipped config, shrunk, through the CLI; the tables it wrote, canonical."""
     command, overrides = CASES[name]
     overrides = list(overrides)
     if name == "deep_cifar10":
@@ -216,7 +163,7 @@ def run_case(name: str, work: Path, invoke: Callable[[list[str]], None]) -> dict
     else:
         args = ["scaling", name, "--quick", "--store", str(store), "--out", str(out)]
         invoke([*args, "--workers", "1", *sets])
-    return table_digests(out)
+    return read_tables(out)
 
 
 def cli_invoker() -> Callable[[list[str]], None]:
@@ -235,33 +182,44 @@ def cli_invoker() -> Callable[[list[str]], None]:
     return invoke
 
 
-def compute(names: list[str]) -> dict[str, dict[str, str]]:
-    invoke = cli_invoker()
-    found = {}
-    for name in names:
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["SOFTHARD_CACHE"] = str(Path(tmp) / "cache")
-            found[name] = run_case(name, Path(tmp), invoke)
-        print(f"{name}: {len(found[name])} tables", flush=True)
-    return found
+def run_isolated(name: str, invoke: Callable[[list[str]], None]) -> dict[str, pd.DataFrame]:
+    """:func:`run_case` in a temporary folder with its own teacher cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before = os.environ.get("SOFTHARD_CACHE")
+        os.environ["SOFTHARD_CACHE"] = str(Path(tmp) / "cache")
+        try:
+            return run_case(name, Path(tmp), invoke)
+        finally:
+            if before is None:
+                os.environ.pop("SOFTHARD_CACHE", None)
+            else:
+                os.environ["SOFTHARD_CACHE"] = before
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store the digests")
+    parser.add_argument("--write", action="store_true", help="regenerate the golden tables")
+    parser.add_argument("--json", type=Path, help="also write every column's difference here")
     parser.add_argument("names", nargs="*", help="configs (default: all)")
     args = parser.parse_args()
-    names = args.names or sorted(CASES)
-    found = compute(names)
-    stored = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
-    if args.write:
-        stored.update(found)
-        DIGESTS.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {DIGESTS}")
-        return 0
-    bad = [n for n in names if by_table(stored.get(n, {})) != by_table(found[n])]
-    for name in bad:
-        print(f"DIFFERENT: {name}")
+    invoke, bad, report = cli_invoker(), [], []
+    for name in args.names or sorted(CASES):
+        found = run_isolated(name, invoke)
+        if args.write:
+            write_golden(name, found)
+            print(f"{name}: wrote {len(found)} tables to {GOLDEN / name}", flush=True)
+            continue
+        diffs = compare_tables(load_golden(name), found, name)
+        report += [{"case": name, **d.__dict__} for d in diffs]
+        shown = [d for d in diffs if d.kind != "exact" or not d.ok]
+        print(f"{name}: {'ok' if all(d.ok for d in diffs) else 'DIFFERENT'}", flush=True)
+        for d in shown:
+            print(f"  {d.line()}", flush=True)
+        bad += [name] if not all(d.ok for d in diffs) else []
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    if not args.write:
+        print(f"different: {', '.join(bad)}" if bad else "all cases within tolerance")
     return 1 if bad else 0
 
 

@@ -222,7 +222,7 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
     result = invoke("run", write_config(tmp_path, weak), "--out", tmp_path / "runs", "--quiet")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "Mean over seeds" in text and "yard: the yardstick" in text
+    assert "Mean over the units of replication" in text and "yard: the yardstick" in text
     assert text.count("yard") >= 4 and text.count("theorem") >= 4  # the table's headers
     assert "digits:3-8: horizon 150 epochs (fixed)" in text
     assert "WEAK TEACHER: teacher" in text and "< best hard student" in text

@@ -68,8 +68,18 @@ def test_bootstrap_interval_matches_hand_computation():
     assert row["mean_diff"] == pytest.approx(0.2)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.1, 0.3))
     assert row["significant"] and row["sign"] == "+"
-    assert paired_interval(np.array([0.05] * 5), "bootstrap") == pytest.approx((0.05, 0.05))
     assert all(math.isnan(v) for v in paired_interval(np.array([0.1]), "t"))
+
+
+@pytest.mark.parametrize("method", ["t", "bootstrap"])
+def test_zero_variance_over_data_seeds_is_not_significant(method):
+    # every data seed's pair differs by exactly +0.05: the t statistic is undefined and a
+    # bootstrap is a single point, so no interval is claimed (main marked this cell "+")
+    assert all(math.isnan(v) for v in paired_interval(np.array([0.05] * 5), method))
+    out = paired_compare(_table({(0, 0): 0.05, (1, 0): 0.05, (2, 0): 0.05}), method=method)
+    row = out.iloc[0]
+    assert row["mean_diff"] == pytest.approx(0.05) and row["n_seeds"] == 3
+    assert not row["significant"] and row["sign"] == "0"
 
 
 def test_one_data_seed_uses_student_seeds_and_says_so():

@@ -27,6 +27,7 @@ from softhard.cli._options import (
 from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
 from softhard.errors import ConfigError
 from softhard.kinds import AnyConfig, kind_of, load_any
+from softhard.replication import DATA_SEED, with_data_seed
 from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
@@ -76,8 +77,10 @@ def print_summary(
 
 
 TWO_LAYER_NOTE = (
-    "Mean over seeds. test acc: test accuracy; theorem: the theorem's loss, epoch-averaged "
-    "(KL to the teacher for soft, logistic for hard); yard: the yardstick, epoch-averaged "
+    "Mean over the units of replication (data seeds, each averaged over its student seeds; the "
+    "student seeds where there is one data seed). test acc: test accuracy; theorem: the "
+    "theorem's loss, epoch-averaged (KL to the teacher for soft, logistic for hard); yard: the "
+    "yardstick, epoch-averaged "
     "logistic loss against the true training labels (the same for every mode)."
 )
 _SHORT = {"test_acc": "test acc", "avg_loss": "theorem", "yard_avg_loss": "yard"}
@@ -97,16 +100,20 @@ def print_task_summaries(summary: Any) -> None:
 
 def print_horizons_and_teachers(result: ExperimentResult) -> None:
     """The horizon (epochs) of each task, each teacher, and a loud line per weak teacher."""
-    table = result.results
+    table = with_data_seed(result.results)
+    several = table[DATA_SEED].nunique() > 1  # then each line is one (task, data seed)
     for i, horizon in enumerate(result.horizons):
         rows = table[table["task_index"] == i]
         task = rows["task"].iloc[0] if len(rows) else str(i)
+        if several and len(rows):
+            task += f" (data seed {rows[DATA_SEED].iloc[0]})"
         how = "fixed"
         if horizon.auto:
             how = "auto, converged" if horizon.converged else "auto, hit the cap"
         teacher = rows["teacher_test_acc"].iloc[0] if len(rows) else float("nan")
         console.print(
-            f"{task}: horizon {horizon.epochs} epochs ({how}); teacher test acc {teacher:.4f}"
+            f"{task}: horizon {horizon.epochs} epochs ({how}); teacher test acc {teacher:.4f}",
+            soft_wrap=True,
         )
     for flag in result.weak_teachers:
         console.print(f"[bold red]{flag['task']}: {weak_teacher_text(flag)}[/bold red]")

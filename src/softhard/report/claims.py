@@ -4,8 +4,10 @@ Nothing here is hard-coded to an outcome: every status is computed from the tabl
 sweep store or reproduce folder holds, by the rules below (also printed in every report).
 
 Claim 1 (two-layer students) and claim 4 (deep students) use :func:`accuracy_gaps`: for each
-difficulty level, the soft-minus-hard test accuracy, paired by seed (and by every other setting),
-averaged over widths per seed, then a 95% t-interval over seeds. Claims 2 and 3 read the verdicts of
+difficulty level, the soft-minus-hard test accuracy, paired by data seed and student seed (and by
+every other setting), averaged over widths per pair and over student seeds per data seed, then a 95%
+t-interval over data seeds (over student seeds where there is one data seed): the units of
+:mod:`softhard.replication`, as ``softhard compare`` uses them. Claims 2 and 3 read the verdicts of
 the scaling study's fitted exponents (``fits.csv``).
 """
 
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from softhard.replication import PAIR_KEYS, paired_interval, unit_means, with_data_seed
 
 REPRODUCED, NOT_REPRODUCED, PARTLY, NOT_MEASURED = (
     "reproduced",
@@ -33,8 +36,9 @@ STATEMENTS = {
 }
 
 GAP_RULE = (
-    "Per difficulty level: soft minus hard test accuracy, paired by seed and setting, averaged over "
-    "widths per seed, 95% t-interval over seeds. A level is a *win* if the interval lies above 0, a "
+    "Per difficulty level: soft minus hard test accuracy, paired by data seed, student seed and "
+    "setting, averaged over widths per pair and over student seeds per data seed, 95% t-interval "
+    "over data seeds (over student seeds if there is one data seed; no interval if they all agree). A level is a *win* if the interval lies above 0, a "
     "*loss* if below. *Grows*: the per-seed gap at the hardest level minus the gap at the easiest "
     "has a 95% interval above 0. Reproduced: a win at the hardest level, grows, and no loss at any "
     "level. Not reproduced: no win at any level and no growth (or a loss at the hardest level). "
@@ -67,32 +71,35 @@ class Claim:
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval of ``values`` (NaN interval for fewer than two values)."""
+    """Mean and 95% t-interval of ``values`` (:func:`softhard.replication.paired_interval`, the
+    interval ``softhard compare`` uses: NaN for fewer than two values or zero variance)."""
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-    return mean, mean - half, mean + half
+    low, high = paired_interval(values, "t")
+    return float(values.mean()), low, high
 
 
 def _per_seed_gap(table: pd.DataFrame, level: str) -> pd.Series:
-    """Soft minus hard test accuracy per seed at one level, averaged over widths and settings."""
+    """Soft minus hard test accuracy per unit of replication at one level: paired on data seed,
+    student seed and setting, averaged over widths and settings per pair, then over the student
+    seeds within each data seed (:func:`softhard.replication.unit_means`, as ``softhard
+    compare`` does)."""
     settings = [
         c
         for c in ("width", "temperature", "lr", "epochs", "optimizer", "noise", "mix", "flip")
         if c in table.columns
     ]
-    keys = ["seed", *settings]
-    sub = table[table["_level"] == level]
+    keys = [*PAIR_KEYS, *settings]
+    sub = with_data_seed(table[table["_level"] == level])
     wide = sub.pivot_table(index=keys, columns="label_mode", values="test_acc", aggfunc="mean")
     if "soft" not in wide or "hard" not in wide:
         return pd.Series(dtype=float)
     diff = (wide["soft"] - wide["hard"]).dropna()
-    per_seed: pd.Series = diff.groupby(level="seed").mean()
-    return per_seed
+    if diff.empty:
+        return pd.Series(dtype=float)
+    per_unit, _ = unit_means(diff.groupby(level=list(PAIR_KEYS)).mean())
+    return per_unit
 
 
 def accuracy_gaps(table: pd.DataFrame, difficulty: str = "gamma") -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from softhard.errors import DataError
+from softhard.replication import replication_text, unit_summary
 from softhard.report.claims import Claim, evaluate_claims
 from softhard.report.plots import plot_width_sweep
 from softhard.sweep.store import RunStore
@@ -190,11 +191,11 @@ def results_section(
         section.rerun = f"softhard run {shlex.quote(str(folder / 'config.yaml'))}"
     section.text = (
         f"{'Deep' if deep else 'Two-layer'} students: {table['task'].nunique()} difficulty levels, "
-        f"widths {sorted(table['width'].unique().tolist())}, {table['seed'].nunique()} seeds, "
+        f"widths {sorted(table['width'].unique().tolist())}, {replication_text(table)}, "
         f"label modes {sorted(table['label_mode'].unique().tolist())}."
     )
     section.tables.append(
-        ("Mean, min and max over seeds (the data behind the figure)", _summary(table))
+        ("Mean, min and max over units (data seeds; student seeds if one)", _summary(table))
     )
     if deep:
         ev.deep, ev.sources["deep"] = table, str(folder)
@@ -203,15 +204,14 @@ def results_section(
 
 
 def _summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task x width x label mode: the number of units of replication and each metric's mean,
+    min and max over them (:func:`softhard.replication.unit_summary`)."""
     metrics = [m for m in ("test_acc", "avg_loss") if m in table.columns]
     keys = ["task", "width", "label_mode"]
-    grouped = table.groupby(keys, sort=False)
-    out = grouped.size().rename("n_seeds").to_frame()
-    for metric in metrics:
-        agg = grouped[metric].agg(["mean", "min", "max"])
-        agg.columns = [f"{metric}_{c}" for c in agg.columns]
-        out = out.join(agg)
-    summary: pd.DataFrame = out.reset_index()
+    out = unit_summary(table, keys, metrics)
+    columns = {m: f"{m}_mean" for m in metrics}
+    order = [*keys, "n_units", *[f"{m}_{s}" for m in metrics for s in ("mean", "min", "max")]]
+    summary: pd.DataFrame = out.rename(columns=columns)[order]
     return summary
 
 

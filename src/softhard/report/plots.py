@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from softhard.replication import STUDENT_SEED, unit_summary
+
 LABELS = {
     "test_acc": "test accuracy",
     "train_acc": "train accuracy",
@@ -48,7 +50,9 @@ def plot_width_sweep(
 ) -> Path:
     """One column per task (difficulty level), one row per metric; a line per label mode.
 
-    Each line is the mean over seeds with a band from the minimum to the maximum over seeds.
+    Each line is the mean over the units of replication (data seeds, each the mean of its student
+    seeds; the student seeds where there is one data seed: :mod:`softhard.replication`) with a
+    band from the minimum to the maximum over them.
     The width axis is logarithmic (base 2), and so are the loss axes.
     """
     tasks = list(dict.fromkeys(table["task"]))
@@ -83,7 +87,7 @@ def plot_width_sweep(
 
 def _draw_metric(ax: Axes, sub: pd.DataFrame, x: str, metric: str) -> None:
     for mode, group in sub.groupby("label_mode", sort=False):
-        stats = group.groupby(x)[metric].agg(["mean", "min", "max"]).sort_index()
+        stats = _over_units(group, x, metric)
         xs = stats.index.to_numpy(dtype=float)
         color = COLORS.get(str(mode))
         ax.plot(xs, stats["mean"], marker="o", ms=3, color=color, label=f"{mode} labels")
@@ -92,3 +96,14 @@ def _draw_metric(ax: Axes, sub: pd.DataFrame, x: str, metric: str) -> None:
     if metric in LOG_METRICS and np.all(sub[metric].dropna() > 0):
         ax.set_yscale("log")
     ax.grid(True, which="major", alpha=0.3)
+
+
+def _over_units(group: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
+    """``mean``, ``min`` and ``max`` of ``metric`` over the units of replication, indexed by x."""
+    if STUDENT_SEED not in group.columns:  # not one row per student: over the rows
+        rows: pd.DataFrame = group.groupby(x)[metric].agg(["mean", "min", "max"]).sort_index()
+        return rows
+    units = unit_summary(group, [x], [metric]).set_index(x).sort_index()
+    names = {metric: "mean", f"{metric}_min": "min", f"{metric}_max": "max"}
+    stats: pd.DataFrame = units.rename(columns=names)[["mean", "min", "max"]]
+    return stats

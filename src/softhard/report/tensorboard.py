@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from softhard.errors import ConfigError, DataError
+from softhard.replication import PAIR_KEYS
 from softhard.sweep.store import RunStore
 
-KEYS = ("task", "role", "label_mode", "width", "seed")
+# one event run per student: its task, role, label mode, width and units of replication
+KEYS = ("task", "role", "label_mode", "width", *PAIR_KEYS)
 SETTINGS = ("noise", "mix", "flip", "temperature", "kd_weight", "lr", "epochs", "gamma", "arch")
-CURVE_SKIP = (*KEYS, "epoch", "run_id", "noise", "mix", "flip")
+CURVE_SKIP = (*KEYS, "epoch", "run_id", "noise", "mix", "flip", "task_index")
 FINAL = ("final_loss", "avg_loss", "train_acc", "test_acc", "kl_to_teacher", "gamma", "epochs_run")
 
 

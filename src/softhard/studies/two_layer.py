@@ -31,6 +31,7 @@ from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
 from softhard.progress import student_progress
+from softhard.replication import unit_summary
 from softhard.report import plot_width_sweep, write_run
 from softhard.report.rundir import environment
 from softhard.resources import check_experiment
@@ -416,10 +417,7 @@ def _write_run(
     seconds: float,
 ) -> Path:
     weak = {w["task"]: w for w in result.weak_teachers}
-    titles = {
-        t.name: _task_title(t, h, weak.get(t.name))
-        for t, h in zip(tasks, result.horizons, strict=True)
-    }
+    titles = _task_titles(tasks, result.horizons, weak)
 
     def figures(folder: Path) -> None:
         plot_width_sweep(
@@ -456,12 +454,38 @@ def _write_run(
     )
 
 
-def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
-    gamma = task.margin.gamma if task.margin is not None else None
-    title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
-    title += f"\nhorizon {horizon.epochs} epochs" + (
-        "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
+def _task_titles(
+    tasks: list[PreparedTask], horizons: list[Horizon], weak: dict[str, Any]
+) -> dict[str, str]:
+    """One panel title per task name: gamma (its mean, and its range over the task's data seeds
+    where there are several, as in :mod:`softhard.replication`) and the horizon (epochs)."""
+    by_name: dict[str, list[tuple[PreparedTask, Horizon]]] = {}
+    for task, horizon in zip(tasks, horizons, strict=True):
+        by_name.setdefault(task.name, []).append((task, horizon))
+    return {name: _task_title(name, group, weak.get(name)) for name, group in by_name.items()}
+
+
+def _task_title(
+    name: str, group: list[tuple[PreparedTask, Horizon]], weak: dict[str, Any] | None
+) -> str:
+    gammas = [t.margin.gamma for t, _ in group if t.margin is not None]
+    title = name
+    if len(gammas) == 1:
+        title += f"\n(gamma = {gammas[0]:.4f})"
+    elif gammas:
+        title += (
+            f"\n(gamma = {np.mean(gammas):.4f}, {min(gammas):.4f}..{max(gammas):.4f}"
+            f" over {len(gammas)} data seeds)"
+        )
+    epochs = sorted({h.epochs for _, h in group})
+    auto = any(h.auto for _, h in group)
+    capped = any(h.auto and not h.converged for _, h in group)
+    title += (
+        "\nhorizon "
+        + (str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}..{epochs[-1]}")
+        + " epochs"
     )
+    title += "" if not auto else " (auto, hit cap)" if capped else " (auto)"
     if weak:  # said once, in the figure's red suptitle (which lists the weak tasks)
         title += "\n(weak teacher: see title)"
     return title
@@ -475,17 +499,20 @@ def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per task x width x label mode: test accuracy, the epoch-averaged theorem
-    loss (``avg_loss``: KL for soft, logistic for hard) and the epoch-averaged yardstick
-    (``yard_avg_loss``: logistic loss against the true training labels, every mode)."""
-    keys = ["task_index", "task", "width", "label_mode"]
+    """Mean over the units of replication per task x width x label mode: test accuracy, the
+    epoch-averaged theorem loss (``avg_loss``: KL for soft, logistic for hard) and the
+    epoch-averaged yardstick (``yard_avg_loss``: logistic loss against the true training labels,
+    every mode). The units are those of :mod:`softhard.replication` (data seeds, each the mean of
+    its student seeds; the student seeds where there is one data seed). Tasks keep run order."""
+    keys = ["task", "width", "label_mode"]
     metrics = [m for m in ("test_acc", "avg_loss", "yard_avg_loss") if m in table]
-    agg = table.groupby(keys, sort=True)[metrics].mean().reset_index()
-    wide = agg.pivot_table(
-        index=["task_index", "task", "width"], columns="label_mode", values=metrics
-    )
+    agg = unit_summary(table, keys, metrics)[[*keys, *metrics]]
+    wide = agg.pivot_table(index=["task", "width"], columns="label_mode", values=metrics)
     order = {m: i for i, m in enumerate(metrics)}
     wide = wide[sorted(wide.columns, key=lambda c: (order[c[0]], c[1] != "soft", c[1]))]
     wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
-    summary: pd.DataFrame = wide.reset_index().drop(columns="task_index")
-    return summary
+    first = table.groupby("task", sort=False)["task_index"].min()
+    summary = wide.reset_index()
+    summary = summary.iloc[np.lexsort((summary["width"], summary["task"].map(first)))]
+    out: pd.DataFrame = summary.reset_index(drop=True)
+    return out

@@ -30,9 +30,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from softhard.errors import ConfigError, DataError
+from softhard.replication import PAIR_KEYS, paired_interval, unit_means
 from softhard.sweep.store import STORE_FILE, RunStore
 
 Method = Literal["bootstrap", "t"]
@@ -220,8 +220,8 @@ def _cell_stats(
     group: pd.DataFrame, method: Method, confidence: float, n_boot: int, seed: tuple[int, int]
 ) -> dict[str, object] | None:
     ok = group[~group["diverged"].astype(bool)]
-    soft = ok[ok["label_mode"] == "soft"].set_index(["data_seed", "seed"])
-    hard = ok[ok["label_mode"] == "hard"].set_index(["data_seed", "seed"])
+    soft = ok[ok["label_mode"] == "soft"].set_index(list(PAIR_KEYS))
+    hard = ok[ok["label_mode"] == "hard"].set_index(list(PAIR_KEYS))
     both = soft.index.intersection(hard.index)
     if soft.index.has_duplicates or hard.index.has_duplicates:
         raise DataError(
@@ -231,11 +231,7 @@ def _cell_stats(
     if len(both) == 0:
         return None
     s, h = soft.loc[both], hard.loc[both]
-    diffs = (s["value"] - h["value"]).groupby(level="data_seed").mean()
-    unit = "data seeds"
-    if len(diffs) == 1:  # one data seed: the student seeds are the units
-        diffs = (s["value"] - h["value"]).groupby(level="seed").mean()
-        unit = "student seeds (1 data seed)"
+    diffs, unit = unit_means(s["value"] - h["value"])
     low, high = paired_interval(diffs.to_numpy(), method, confidence, n_boot, seed)
     mean = float(diffs.mean())
     significant = bool(low > 0 or high < 0)
@@ -269,33 +265,6 @@ def _step_ratio(soft: pd.DataFrame, hard: pd.DataFrame) -> float:
     scale = np.where(pd.Series(t2, index=soft.index).astype(bool), 1.0, 1.0 / temp**2)
     ratio = soft["lr"].astype(float).to_numpy() * scale / hard["lr"].astype(float).to_numpy()
     return float(np.mean(ratio))
-
-
-def paired_interval(
-    diffs: np.ndarray,
-    method: Method = "bootstrap",
-    confidence: float = 0.95,
-    n_boot: int = 10_000,
-    seed: int | tuple[int, ...] = 0,
-) -> tuple[float, float]:
-    """A ``confidence`` interval for the mean of paired differences (one value per unit).
-
-    ``t``: ``mean +- t_{(1+c)/2, n-1} * sd / sqrt(n)`` (sd with n - 1). ``bootstrap``: the
-    ``(1-c)/2`` and ``(1+c)/2`` quantiles of the means of ``n_boot`` resamples of the units
-    with replacement (numpy's ``default_rng(seed)``). NaN for fewer than two units.
-    """
-    d = np.asarray(diffs, dtype=np.float64)
-    n = len(d)
-    if n < 2:
-        return math.nan, math.nan
-    alpha = 1.0 - confidence
-    if method == "t":
-        half = stats.t.ppf(1.0 - alpha / 2, n - 1) * d.std(ddof=1) / math.sqrt(n)
-        return float(d.mean() - half), float(d.mean() + half)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-    low, high = np.quantile(means, [alpha / 2, 1.0 - alpha / 2])
-    return float(low), float(high)
 
 
 def load_results(source: str | Path, sweep: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
