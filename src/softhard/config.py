@@ -258,6 +258,11 @@ class TeacherConfig(ConfigModel):
     path: str | None = Field(
         None, description="kind 'logits': .npz of teacher logits (relative to the config file)"
     )
+    sha256: str | None = Field(
+        None,
+        description="kind 'logits': the file's content digest (16 hex digits), filled in when a "
+        "config file is loaded; a changed file is refused and keys new stored runs",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -273,7 +278,9 @@ class TeacherConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _logits_need_a_path(self) -> TeacherConfig:
-        if (self.kind == "logits") != (self.path is not None):
+        if (self.kind == "logits") != (self.path is not None) or (
+            self.sha256 is not None and self.kind != "logits"
+        ):
             raise ValueError(
                 "teacher.kind 'logits' reads the teacher's logits from teacher.path (a .npz "
                 "file, see docs/teachers-and-yardstick.md); give both, or neither"
@@ -617,6 +624,11 @@ def _index(node: list[Any], part: str, where: str) -> int:
     return int(part)
 
 
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, the first 16 hex digits."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; a missing or malformed file is a :class:`ConfigError`."""
     path = Path(path)
@@ -636,13 +648,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 def resolve_teacher_paths(data: Any, folder: Path) -> Any:
     """Make every relative ``teacher: {path: ...}`` in config data absolute against ``folder``
-    (the config file's), in place, so that a run's stored config works from anywhere."""
+    (the config file's), in place, so that a run's stored config works from anywhere; and
+    record an existing file's digest as ``teacher.sha256`` unless the data give one."""
     if isinstance(data, dict):
         for key, value in data.items():
             teacher = value if key == "teacher" and isinstance(value, dict) else {}
             path = teacher.get("path")
-            if isinstance(path, str) and not Path(path).expanduser().is_absolute():
-                teacher["path"] = str((folder / path).absolute())
+            if isinstance(path, str):
+                full = (folder / Path(path).expanduser()).absolute()
+                teacher["path"] = str(full)
+                if full.is_file() and teacher.get("sha256") is None:
+                    teacher["sha256"] = file_digest(full)
             resolve_teacher_paths(value, folder)
     elif isinstance(data, list):
         for item in data:

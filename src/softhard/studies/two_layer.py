@@ -131,8 +131,7 @@ def prepare_task(
         assert estimate is not None  # estimated above for every kernel teacher
         output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
     elif teacher.kind == "logits":
-        assert teacher.path is not None  # the config requires it
-        output = TeacherOutput(*logits_teacher_output(teacher.path, dataset))
+        output = TeacherOutput(*logits_teacher_output(teacher, dataset))
     else:
         output = chosen_teacher(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache

@@ -18,7 +18,6 @@ The examples are in the order of :func:`softhard.load_dataset`'s training (and t
 
 from __future__ import annotations
 
-import hashlib
 import math
 import zipfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from softhard.config import TeacherConfig, file_digest
 from softhard.data import Dataset
 from softhard.errors import DataError
 
@@ -65,18 +65,26 @@ def write_teacher_logits(
 
 
 def read_teacher_logits(
-    path: str | Path, dataset: Dataset
+    path: str | Path, dataset: Dataset, *, sha256: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, Any]]:
     """The binary teacher logits F of ``path`` on ``dataset``'s training and test split.
 
     Returns ``(train_logits, test_logits or None, description)``; raises
     :class:`~softhard.errors.DataError` naming the file and the fix when the file is missing,
     unreadable, lacks ``train_logits`` or ``fingerprint``, was written for other data, or has
-    the wrong number of examples or classes.
+    the wrong number of examples or classes, or (with ``sha256``) changed since the config
+    naming it was loaded.
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"teacher logits file {path} does not exist; {_FIX}.")
+    digest = file_digest(path)
+    if sha256 is not None and digest != sha256:
+        raise DataError(
+            f"teacher logits file {path} changed since the config was written (its digest is "
+            f"{digest}, the config's teacher.sha256 {sha256}); drop teacher.sha256 to use the "
+            "file as it is now (runs stored with the old file are then not reused)."
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             entries = {k: npz[k] for k in npz.files}
@@ -102,18 +110,18 @@ def read_teacher_logits(
     test = None
     if "test_logits" in entries:
         test = _binary(path, "test_logits", entries["test_logits"], dataset.n_test, dataset)
-    info = {"path": str(path), "sha256": _sha256(path), "has_test": test is not None}
+    info = {"path": str(path), "sha256": digest, "has_test": test is not None}
     return train, test, info
 
 
 def logits_teacher_output(
-    path: str | Path, dataset: Dataset
+    cfg: TeacherConfig, dataset: Dataset
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Train and test logits of a logits file with its description (kind, accuracies).
-
-    Without test logits, the test logits are NaN and ``test_acc`` is NaN.
-    """
-    train, test, info = read_teacher_logits(path, dataset)
+    """Train and test logits of a ``kind: logits`` teacher with its description (kind,
+    accuracies). Without test logits in the file, the test logits and ``test_acc`` are NaN."""
+    if cfg.path is None:
+        raise ValueError("a logits teacher needs teacher.path")
+    train, test, info = read_teacher_logits(cfg.path, dataset, sha256=cfg.sha256)
     y, yt = dataset.y_train_pm, dataset.y_test_pm
     test_logits = test if test is not None else torch.full((dataset.n_test,), math.nan)
     test_acc = math.nan if test is None else float(((test > 0) == (yt > 0)).double().mean())
@@ -157,7 +165,3 @@ def _binary(path: Path, name: str, arr: np.ndarray, n: int, dataset: Dataset) ->
             f"{dataset.name} has {dataset.num_classes} classes."
         )
     return torch.from_numpy(np.ascontiguousarray(logit))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]

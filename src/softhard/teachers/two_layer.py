@@ -68,7 +68,7 @@ def teacher_key(cfg: TeacherConfig, data_fingerprint: str) -> str:
     return json_digest({"teacher": settings, "data": data_fingerprint}, 20)
 
 
-_NOT_TRAINING = {"candidates", "try_all", "reference", "weak_alpha", "calibrate"}
+_NOT_TRAINING = {"candidates", "try_all", "reference", "weak_alpha", "calibrate", "path", "sha256"}
 """Teacher settings that do not change the trained weights (kept out of the cache key)."""
 
 
