@@ -137,7 +137,10 @@ def test_a_weak_candidate_is_replaced_by_the_next(digits, tmp_path):
     assert weak["vs_reference"]["weak"] and weak["vs_reference"]["p_value"] < 0.05
     assert not strong["vs_reference"]["weak"]
     assert out.info["chosen"] == 1 and out.info["val_acc"] == strong["val_acc"]
-    assert out.info["reference"]["width"] in (4, 16)
+    assert out.info["reference"]["width"] in (4, 16) and not out.info["weak_vs_reference"]
+    hopeless = cfg.model_copy(update={"candidates": cfg.candidates[:1] * 2})
+    out = chosen_teacher(hopeless, x, y, xt, yt, data_fingerprint=ds.fingerprint(), cache=tmp_path)
+    assert len(out.info["candidates"]) == 2 and out.info["weak_vs_reference"]  # gave up: flagged
     every = chosen_teacher(
         cfg.model_copy(update={"try_all": True}),
         x,

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from softhard.config import TeacherConfig, TrainConfig, json_digest
@@ -139,16 +141,44 @@ def chosen_teacher(
             configs[0], x, y_pm, x_test, y_test_pm, data_fingerprint=data_fingerprint, cache=cache
         )
     val, fit = validation_split(x.shape[0], cfg.stop.val_fraction, cfg.seed)
-    reference: tuple[Any, dict[str, Any]] | None = None
+    reference = None
     if len(configs) > 1:
         reference = hard_reference(cfg, x[fit], y_pm[fit], x[val], y_pm[val])
+
+    def train(candidate: TeacherConfig) -> TeacherOutput:
+        return network_teacher(
+            candidate, x, y_pm, x_test, y_test_pm, data_fingerprint=data_fingerprint, cache=cache
+        )
+
+    tried, records = _try_candidates(cfg, configs, train, y_pm, val, reference)
+    chosen = max(range(len(tried)), key=lambda i: rank_key(tried[i].info))
+    out = tried[chosen]
+    info = {**out.info, "candidates": records, "chosen": chosen}
+    if reference is not None:
+        info["reference"] = reference[1]
+        info["weak_vs_reference"] = all(r["vs_reference"]["weak"] for r in records)
+    if cfg.calibrate:
+        info["calibration"] = fit_temperature(out.train_logits[val], y_pm[val])
+        t = info["calibration"]["temperature"]
+        return TeacherOutput(out.train_logits / t, out.test_logits / t, info)
+    return TeacherOutput(out.train_logits, out.test_logits, info)
+
+
+def _try_candidates(
+    cfg: TeacherConfig,
+    configs: list[TeacherConfig],
+    train: Callable[[TeacherConfig], TeacherOutput],
+    y_pm: torch.Tensor,
+    val: torch.Tensor,
+    reference: tuple[np.ndarray, dict[str, Any]] | None,
+) -> tuple[list[TeacherOutput], list[dict[str, Any]]]:
+    """Train the candidates in order; with a reference, stop at the first one not significantly
+    worse on validation (unless ``cfg.try_all``). The outputs and one record per candidate."""
     tried: list[TeacherOutput] = []
     records: list[dict[str, Any]] = []
     for candidate in configs:
-        out = network_teacher(
-            candidate, x, y_pm, x_test, y_test_pm, data_fingerprint=data_fingerprint, cache=cache
-        )
-        record = {k: candidate.model_dump()[k] for k in ("width", "lr")}
+        out = train(candidate)
+        record: dict[str, Any] = {"width": candidate.width, "lr": candidate.lr}
         record |= {"max_epochs": candidate.stop.max_epochs}
         record |= {k: out.info.get(k) for k in ("epochs_used", "val_acc", "val_loss", "test_acc")}
         tried.append(out)
@@ -160,17 +190,7 @@ def chosen_teacher(
             record["vs_reference"] = {**test.info(), "weak": worse}
             if not worse and not cfg.try_all:
                 break
-    chosen = max(range(len(tried)), key=lambda i: rank_key(tried[i].info))
-    out = tried[chosen]
-    info = {**out.info, "candidates": records, "chosen": chosen}
-    if reference is not None:
-        info["reference"] = reference[1]
-    if cfg.calibrate:
-        calib = fit_temperature(out.train_logits[val], y_pm[val])
-        info["calibration"] = calib
-        t = calib["temperature"]
-        out = TeacherOutput(out.train_logits / t, out.test_logits / t, info)
-    return TeacherOutput(out.train_logits, out.test_logits, info)
+    return tried, records
 
 
 def train_teacher(
