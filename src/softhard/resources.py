@@ -167,8 +167,9 @@ def estimate_task(est: MemoryEstimate, cfg: ExperimentConfig, shape: tuple[int, 
     est.add("data", (n + n_test) * d * 8 * 3, "float64 inputs, raw and transformed")
     t = cfg.teacher
     if t.kind == "network":
-        teacher = t.width * d * 8 * 4 + (n + n_test) * t.width * 8 * 3
-        est.add("teacher", teacher, f"width {t.width} network teacher")
+        width = max([t.width] + [c.width for c in t.candidates if c.width is not None])
+        teacher = width * d * 8 * 4 + (n + n_test) * width * 8 * 3
+        est.add("teacher", teacher, f"width {width} network teacher")
     if cfg.margin.estimate or t.kind == "kernel":
         k = cfg.margin.num_directions
         est.add("margin", n * k * 8 * 3, f"{n} x {k} directions")
