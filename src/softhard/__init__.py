@@ -10,6 +10,7 @@ from softhard.ntk import KernelTeacher, MarginEstimate, empirical_ntk, estimate_
 from softhard.studies.regimes.compare import paired_compare
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling
 from softhard.studies.scaling.run import ScalingResult, ScalingSpec, load_scaling_spec, run_scaling
+from softhard.studies.theorem import TheoremSpec, reference_point, run_theorem
 from softhard.studies.two_layer import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.sweep import (
     RunStore,
@@ -38,6 +39,7 @@ __all__ = [
     "ScalingSpec",
     "SofthardError",
     "Targets",
+    "TheoremSpec",
     "TrainResult",
     "TwoLayerReLU",
     "__version__",
@@ -56,9 +58,11 @@ __all__ = [
     "min_width_search",
     "paired_compare",
     "prepare_task",
+    "reference_point",
     "run_experiment",
     "run_scaling",
     "run_sweep",
+    "run_theorem",
     "soft_neurons",
     "summarize",
     "train_bank",
