@@ -8,6 +8,7 @@
 ``sweep``        :class:`~softhard.sweep.SweepSpec`          ``softhard sweep``
 ``min_width``    :class:`~softhard.sweep.MinWidthSpec`       ``softhard min-width``
 ``scaling``      :class:`~softhard.studies.scaling.ScalingSpec`  ``softhard scaling``
+``theorem``      :class:`~softhard.studies.theorem.TheoremSpec`  ``softhard theorem``
 ===============  =========================================  ===================
 
 A file without ``kind`` is a two-layer experiment. :data:`AnyConfig` is the union (a pydantic
@@ -35,10 +36,11 @@ from softhard.config import (
 from softhard.errors import ConfigError
 from softhard.studies.deep import DeepExperimentConfig
 from softhard.studies.scaling import ScalingSpec, load_scaling_spec
+from softhard.studies.theorem import TheoremSpec, load_theorem_spec
 from softhard.sweep.minwidth import MinWidthSpec, load_min_width_spec
 from softhard.sweep.spec import SweepSpec, load_sweep_spec
 
-Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling"]
+Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling", "theorem"]
 KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
 
 
@@ -54,7 +56,8 @@ AnyConfig = Annotated[
     | Annotated[DeepExperimentConfig, Tag("deep")]
     | Annotated[SweepSpec, Tag("sweep")]
     | Annotated[MinWidthSpec, Tag("min_width")]
-    | Annotated[ScalingSpec, Tag("scaling")],
+    | Annotated[ScalingSpec, Tag("scaling")]
+    | Annotated[TheoremSpec, Tag("theorem")],
     Discriminator(kind_of),
 ]
 """A config of any kind, discriminated by its ``kind`` field."""
@@ -85,12 +88,17 @@ def _scaling_loader(path: Path, overrides: list[str] | None) -> AnyConfig:
     return load_scaling_spec(path, overrides)
 
 
+def _theorem_loader(path: Path, overrides: list[str] | None) -> AnyConfig:
+    return load_theorem_spec(path, overrides)
+
+
 KINDS: dict[Kind, KindEntry] = {
     "two_layer": KindEntry(ExperimentConfig, _plain_loader(ExperimentConfig), "run"),
     "deep": KindEntry(DeepExperimentConfig, _plain_loader(DeepExperimentConfig), "run"),
     "sweep": KindEntry(SweepSpec, load_sweep_spec, "sweep"),
     "min_width": KindEntry(MinWidthSpec, load_min_width_spec, "min-width"),
     "scaling": KindEntry(ScalingSpec, _scaling_loader, "scaling"),
+    "theorem": KindEntry(TheoremSpec, _theorem_loader, "theorem"),
 }
 
 

@@ -26,6 +26,7 @@ from softhard.cli._options import (
 )
 from softhard.cli.scaling import run_scaling_spec
 from softhard.cli.sweep import run_min_width_spec, run_sweep_spec
+from softhard.cli.theorem import run_theorem_spec
 from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
 from softhard.kinds import AnyConfig, Kind, kind_of, load_any
 from softhard.report.tables import print_table
@@ -60,6 +61,7 @@ RUNNERS: dict[Kind, Runner] = {
     "sweep": run_sweep_spec,
     "min_width": run_min_width_spec,
     "scaling": run_scaling_spec,
+    "theorem": lambda cfg, options: run_theorem_spec(cfg, options.out, options.quiet),
 }
 """The runner of each kind of config (the kinds and their models: :mod:`softhard.kinds`)."""
 

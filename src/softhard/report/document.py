@@ -59,6 +59,7 @@ class _Evidence:
     two_layer: pd.DataFrame | None = None
     fits: pd.DataFrame | None = None
     deep: pd.DataFrame | None = None
+    theorem: pd.DataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -137,7 +138,13 @@ def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Sect
     section = Section(title or folder.name, manifest=manifest, rerun=manifest.get("command"))
     section.figures = sorted(folder.glob("*.png"))
     config = _config(folder)
-    handlers = (("results", _results), ("fits", _fits), ("paired", _paired), ("margins", _margins))
+    handlers = (
+        ("results", _results),
+        ("fits", _fits),
+        ("paired", _paired),
+        ("margins", _margins),
+        ("theorem_fits", _theorem_fits),
+    )
     found = False
     for stem, handler in handlers:
         table = _read_table(folder, stem)
@@ -208,6 +215,21 @@ def _fits(
     if widths.is_file():
         section.tables.append(("Smallest widths (min_widths.csv)", pd.read_csv(widths)))
     ev.fits, ev.sources["fits"] = table, str(folder)
+
+
+def _theorem_fits(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    section.text = (
+        "Theorem study: the smallest width m*_ref whose loss at the proof's reference point "
+        "U = W0 + s V-bar reaches eps (no training), its fitted law and the levels' kappa."
+    )
+    section.tables.append(("Fitted m*_ref law (theorem_fits.csv)", table))
+    for stem in ("theorem_levels", "theorem_min_widths"):
+        extra = _read_table(folder, stem)
+        if extra is not None:
+            section.tables.append((f"{stem}.csv", extra))
+    ev.theorem, ev.sources["theorem"] = table, str(folder)
 
 
 def _paired(

@@ -51,6 +51,7 @@ from softhard.studies.deep.run import run_deep_experiment
 from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
 from softhard.studies.regimes.plot import write_comparison
 from softhard.studies.scaling.run import load_scaling_spec, run_scaling
+from softhard.studies.theorem import load_theorem_spec, run_theorem
 from softhard.studies.two_layer import run_experiment
 from softhard.sweep import load_sweep_spec, run_sweep
 
@@ -205,6 +206,14 @@ def run_deep(folder: Path, quick: bool, progress: bool) -> Path:
     return run_deep_experiment(cfg, out_dir=folder, progress=progress)
 
 
+def run_theorem_stage(folder: Path, quick: bool, progress: bool) -> Path:
+    """The reference-point width law (``theorem_digits``; its ``quick`` delta with ``--quick``)."""
+    spec = load_theorem_spec(shipped_configs()["theorem_digits"], quick=quick)
+    result = run_theorem(spec, out_dir=folder, cache=_cache(folder, "theorem"))
+    assert result.path is not None
+    return result.path
+
+
 STAGES: list[Stage] = [
     Stage("1-motivating", "motivating experiment: soft vs hard against width", run_motivating),
     Stage("2-margins", "NTK margin gamma per difficulty level, with certificate", run_margins),
@@ -216,6 +225,7 @@ STAGES: list[Stage] = [
     ),
     Stage("4-regimes", "paired regime map: soft - hard per setting", run_regimes, uses_store=True),
     Stage("5-deep", "deep students on embedded digits", run_deep),
+    Stage("6-theorem", "the bounds' exponents at the proof's reference point", run_theorem_stage),
 ]
 
 
