@@ -194,3 +194,29 @@ def test_shipped_config_validates() -> None:
     assert spec.reference.num_teacher_directions() >= 32 * 2**15
     quick = load_theorem_spec(shipped_configs()["theorem_digits"], quick=True)
     assert quick.reference.widths()[-1] < spec.reference.widths()[-1]
+
+
+def test_projected_gd_stays_inside_and_reports_the_fraction_at_the_radius() -> None:
+    from softhard.config import TrainConfig
+    from softhard.models.two_layer import TwoLayerReLU
+    from softhard.studies.theorem.families import Level
+    from softhard.studies.theorem.gd import GDSettings, gd_runs
+    from softhard.targets import Targets
+    from softhard.train import train_two_layer
+
+    x, y = _orthonormal(4)
+    est = estimate_margin(x, y, num_directions=512)
+    level = Level("f", "n=4", x, y, est, (1 / est.gamma,), ("hard",))
+    gd = GDSettings(min_log2_width=2, max_log2_width=4, seeds=[0, 1], radius_constant=0.05,
+                    max_epochs=40, lr=1.0)  # fmt: skip
+    runs = gd_runs(level, torch.zeros(4), {"hard": [0.1]}, gd)
+    rho = float(runs["rho"].iloc[0])
+    f32 = torch.float32
+    assert (runs["max_moved"] <= rho * (1 + 1e-5)).all()
+    assert runs["at_radius"].max() > 0  # the projection binds
+    for row in runs.itertuples():
+        net = TwoLayerReLU(4, int(row.width), seed=int(row.seed), init="symmetric", dtype=f32)
+        cfg = TrainConfig(optimizer="gd", lr=1.0, epochs=int(row.epochs), rho=rho)
+        train_two_layer(net, x.to(f32), Targets(y.to(f32), None, 0.0), cfg)  # the bank's dtype
+        moved = torch.linalg.vector_norm(net.weight - net.weight0, dim=1) * math.sqrt(row.width)
+        assert float((moved >= rho * (1 - 1e-4)).double().mean()) == pytest.approx(row.at_radius)

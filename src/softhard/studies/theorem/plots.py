@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 __all__ = ["draw_figures"]
 
 
-def draw_figures(folder: Path, curves: pd.DataFrame, mins: pd.DataFrame, spec: TheoremSpec) -> None:
+def draw_figures(
+    folder: Path,
+    curves: pd.DataFrame,
+    mins: pd.DataFrame,
+    spec: TheoremSpec,
+    gd: dict[str, pd.DataFrame] | None = None,
+) -> None:
     """``reference_<family>.png`` (loss at U vs width, whole and linearised) and
     ``mstar_<family>.png`` (m*_ref vs X and vs eps) for each family."""
     setting = (
@@ -30,6 +36,9 @@ def draw_figures(folder: Path, curves: pd.DataFrame, mins: pd.DataFrame, spec: T
         _loss_figure(folder / f"reference_{family}.png", part, f"{family}: loss at U ({setting})")
     for family, part in mins.groupby("family", sort=False):
         _mstar_figure(folder / f"mstar_{family}.png", part, f"{family}: m*_ref ({setting})")
+    if gd and "theorem_inequality_curves" in gd:
+        title = f"online-GD inequality terms over epochs (plain GD, lr={spec.gd.lr:g})"
+        _inequality_figure(folder / "inequality.png", gd["theorem_inequality_curves"], title)
 
 
 def _loss_figure(path: Path, part: pd.DataFrame, title: str) -> None:
@@ -85,3 +94,23 @@ def _plot_points(ax: Axes, x: pd.Series, line: pd.DataFrame, label: str) -> None
     if cens.any():
         cap = 2**15 if not ok.any() else max(line["m_star"][ok].max(), 1.0)
         ax.plot(x[cens], [cap] * int(cens.sum()), "x", color=h.get_color())
+
+
+def _inequality_figure(path: Path, curves: pd.DataFrame, title: str) -> None:
+    """One panel per run (level, mode, width): the average loss and the three bound terms."""
+    runs = list(curves.groupby(["level", "mode", "width"], sort=False))
+    cols = min(4, len(runs))
+    rows = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, ((level, mode, width), run) in zip(axes.flat, runs, strict=False):
+        for col in ("average_loss", "reference_term", "distance_term", "gradient_term"):
+            ax.plot(run["epoch"], run[col], label=col.replace("_", " "))
+        ax.set(xscale="log", yscale="log", xlabel="epochs T", title=f"{level} {mode} m={width}")
+        ax.title.set_fontsize(7)
+    axes.flat[0].legend(fontsize=6)
+    for ax in list(axes.flat)[len(runs) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -247,20 +247,19 @@ def _block(
     n = x.shape[0]
     lin = torch.zeros(n, dtype=torch.float64)
     f0 = torch.zeros(n, dtype=torch.float64)
-    acc_a = torch.zeros(n, len(ks) + 1, dtype=torch.float32)
-    acc_b = torch.zeros(n, len(ks) + 1, dtype=torch.float32)
-    k32 = ks.to(torch.float32)
+    acc_a = torch.zeros(n, len(ks) + 2, dtype=torch.float32)
+    acc_b = torch.zeros(n, len(ks) + 2, dtype=torch.float32)
+    # bucket 0 holds u <= 0 (no flip at any k), bucket len(ks) + 1 holds u >= max k and inf
+    bounds = torch.cat([torch.zeros(1), ks.to(torch.float32)])
     for w_c, a_c in zip(torch.split(w, _CHUNK), torch.split(a, _CHUNK), strict=True):
         v, _ = field_directions(w_c, x, y, q)
         pre, fld = x @ w_c.T, x @ v.T  # (n, c)
         active = pre > 0
-        lin += torch.where(active, fld, 0.0).sum(1, dtype=torch.float64)
+        lin += (fld * active).sum(1, dtype=torch.float64)
         if plain:
             f0 += (torch.relu(pre) * a_c).sum(1, dtype=torch.float64)
         at = a_c * fld
-        u = torch.where(pre * at < 0, -pre / at, torch.inf)  # > 0 exactly where a flip can come
-        idx = torch.bucketize(u, k32, right=True)
-        sigma = torch.where(active, -1.0, 1.0)
-        acc_a.scatter_add_(1, idx, sigma * pre * a_c)
-        acc_b.scatter_add_(1, idx, sigma * fld)
-    return lin, f0, acc_a[:, :-1].double().cumsum(1), acc_b[:, :-1].double().cumsum(1)
+        idx = torch.bucketize(-pre / at, bounds, right=True)  # u = -p / (a t)
+        acc_a.scatter_add_(1, idx, pre.abs().mul_(-a_c))  # a sigma p = -a |p|
+        acc_b.scatter_add_(1, idx, torch.where(active, -fld, fld))  # sigma t
+    return lin, f0, acc_a[:, 1:-1].double().cumsum(1), acc_b[:, 1:-1].double().cumsum(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,11 @@ from softhard.report.rundir import write_run
 from softhard.studies.theorem.curves import Target, reference_curves
 from softhard.studies.theorem.families import Level, prepare_family
 from softhard.studies.theorem.fit import CurveSet, fits_table, min_widths
+from softhard.studies.theorem.gd import gd_min_widths, gd_ratio_fit, gd_runs, inequality_runs
 from softhard.studies.theorem.plots import draw_figures
 from softhard.studies.theorem.reference import hard_scale
 from softhard.studies.theorem.spec import TheoremSpec
-from softhard.studies.theorem.teacher import teacher_field
+from softhard.studies.theorem.teacher import TeacherField, teacher_field
 
 __all__ = ["TheoremResult", "run_theorem"]
 
@@ -40,6 +41,7 @@ class TheoremResult:
     min_widths: pd.DataFrame
     fits: pd.DataFrame
     seconds: float
+    gd: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _targets(level: Level, spec: TheoremSpec) -> list[Target]:
@@ -50,9 +52,11 @@ def _targets(level: Level, spec: TheoremSpec) -> list[Target]:
     return out
 
 
-def _level_row(level: Level, teacher_k: int, spec: TheoremSpec) -> tuple[dict[str, object], object]:
+def _level_row(
+    level: Level, teacher_k: int, spec: TheoremSpec
+) -> tuple[dict[str, object], TeacherField]:
     est = level.estimate
-    field = teacher_field(
+    teacher = teacher_field(
         level.x, level.y, est.q, gamma=est.gamma, num_directions=teacher_k,
         seed=spec.reference.teacher_seed,
     )  # fmt: skip
@@ -64,13 +68,13 @@ def _level_row(level: Level, teacher_k: int, spec: TheoremSpec) -> tuple[dict[st
         **est.summary(),
         "gamma_closed": level.gamma_closed,
         "teacher_directions": teacher_k,
-        "teacher_fresh_lower": field.fresh_lower,
-        "mc_error": est.gamma - field.fresh_lower,
-        "kappa": field.kappa,
-        "kappa_max": field.kappa_max,
+        "teacher_fresh_lower": teacher.fresh_lower,
+        "mc_error": est.gamma - teacher.fresh_lower,
+        "kappa": teacher.kappa,
+        "kappa_max": teacher.kappa_max,
         "betas": " ".join(f"{b:.4g}" for b in level.betas),
     }
-    return row, field
+    return row, teacher
 
 
 def run_theorem(
@@ -92,29 +96,11 @@ def run_theorem(
             fam, num_directions=spec.margin.num_directions, seed=spec.margin.seed, cache=cache
         )
     ]
-    widths = spec.reference.widths()
-    teacher_k = spec.reference.num_teacher_directions()
-    level_rows, curve_parts = [], []
-    for level in levels:
-        t0 = time.perf_counter()
-        row, field = _level_row(level, teacher_k, spec)
-        part = reference_curves(
-            level.x, level.y, level.estimate.q, field.h,  # type: ignore[attr-defined]
-            targets=_targets(level, spec), widths=widths, seeds=spec.reference.seeds,
-            init=spec.reference.init,
-        )  # fmt: skip
-        part.insert(0, "level", level.name)
-        part.insert(0, "family", level.family)
-        part["gamma"] = level.gamma
-        level_rows.append(row)
-        curve_parts.append(part)
-        say(
-            f"{level.family} {level.name}: gamma {level.gamma:.4g}, {time.perf_counter() - t0:.1f} s"
-        )
-    level_table = pd.DataFrame(level_rows)
-    curves = pd.concat(curve_parts, ignore_index=True)
+    level_table, curves, fields = _reference_part(levels, spec, say)
     sets, mins = curve_sets(curves, spec)
     fits = fits_table(sets, n_boot=spec.n_boot, seed=spec.boot_seed)
+    reference_seconds = time.perf_counter() - start
+    gd = _gd_part([lv for lv in levels if lv.family in spec.gd.families], fields, spec, say)
     seconds = time.perf_counter() - start
     path = None
     if out_dir is not None:
@@ -123,13 +109,75 @@ def run_theorem(
             "theorem_reference": curves,
             "theorem_min_widths": mins,
             "theorem_fits": fits,
+            **gd,
+        }
+        manifest = {
+            "kind": "theorem",
+            "seconds": round(seconds, 2),
+            "reference_seconds": round(reference_seconds, 2),
+            "seeds": spec.reference.seeds,
         }
         path = write_run(
-            out_dir, spec, name=spec.name, tables=tables,
-            manifest={"kind": "theorem", "seconds": round(seconds, 2), "seeds": spec.reference.seeds},
-            figures=lambda folder: draw_figures(folder, curves, mins, spec),
+            out_dir, spec, name=spec.name, tables=tables, manifest=manifest,
+            figures=lambda folder: draw_figures(folder, curves, mins, spec, gd),
         )  # fmt: skip
-    return TheoremResult(path, level_table, curves, mins, fits, seconds)
+    return TheoremResult(path, level_table, curves, mins, fits, seconds, gd)
+
+
+def _reference_part(
+    levels: list[Level], spec: TheoremSpec, say: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, TeacherField]]:
+    """The levels table, the loss-at-U rows and each level's teacher field."""
+    widths = spec.reference.widths()
+    teacher_k = spec.reference.num_teacher_directions()
+    level_rows, curve_parts, fields = [], [], {}
+    for level in levels:
+        t0 = time.perf_counter()
+        row, teacher = _level_row(level, teacher_k, spec)
+        part = reference_curves(
+            level.x, level.y, level.estimate.q, teacher.h,
+            targets=_targets(level, spec), widths=widths, seeds=spec.reference.seeds,
+            init=spec.reference.init,
+        )  # fmt: skip
+        part.insert(0, "level", level.name)
+        part.insert(0, "family", level.family)
+        part["gamma"] = level.gamma
+        level_rows.append(row)
+        curve_parts.append(part)
+        fields[f"{level.family}/{level.name}"] = teacher
+        say(
+            f"{level.family} {level.name}: gamma {level.gamma:.4g}, {time.perf_counter() - t0:.1f} s"
+        )
+    return pd.DataFrame(level_rows), pd.concat(curve_parts, ignore_index=True), fields
+
+
+def _gd_part(
+    levels: list[Level], fields: dict[str, TeacherField], spec: TheoremSpec,
+    say: Callable[[str], None],
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Projected GD (m*_gd, the hard/soft ratio) and the inequality runs; {} when no family."""
+    if not levels:
+        return {}
+    runs, ineq, ineq_curves = [], [], []
+    for level in levels:
+        t0 = time.perf_counter()
+        h = fields[f"{level.family}/{level.name}"].h
+        runs.append(gd_runs(level, h, spec.eps, spec.gd))
+        summary, curves = inequality_runs(level, h, spec.eps["hard"][0], spec.gd)
+        ineq.append(summary)
+        ineq_curves.append(curves)
+        say(f"gd {level.family} {level.name}: {time.perf_counter() - t0:.1f} s")
+    table = pd.concat(runs, ignore_index=True)
+    mins = pd.concat(
+        [gd_min_widths(table, "avg_loss"), gd_min_widths(table, "best_loss")], ignore_index=True
+    )
+    return {
+        "theorem_gd": table,
+        "theorem_gd_min_widths": mins,
+        "theorem_gd_ratio": gd_ratio_fit(table, n_boot=spec.n_boot, seed=spec.boot_seed),
+        "theorem_inequality": pd.concat(ineq, ignore_index=True),
+        "theorem_inequality_curves": pd.concat(ineq_curves, ignore_index=True),
+    }
 
 
 def _points(

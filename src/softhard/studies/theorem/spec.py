@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from softhard.config import ConfigModel, apply_overrides, read_yaml, validate
 from softhard.models.two_layer import Init
 from softhard.studies.theorem.families import Family
+from softhard.studies.theorem.gd import GDSettings
 from softhard.studies.theorem.reference import HARD_CONSTANT
 
 __all__ = ["ReferenceSettings", "TheoremSpec", "load_theorem_spec"]
@@ -62,6 +63,7 @@ class TheoremSpec(ConfigModel):
     reference: ReferenceSettings = ReferenceSettings()
     eps: dict[str, list[float]] = Field(default_factory=_default_eps)
     margin: MarginSettings = MarginSettings()
+    gd: GDSettings = GDSettings()
     n_boot: int = Field(1000, ge=10)
     boot_seed: int = 0
     quick: dict[str, Any] = Field(default_factory=dict, description="spec delta for --quick")
@@ -94,6 +96,9 @@ class TheoremSpec(ConfigModel):
         missing = sorted(modes - set(self.eps))
         if missing:
             raise ValueError(f"eps needs a grid for {', '.join(missing)}")
+        unknown = sorted(set(self.gd.families) - {f.name for f in self.families})
+        if unknown:
+            raise ValueError(f"gd.families names unknown families: {', '.join(unknown)}")
         return self
 
 
