@@ -46,7 +46,7 @@ def test_each_term_matches_a_direct_computation() -> None:
 
 
 def test_inequality_holds_and_fails_without_a_term() -> None:
-    x, y, model, point, cfg, targets = _problem(6.0)
+    x, _y, model, point, cfg, targets = _problem(6.0)
     result = train_two_layer(model, x, targets, cfg, reference=point.weight)
     dist = float(((point.weight - point.weight0) ** 2).sum())
     terms = inequality_terms(result.curves, lr=cfg.lr, distance_sq=dist)
@@ -57,13 +57,13 @@ def test_inequality_holds_and_fails_without_a_term() -> None:
 
 
 def test_inequality_holds_under_projection_containing_u() -> None:
-    x, y, model, point, cfg, targets = _problem(2.0, rho=2.0)  # ||u_s - w_s(0)|| <= 2/sqrt(m)
+    x, _y, model, point, cfg, targets = _problem(2.0, rho=2.0)  # ||u_s - w_s(0)|| <= 2/sqrt(m)
     result = train_two_layer(model, x, targets, cfg, reference=point.weight)
     dist = float(((point.weight - point.weight0) ** 2).sum())
     assert inequality_terms(result.curves, lr=cfg.lr, distance_sq=dist)["holds"]
 
 
 def test_no_reference_logs_nothing() -> None:
-    x, y, model, point, cfg, targets = _problem(1.0)
+    x, _y, model, _point, cfg, targets = _problem(1.0)
     result = train_two_layer(model, x, targets, cfg)
     assert "gd_objective" not in result.curves
