@@ -195,12 +195,13 @@ def inequality_runs(
 def width_terms(table: pd.DataFrame) -> pd.DataFrame:
     """Add ``width_term``: per (level, mode), the bound term that changes most (in absolute
     value) from the smallest to the largest width logged: the one carrying the width dependence."""
-    out = table.copy()
+    out: pd.DataFrame = table.copy()
     out["width_term"] = ""
     for _, part in table.groupby(["family", "level", "mode"], sort=False):
-        lo, hi = part["width"].idxmin(), part["width"].idxmax()
+        ordered = part.sort_values("width")
+        first, last = ordered.iloc[0], ordered.iloc[-1]
         change = {
-            t: abs(float(table.at[hi, f"{t}_term"]) - float(table.at[lo, f"{t}_term"]))
+            t: abs(float(last[f"{t}_term"]) - float(first[f"{t}_term"]))
             for t in ("reference", "distance", "gradient")
         }
         out.loc[part.index, "width_term"] = max(change, key=lambda k: change[k])
