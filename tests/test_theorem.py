@@ -182,6 +182,11 @@ def test_command_writes_tables_and_figures(tmp_path: Path) -> None:
     assert set(fits["family"]) == {"ortho", "pair"}
     levels = pd.read_csv(folder / "theorem_levels.csv")
     assert (levels["kappa"] > 0).all() and levels["gamma_closed"].notna().all()
+    from softhard.report.document import collect
+
+    claims = collect(folder).claims
+    assert all("(a) mechanism" in c.evidence for c in claims[1:3])
+    assert claims[1].status != "not measured in this folder"
 
 
 def test_shipped_config_validates() -> None:

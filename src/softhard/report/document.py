@@ -60,6 +60,7 @@ class _Evidence:
     fits: pd.DataFrame | None = None
     deep: pd.DataFrame | None = None
     theorem: pd.DataFrame | None = None
+    theorem_gd: dict[str, pd.DataFrame] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,7 +88,10 @@ def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
     else:
         section = _folder(path, evidence)
         sections, rerun, kind = [section], section.rerun, "run folder"
-    claims = evaluate_claims(evidence.two_layer, evidence.fits, evidence.deep, evidence.sources)
+    claims = evaluate_claims(
+        evidence.two_layer, evidence.fits, evidence.deep, evidence.sources,
+        theorem=evidence.theorem, theorem_gd=evidence.theorem_gd,
+    )  # fmt: skip
     return Report(f"softhard report: {path.name}", path, kind, sections, claims, rerun)
 
 
@@ -225,10 +229,12 @@ def _theorem_fits(
         "U = W0 + s V-bar reaches eps (no training), its fitted law and the levels' kappa."
     )
     section.tables.append(("Fitted m*_ref law (theorem_fits.csv)", table))
-    for stem in ("theorem_levels", "theorem_min_widths"):
+    for stem in ("theorem_levels", "theorem_min_widths", "theorem_gd_min_widths",
+                 "theorem_gd_ratio", "theorem_inequality"):  # fmt: skip
         extra = _read_table(folder, stem)
         if extra is not None:
             section.tables.append((f"{stem}.csv", extra))
+            ev.theorem_gd[stem] = extra
     ev.theorem, ev.sources["theorem"] = table, str(folder)
 
 
