@@ -226,7 +226,10 @@ def _theorem_fits(
 ) -> None:
     section.text = (
         "Theorem study: the smallest width m*_ref whose loss at the proof's reference point "
-        "U = W0 + s V-bar reaches eps (no training), its fitted law and the levels' kappa."
+        "U = W0 + s V-bar reaches eps (no training), its fitted law and the levels' kappa. "
+        "The orders of the bounds are the paper's; provisional, our reading: the classification "
+        "loss read as KL, beta = 1/gamma, the symmetric initialisation and every constant "
+        "(docs/theorem.md section 5)."
     )
     section.tables.append(("Fitted m*_ref law (theorem_fits.csv)", table))
     for stem in ("theorem_levels", "theorem_min_widths", "theorem_gd_min_widths",
