@@ -130,6 +130,21 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "scaling_digits": ("scaling", [*_SMALL_SCALING, _TWO_DIGIT_LEVELS, *_SMALL_BASE_TEACHER]),
     "scaling_kernel": ("scaling", [*_SMALL_SCALING, _TWO_DIGIT_LEVELS]),
     "scaling_synthetic": ("scaling", [*_SMALL_SCALING, *_SMALL_BASE_TEACHER]),
+    "theorem_digits": (
+        "run",
+        [
+            "reference.max_log2_width=4",
+            "reference.seeds=[0,1]",
+            "reference.teacher_directions=2048",
+            "margin.num_directions=256",
+            "n_boot=20",
+            "gd.max_log2_width=3",
+            "gd.seeds=[0,1]",
+            "gd.max_epochs=5",
+            "gd.inequality_widths=[4]",
+            "gd.inequality_epochs=3",
+        ],
+    ),
 }
 
 

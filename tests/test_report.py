@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -61,27 +62,46 @@ def test_gap_claim_needs_two_levels_and_seeds() -> None:
     assert gap_claim(1, None, "gamma", "").status == NOT_MEASURED
 
 
+def theorem_fits(b: str, c: str, mode: str = "soft") -> pd.DataFrame:
+    """theorem_fits rows for one mode: the family 'digits' with the given verdicts."""
+    est = {"matches": 2.0, "differs (smaller)": 0.5, "not identified": float("nan")}
+    row = {"family": "digits", "mode": mode, "points": 8, "below": 0, "censored": 2,
+           "b": est[b], "b_lo": 1.5, "b_hi": 2.5, "b_theory": 2.0, "b_verdict": b,
+           "c": est[c], "c_lo": 0.8, "c_hi": 1.2, "c_theory": 1.0, "c_verdict": c}  # fmt: skip
+    return pd.DataFrame([row])
+
+
+def gd_mins(m_star: float, status: str = "ok") -> dict[str, pd.DataFrame]:
+    row = {"family": "digits", "level": "l", "mode": "soft", "eps": 0.1, "gamma": 0.1,
+           "readout": "avg_loss", "m_star": m_star, "status": status, "at_radius": 0.5,
+           "epochs": 100}  # fmt: skip
+    return {"theorem_gd_min_widths": pd.DataFrame([row])}
+
+
 @pytest.mark.parametrize(
-    ("verdicts", "status"),
+    ("b", "c", "m_star", "status"),
     [
-        ({("soft", "b"): "matches", ("soft", "c"): "smaller (bound loose)"}, REPRODUCED),
-        ({("soft", "b"): "matches", ("soft", "c"): "not identified"}, PARTLY),
-        ({("soft", "b"): "LARGER (bound violated)", ("soft", "c"): "matches"}, NOT_REPRODUCED),
-        ({("soft", "b"): "not identified", ("soft", "c"): "not identified"}, NOT_REPRODUCED),
-        ({("hard", "b"): "matches"}, NOT_MEASURED),
+        ("matches", "matches", 50.0, REPRODUCED),  # bound 1/(0.01 * 0.1) = 1000 >= 50
+        ("matches", "matches", 5000.0, NOT_REPRODUCED),  # GD needs more than the bound
+        ("differs (smaller)", "matches", 50.0, NOT_REPRODUCED),  # smaller is never reproduced
+        ("matches", "not identified", 50.0, PARTLY),
+        ("matches", "matches", float("nan"), PARTLY),  # bound not measured
     ],
 )
-def test_bound_claim_reads_verdicts(verdicts, status) -> None:
-    assert bound_claim(2, fits_table(verdicts), "soft", "").status == status
+def test_bound_claim_three_statements(b: str, c: str, m_star: float, status: str) -> None:
+    gd = gd_mins(m_star, "ok" if m_star == m_star else "censored")
+    claim = bound_claim(2, "soft", theorem=theorem_fits(b, c), theorem_gd=gd)
+    assert claim.status == status, claim.evidence
+    assert "(a) mechanism" in claim.evidence and "(b) bound" in claim.evidence
+    assert "(c)" in claim.evidence and "nan" not in claim.evidence.lower()
 
 
-def test_bound_claim_judges_the_theorem_loss_only() -> None:
-    fits = fits_table({("soft", "b"): "matches", ("soft", "c"): "LARGER (bound violated)"})
-    fits["loss"] = ["theorem", "yardstick"]
-    claim = bound_claim(2, fits, "soft", "")
-    assert claim.status == REPRODUCED and len(claim.table) == 1
-    fits["loss"] = ["yardstick", "theorem"]
-    assert bound_claim(2, fits, "soft", "").status == NOT_REPRODUCED
+def test_bound_claim_shows_plain_gd_without_judging_it() -> None:
+    fits = fits_table({("soft", "b"): "matches", ("soft", "c"): "matches"})
+    claim = bound_claim(2, "soft", fits=fits)
+    assert claim.status == NOT_MEASURED
+    assert "plain GD" in claim.evidence and "1.5 [1, 2]" in claim.evidence
+    assert bound_claim(3, "hard", fits=fits).status == NOT_MEASURED
 
 
 def test_deep_claim_uses_noise_as_difficulty() -> None:
@@ -108,7 +128,9 @@ def test_report_of_a_run_folder(tmp_path: Path) -> None:
 def test_report_reads_scaling_fits(tmp_path: Path) -> None:
     fits = fits_table({("soft", "b"): "matches", ("hard", "b"): "LARGER (bound violated)"})
     report = collect(make_scaling_folder(tmp_path, fits))
-    assert [c.status for c in report.claims][1:3] == [REPRODUCED, NOT_REPRODUCED]
+    # plain GD's own minimum widths are shown, never judged as the theorem (issue 20)
+    assert [c.status for c in report.claims][1:3] == [NOT_MEASURED, NOT_MEASURED]
+    assert "plain GD" in report.claims[1].evidence
     assert report.rerun == "softhard scaling scaling_digits"
 
 
@@ -172,15 +194,3 @@ def test_report_of_a_sweep_store(tmp_path: Path) -> None:
     assert report.kind == "sweep store"
     assert report.claims[0].status != NOT_MEASURED  # two levels, two seeds, soft and hard
     assert "sweep-small.png" in md_path.read_text()
-
-
-def test_bound_claim_evidence_never_prints_nan() -> None:
-    fits = fits_table({("soft", "b"): "not identified", ("soft", "c"): "not identified"})
-    fits.loc[0, ["ci_low", "ci_high"]] = float("nan")
-    fits.loc[1, ["estimate", "ci_low", "ci_high"]] = float("nan")
-    evidence = bound_claim(2, fits, "soft", "").evidence
-    assert "nan" not in evidence.lower()
-    assert "b = 1.5 (no interval)" in evidence and "c = not estimable" in evidence
-    assert (
-        "1.5 [1, 2]" in bound_claim(2, fits_table({("soft", "b"): "matches"}), "soft", "").evidence
-    )

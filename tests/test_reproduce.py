@@ -80,7 +80,7 @@ def test_quick_and_full_do_not_mix(tmp_path: Path) -> None:
 
 def test_shipped_stage_configs() -> None:
     names = [s.name for s in stages()]
-    assert names == ["1-motivating", "2-margins", "3-scaling", "4-regimes", "5-deep"]
+    assert names == ["1-motivating", "2-margins", "3-scaling", "4-regimes", "5-deep", "6-theorem"]
     for quick in (True, False):
         cfg = motivating_config(quick)
         assert len(cfg.tasks) >= 3 and {"soft", "hard"} <= set(cfg.label_modes)

@@ -13,6 +13,7 @@ from softhard.studies.scaling.fit import ScalingFit, fit_scaling
 from softhard.studies.scaling.run import ScalingResult, run_scaling
 from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
 from softhard.studies.table import STUDIES, StudyKind
+from softhard.studies.theorem import TheoremSpec, reference_point, run_theorem
 from softhard.studies.two_layer import ExperimentResult, prepare_task, run_experiment, summarize
 from softhard.sweep import RunStore, load_sweep_spec, run_sweep
 from softhard.targets import Targets, make_targets
@@ -37,6 +38,7 @@ __all__ = [
     "SofthardError",
     "StudyKind",
     "Targets",
+    "TheoremSpec",
     "TrainResult",
     "TwoLayerReLU",
     "__version__",
@@ -55,9 +57,11 @@ __all__ = [
     "min_width_search",
     "paired_compare",
     "prepare_task",
+    "reference_point",
     "run_experiment",
     "run_scaling",
     "run_sweep",
+    "run_theorem",
     "soft_neurons",
     "summarize",
     "train_bank",

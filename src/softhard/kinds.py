@@ -8,6 +8,7 @@
 ``sweep``        :class:`~softhard.sweep.SweepSpec`          ``softhard sweep``
 ``min_width``    :class:`~softhard.studies.min_width.MinWidthSpec`  ``softhard min-width``
 ``scaling``      :class:`~softhard.studies.scaling.ScalingSpec`  ``softhard scaling``
+``theorem``      :class:`~softhard.studies.theorem.TheoremSpec`  ``softhard theorem``
 ===============  =========================================  ===================
 
 A file without ``kind`` is a two-layer experiment. :data:`KINDS` is the study table
@@ -31,6 +32,7 @@ from softhard.studies.deep import DeepExperimentConfig
 from softhard.studies.min_width import MinWidthSpec
 from softhard.studies.scaling import ScalingSpec
 from softhard.studies.table import KIND_NAMES, STUDIES, Kind, StudyKind
+from softhard.studies.theorem import TheoremSpec
 from softhard.sweep.spec import SweepSpec
 
 KINDS = STUDIES
@@ -50,7 +52,8 @@ AnyConfig = Annotated[
     | Annotated[DeepExperimentConfig, Tag("deep")]
     | Annotated[SweepSpec, Tag("sweep")]
     | Annotated[MinWidthSpec, Tag("min_width")]
-    | Annotated[ScalingSpec, Tag("scaling")],
+    | Annotated[ScalingSpec, Tag("scaling")]
+    | Annotated[TheoremSpec, Tag("theorem")],
     Discriminator(kind_of),
 ]
 """A config of any kind that softhard ships, discriminated by its ``kind`` field."""

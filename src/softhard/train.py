@@ -27,6 +27,7 @@ import torch
 from softhard import losses
 from softhard.config import TrainConfig
 from softhard.errors import ConfigError
+from softhard.inequality import INEQUALITY_COLUMNS, linearised_logits
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.targets import Targets
 
@@ -126,8 +127,14 @@ def train_two_layer(
     x_test: torch.Tensor | None = None,
     y_test_pm: torch.Tensor | None = None,
     shuffle_seed: int = 0,
+    reference: torch.Tensor | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient (docs/theory.md section 1)."""
+    """Train ``model`` in place on ``(x, targets)`` with the explicit gradient (docs/theory.md section 1).
+
+    ``reference``: a point U (shape of the weights; full-batch ``gd`` only) whose online-GD
+    inequality is logged, adding the curves :data:`~softhard.inequality.INEQUALITY_COLUMNS`
+    (see :mod:`softhard.inequality`). None (the default) logs nothing and costs nothing.
+    """
     if not isinstance(cfg.epochs, int):
         raise ConfigError(
             f"train_two_layer needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
@@ -136,6 +143,9 @@ def train_two_layer(
     weight = model.weight
     step = _stepper(cfg, weight)
     rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}
+    if reference is not None:
+        _check_reference(cfg, weight, reference)
+        rows.update({c: [] for c in INEQUALITY_COLUMNS})
     total, reason = 0.0, None
     for epoch in range(cfg.epochs):
         with torch.no_grad():
@@ -155,6 +165,8 @@ def train_two_layer(
                 fb = f if len(idx) == x.shape[0] else model(xb)
                 sub = _subset(targets, idx)
                 weight.grad = model.explicit_grad(xb, sub.objective_grad(fb))
+            if reference is not None:
+                _log_inequality(rows, model, x, f, targets, reference)
             step()
             if cfg.rho is not None:
                 model.project_(cfg.rho)
@@ -170,6 +182,36 @@ def train_two_layer(
     return TrainResult(
         weight.detach().clone(), curves, final, reason is not None, reason, epochs_run
     )
+
+
+def _check_reference(cfg: TrainConfig, weight: torch.Tensor, reference: torch.Tensor) -> None:
+    if cfg.optimizer != "gd":
+        raise ConfigError(
+            f"the GD inequality is logged for full-batch gd only, got train.optimizer="
+            f"{cfg.optimizer!r}"
+        )
+    if reference.shape != weight.shape:
+        raise ConfigError(
+            f"reference point of shape {tuple(reference.shape)}, weights {tuple(weight.shape)}"
+        )
+
+
+@torch.no_grad()
+def _log_inequality(
+    rows: dict[str, list[float]],
+    model: TwoLayerReLU,
+    x: torch.Tensor,
+    f: torch.Tensor,
+    targets: Targets,
+    reference: torch.Tensor,
+) -> None:
+    """L(W_t), L^(t)(U) and ||grad L(W_t)||^2 at this step (the gradient is in weight.grad)."""
+    f_ref = linearised_logits(x, model.weight, model.a, reference.to(x.dtype))
+    grad = model.weight.grad
+    assert grad is not None
+    rows["gd_objective"].append(float(targets.objective(f).mean()))
+    rows["gd_reference"].append(float(targets.objective(f_ref).mean()))
+    rows["gd_grad_sq"].append(float((grad * grad).sum()))
 
 
 def _batch_size(cfg: TrainConfig) -> int | None:

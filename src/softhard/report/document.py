@@ -63,6 +63,8 @@ class Evidence:
     two_layer: pd.DataFrame | None = None
     fits: pd.DataFrame | None = None
     deep: pd.DataFrame | None = None
+    theorem: pd.DataFrame | None = None
+    theorem_gd: dict[str, pd.DataFrame] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -99,7 +101,10 @@ def collect(path: str | Path, *, scratch: Path | None = None) -> Report:
     else:
         section = _folder(path, evidence)
         sections, rerun, kind = [section], section.rerun, "run folder"
-    claims = evaluate_claims(evidence.two_layer, evidence.fits, evidence.deep, evidence.sources)
+    claims = evaluate_claims(
+        evidence.two_layer, evidence.fits, evidence.deep, evidence.sources,
+        theorem=evidence.theorem, theorem_gd=evidence.theorem_gd,
+    )  # fmt: skip
     return Report(f"softhard report: {path.name}", path, kind, sections, claims, rerun)
 
 
@@ -224,6 +229,26 @@ def fits_section(
     if widths.is_file():
         section.tables.append(("Smallest widths (min_widths.csv)", pd.read_csv(widths)))
     ev.fits, ev.sources["fits"] = table, str(folder)
+
+
+def theorem_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
+) -> None:
+    section.text = (
+        "Theorem study: the smallest width m*_ref whose loss at the proof's reference point "
+        "U = W0 + s V-bar reaches eps (no training), its fitted law and the levels' kappa. "
+        "The orders of the bounds are the paper's; provisional, our reading: the classification "
+        "loss read as KL, beta = 1/gamma, the symmetric initialisation and every constant "
+        "(docs/theorem.md section 5)."
+    )
+    section.tables.append(("Fitted m*_ref law (theorem_fits.csv)", table))
+    for stem in ("theorem_levels", "theorem_min_widths", "theorem_gd_min_widths",
+                 "theorem_gd_ratio", "theorem_inequality"):  # fmt: skip
+        extra = _read_table(folder, stem)
+        if extra is not None:
+            section.tables.append((f"{stem}.csv", extra))
+            ev.theorem_gd[stem] = extra
+    ev.theorem, ev.sources["theorem"] = table, str(folder)
 
 
 def paired_section(

@@ -10,6 +10,7 @@ One :class:`StudyKind` per ``kind`` of config says everything the generic parts 
 ``sweep``        SweepSpec                         ``sweep``      --       paired           4
 ``min_width``    MinWidthSpec                      ``min-width``  --       --               --
 ``scaling``      ScalingSpec                       ``scaling``    --       fits             3
+``theorem``      TheoremSpec                       ``theorem``    --       theorem_fits     6
 ===============  ================================  =============  =======  ===============  ==========
 
 Readers: :mod:`softhard.kinds` (loading any config), the sweep machinery
@@ -37,6 +38,7 @@ from softhard.report.document import (
     margins_section,
     paired_section,
     results_section,
+    theorem_section,
 )
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.stage import deep_stage
@@ -48,10 +50,12 @@ from softhard.studies.regimes import regimes_stage
 from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
 from softhard.studies.scaling.stage import scaling_stage
 from softhard.studies.stage import Stage
+from softhard.studies.theorem.spec import TheoremSpec, load_theorem_spec
+from softhard.studies.theorem.stage import theorem_stage
 from softhard.sweep.spec import SweepSpec, load_sweep_spec
 from softhard.sweep.study import SWEEPABLE, SweepStudy
 
-Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling"]
+Kind = Literal["two_layer", "deep", "sweep", "min_width", "scaling", "theorem"]
 KIND_NAMES: tuple[Kind, ...] = get_args(Kind)
 
 Loader = Callable[[Path, list[str] | None], BaseModel]
@@ -96,6 +100,10 @@ def _scaling_loader(path: Path, overrides: list[str] | None) -> BaseModel:
     return load_scaling_spec(path, overrides)
 
 
+def _theorem_loader(path: Path, overrides: list[str] | None) -> BaseModel:
+    return load_theorem_spec(path, overrides)
+
+
 _MOTIVATING = Stage(
     "1-motivating", "motivating experiment: soft vs hard against width", run_motivating
 )
@@ -112,6 +120,7 @@ _REGIMES = Stage(
     "4-regimes", "paired regime map: soft - hard per setting", regimes_stage, uses_store=True
 )
 _DEEP = Stage("5-deep", "deep students on embedded digits", deep_stage)
+_THEOREM = Stage("6-theorem", "the bounds' exponents at the proof's reference point", theorem_stage)
 
 STUDIES: dict[Kind, StudyKind] = {
     "two_layer": StudyKind(
@@ -144,6 +153,13 @@ STUDIES: dict[Kind, StudyKind] = {
         "scaling",
         reports=(("fits", fits_section),),
         stages=(_SCALING,),
+    ),
+    "theorem": StudyKind(
+        TheoremSpec,
+        _theorem_loader,
+        "theorem",
+        reports=(("theorem_fits", theorem_section),),
+        stages=(_THEOREM,),
     ),
 }
 """Every kind of config and its study's parts (see the module docstring)."""
