@@ -225,7 +225,8 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
     assert "Mean over seeds" in text and "yard: the yardstick" in text
     assert text.count("yard") >= 4 and text.count("theorem") >= 4  # the table's headers
     assert "digits:3-8: T = 150 (fixed)" in text
-    assert "WEAK TEACHER: teacher" in text and "< best hard student" in text
+    assert "WEAK TEACHER (data seed 0): teacher" in text and "< hard student" in text
+    assert "McNemar p = " in text and "discordant test examples" in text
 
 
 def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):

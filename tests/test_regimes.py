@@ -294,5 +294,5 @@ def test_shipped_regime_configs_train_teachers_to_the_stopping_rule():
     soft_wins = load_config(shipped_configs()["soft_wins"])
     assert isinstance(soft_wins, ExperimentConfig)
     for teacher in [r.config.teacher for r in runs] + [soft_wins.teacher]:
-        assert teacher.kind == "network" and teacher.stop.rule == "val_loss"
+        assert teacher.kind == "network" and teacher.stop.rule == "val_acc"
         assert teacher.width == 1024

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,8 +16,8 @@ from softhard.teachers.two_layer import (
     teacher_key,
     train_teacher,
     validation_split,
-    weak_teachers,
 )
+from softhard.teachers.weak import TaskPredictions, weak_teachers
 
 
 @pytest.fixture(scope="module")
@@ -85,28 +86,27 @@ def test_the_rule_is_part_of_the_cache_key_and_the_info_survives_the_cache(noisy
 
 
 def test_weak_teacher_flag_compares_with_the_best_hard_width():
+    """The best width by seed-mean (8, mean 0.94), its median student (seed 1 of two sorted
+    0.92 < 0.96: the upper, 0.96), and the paired test on 100 test examples."""
     rows = [
-        {
-            "task": "t",
-            "label_mode": m,
-            "width": w,
-            "seed": s,
-            "test_acc": acc,
-            "teacher_test_acc": 0.9,
-        }
+        {"task": "t", "task_index": 0, "label_mode": m, "width": w, "seed": s, "test_acc": acc}
         for m, w, s, acc in [
             ("hard", 2, 0, 0.80),
             ("hard", 2, 1, 0.90),  # mean 0.85
             ("hard", 8, 0, 0.96),
-            ("hard", 8, 1, 0.92),  # mean 0.94: beats the teacher
+            ("hard", 8, 1, 0.92),  # mean 0.94: the best width
             ("soft", 8, 0, 0.99),  # soft students are not the yardstick of the flag
         ]
     ]
     table = pd.DataFrame(rows)
-    (flag,) = weak_teachers(table)
+    student = np.arange(100) >= 4  # 96 right
+    teacher = np.arange(100) >= 20  # 80 right, wrong on 16 the student gets right
+    preds = TaskPredictions(teacher, {(8, 0): student, (8, 1): student, (2, 0): student})
+    (flag,) = weak_teachers(table, {0: preds})
     assert flag["best_hard_width"] == 8 and flag["best_hard_test_acc"] == pytest.approx(0.94)
-    table["teacher_test_acc"] = 0.95
-    assert weak_teachers(table) == []
+    assert flag["student_seed"] == 0 and flag["student_only"] == 16 and flag["teacher_only"] == 0
+    assert flag["p_value"] == pytest.approx(2 * 0.5**16)
+    assert weak_teachers(table, {0: TaskPredictions(student, preds.hard)}) == []
 
 
 def test_a_one_epoch_teacher_is_flagged_in_the_run(tmp_path):

@@ -7,6 +7,7 @@ from softhard.cli import reproduce as _reproduce  # noqa: F401  (registers comma
 from softhard.cli import run as _run  # noqa: F401  (registers commands)
 from softhard.cli import scaling as _scaling  # noqa: F401  (registers commands)
 from softhard.cli import sweep as _sweep  # noqa: F401  (registers commands)
+from softhard.cli import teacher as _teacher  # noqa: F401  (registers commands)
 from softhard.cli._app import app
 
 __all__ = ["app"]

@@ -31,7 +31,7 @@ from softhard.kinds import AnyConfig, Kind, kind_of, load_any
 from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
-from softhard.teachers.two_layer import weak_teacher_text
+from softhard.teachers.weak import weak_teacher_text
 
 
 def load_any_config(config: str, overrides: list[str] | None) -> AnyConfig:

@@ -42,13 +42,9 @@ from softhard.report.rundir import environment
 from softhard.resources import check_experiment
 from softhard.student import Student
 from softhard.targets import make_targets
-from softhard.teachers.two_layer import (
-    TeacherOutput,
-    network_teacher,
-    validation_split,
-    weak_teacher_text,
-    weak_teachers,
-)
+from softhard.teachers.logits import logits_teacher_output
+from softhard.teachers.two_layer import TeacherOutput, chosen_teacher, validation_split
+from softhard.teachers.weak import task_predictions, teacher_checks, weak_teacher_text
 from softhard.train import CURVE_COLUMNS, VAL_COLUMNS, TrainResult, train_two_layer
 from softhard.tuning import TUNED_COLUMNS, tuned_result, tuned_row
 
@@ -92,9 +88,10 @@ class PreparedTask:
 class ExperimentResult:
     """What :func:`run_experiment` produced: the run folder and its tables.
 
-    ``horizons``: the T of each task (see :class:`~softhard.horizon.Horizon`); ``weak_teachers``:
-    the tasks whose teacher tests below the best hard-label student (see
-    :func:`softhard.teachers.two_layer.weak_teachers`).
+    ``horizons``: the T of each task (see :class:`~softhard.horizon.Horizon`);
+    ``teacher_checks``: per task and data seed, the teacher against the best hard-label student
+    on test data (exact McNemar, :mod:`softhard.teachers.weak`); ``weak_teachers``: those
+    significantly worse.
     """
 
     path: Path | None
@@ -102,6 +99,7 @@ class ExperimentResult:
     curves: pd.DataFrame
     horizons: list[Horizon] = field(default_factory=list)
     weak_teachers: list[dict[str, Any]] = field(default_factory=list)
+    teacher_checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def prepare_task(
@@ -150,8 +148,11 @@ def prepare_task(
     if teacher.kind == "kernel":
         assert estimate is not None  # estimated above for every kernel teacher
         output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
+    elif teacher.kind == "logits":
+        assert teacher.path is not None  # the config requires it
+        output = TeacherOutput(*logits_teacher_output(teacher.path, dataset))
     else:
-        output = network_teacher(
+        output = chosen_teacher(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
         )
     n_teacher = int(x.shape[0])
@@ -399,8 +400,8 @@ def result_row(
 
 
 def _teacher_rule(cfg: ExperimentConfig) -> str:
-    """The teacher's stop rule as a setting ("kernel" for the kernel teacher, which has none)."""
-    return cfg.teacher.stop.rule if cfg.teacher.kind == "network" else "kernel"
+    """The teacher's stop rule as a setting (the kind for kernel and logits teachers: no rule)."""
+    return cfg.teacher.stop.rule if cfg.teacher.kind == "network" else cfg.teacher.kind
 
 
 def _teacher_epochs(cfg: ExperimentConfig) -> int | None:
@@ -450,18 +451,31 @@ def run_experiment(
         for i, t in enumerate(cfg.task_list())
     ]
     students = cfg.students()
-    rows, curves, horizons = [], [], []
+    rows, curves, horizons, preds = [], [], [], {}
     with student_progress(len(tasks) * len(students), enabled=progress) as advance:
         for task in tasks:
             horizon = task_horizon(task, students, cfg)
             horizons.append(horizon)
             results = train_students(task, students, cfg, epochs=horizon.epochs, on_done=advance)
+            found = task_predictions(
+                task.teacher.test_logits,
+                task.x_test,
+                task.y_test_pm,
+                students,
+                results,
+                init=cfg.student.init,
+                signs=cfg.student.signs,
+            )
+            if found is not None:
+                preds[task.index] = found
             for student, trained in zip(students, results, strict=True):
                 rows.append(result_row(task, student, trained, cfg, horizon))
                 curves.append(curves_frame(task, student, trained))
     table = pd.DataFrame(rows)
     curve_table = pd.concat(curves, ignore_index=True)
-    result = ExperimentResult(None, table, curve_table, horizons, weak_teachers(table))
+    checks = teacher_checks(table, preds, cfg.teacher.weak_alpha)
+    result = ExperimentResult(None, table, curve_table, horizons, [c for c in checks if c["weak"]])
+    result = dataclasses.replace(result, teacher_checks=checks)
     if write:
         path = _write_run(
             cfg, tasks, result, Path(out_dir or cfg.out_dir), time.perf_counter() - start
@@ -514,6 +528,7 @@ def _write_run(
                 {"task": t.name, **h.info()} for t, h in zip(tasks, result.horizons, strict=True)
             ],
             "weak_teachers": result.weak_teachers,
+            "teacher_checks": result.teacher_checks,
         },
     )
 

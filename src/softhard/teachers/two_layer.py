@@ -23,13 +23,11 @@ Soft labels are ``sigmoid(F(x) / T)`` of the teacher's logits F (:func:`softhard
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 
 from softhard.config import TeacherConfig, TrainConfig, json_digest
@@ -38,6 +36,14 @@ from softhard.engine import BankEntry, train_bank
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.student import Student
 from softhard.teachers.cache import teachers_dir
+from softhard.teachers.selection import (
+    CheckTracker,
+    candidate_configs,
+    fit_temperature,
+    hard_reference,
+    rank_key,
+)
+from softhard.teachers.weak import correct, significantly_worse
 from softhard.train import TrainResult
 
 
@@ -58,7 +64,12 @@ class TeacherOutput:
 
 def teacher_key(cfg: TeacherConfig, data_fingerprint: str) -> str:
     """Content key of a teacher: sha256 of its config and the dataset's fingerprint."""
-    return json_digest({"teacher": cfg.model_dump(mode="json"), "data": data_fingerprint}, 20)
+    settings = cfg.model_dump(mode="json", exclude=_NOT_TRAINING)
+    return json_digest({"teacher": settings, "data": data_fingerprint}, 20)
+
+
+_NOT_TRAINING = {"candidates", "try_all", "reference", "weak_alpha", "calibrate"}
+"""Teacher settings that do not change the trained weights (kept out of the cache key)."""
 
 
 def _weights_hash(weight: torch.Tensor, a: torch.Tensor) -> str:
@@ -101,6 +112,67 @@ def network_teacher(
     return TeacherOutput(train_logits, test_logits, info)
 
 
+def chosen_teacher(
+    cfg: TeacherConfig,
+    x: torch.Tensor,
+    y_pm: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test_pm: torch.Tensor,
+    *,
+    data_fingerprint: str,
+    cache: Path | None = None,
+) -> TeacherOutput:
+    """The network teacher chosen on validation among ``cfg.candidates``, optionally calibrated.
+
+    Without candidates and calibration this is :func:`network_teacher`. Otherwise each
+    candidate (:func:`~softhard.teachers.selection.candidate_configs`) is trained (or read from
+    the cache) in order; with two or more, each is compared on the validation part with the
+    hard-label reference (:func:`~softhard.teachers.selection.hard_reference`, exact McNemar at
+    ``cfg.weak_alpha``) and the search stops at the first that is not significantly worse
+    (unless ``cfg.try_all``). The best tried on validation accuracy, ties broken by validation
+    loss, is kept; ``info`` records every tried candidate and the choice. With ``calibrate``
+    its logits are divided by the temperature fitted to the validation NLL.
+    """
+    configs = candidate_configs(cfg)
+    if len(configs) == 1 and not cfg.calibrate:
+        return network_teacher(
+            configs[0], x, y_pm, x_test, y_test_pm, data_fingerprint=data_fingerprint, cache=cache
+        )
+    val, fit = validation_split(x.shape[0], cfg.stop.val_fraction, cfg.seed)
+    reference: tuple[Any, dict[str, Any]] | None = None
+    if len(configs) > 1:
+        reference = hard_reference(cfg, x[fit], y_pm[fit], x[val], y_pm[val])
+    tried: list[TeacherOutput] = []
+    records: list[dict[str, Any]] = []
+    for candidate in configs:
+        out = network_teacher(
+            candidate, x, y_pm, x_test, y_test_pm, data_fingerprint=data_fingerprint, cache=cache
+        )
+        record = {k: candidate.model_dump()[k] for k in ("width", "lr")}
+        record |= {"max_epochs": candidate.stop.max_epochs}
+        record |= {k: out.info.get(k) for k in ("epochs_used", "val_acc", "val_loss", "test_acc")}
+        tried.append(out)
+        records.append(record)
+        if reference is not None:
+            worse, test = significantly_worse(
+                correct(out.train_logits[val], y_pm[val]), reference[0], cfg.weak_alpha
+            )
+            record["vs_reference"] = {**test.info(), "weak": worse}
+            if not worse and not cfg.try_all:
+                break
+    chosen = max(range(len(tried)), key=lambda i: rank_key(tried[i].info))
+    out = tried[chosen]
+    info = {**out.info, "candidates": records, "chosen": chosen}
+    if reference is not None:
+        info["reference"] = reference[1]
+    if cfg.calibrate:
+        calib = fit_temperature(out.train_logits[val], y_pm[val])
+        info["calibration"] = calib
+        t = calib["temperature"]
+        out = TeacherOutput(out.train_logits / t, out.test_logits / t, info)
+    return TeacherOutput(out.train_logits, out.test_logits, info)
+
+
 def train_teacher(
     cfg: TeacherConfig, x: torch.Tensor, y_pm: torch.Tensor
 ) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -118,7 +190,7 @@ def train_teacher(
     val, fit = validation_split(x.shape[0], cfg.stop.val_fraction, cfg.seed)
     xf, yf, xv, yv = x[fit], y_pm[fit], x[val], y_pm[val]
     stop, weight, done = cfg.stop, None, 0
-    best: dict[str, Any] = {"val_loss": math.inf}
+    tracker = CheckTracker(rule, stop.patience)
     while done < stop.max_epochs:
         epochs = min(stop.check_every, stop.max_epochs - done)
         new, res = _segment(cfg, xf, yf, weight, epochs, xv, yv)
@@ -127,15 +199,13 @@ def train_teacher(
         weight, done = new, done + epochs
         now = {"weight": weight, "epochs_used": done, "val_loss": res.final["test_loss"]}
         now |= {"val_acc": res.final["test_acc"], "fit_acc": res.final["train_acc"]}
+        if tracker.offer(now):
+            break
         if rule == "train_tol":
-            best = now
             before, after = float(res.curves["loss"][0]), res.final["loss"]
             if abs(before - after) <= stop.tol * abs(after):
                 break
-        elif now["val_loss"] < best["val_loss"]:
-            best = now
-        elif done - best.get("epochs_used", 0) >= stop.patience:
-            break
+    best = tracker.best
     if "weight" not in best:  # diverged before the first check
         raise ValueError(f"the network teacher diverged within {stop.check_every} epochs")
     info = {k: v for k, v in best.items() if k != "weight"}
@@ -174,48 +244,6 @@ def _segment(
 
 def _accuracy(logits: torch.Tensor, y_pm: torch.Tensor) -> float:
     return float(((logits > 0) == (y_pm > 0)).double().mean())
-
-
-def weak_teachers(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Tasks whose teacher tests below the best hard-label student (a warning for the user).
-
-    Per task: the hard-label students' test accuracy, averaged over seeds per width; the best
-    width's mean is compared with the teacher's test accuracy (``teacher_test_acc``). Soft
-    labels from such a teacher carry less than the hard labels do, so a soft-vs-hard
-    comparison there says more about the teacher than about the labels. Tasks without
-    hard-label students or without a teacher test accuracy are not checked.
-    """
-    need = {"task", "label_mode", "width", "test_acc", "teacher_test_acc"}
-    if not need <= set(table.columns):
-        return []
-    out = []
-    hard = table[table["label_mode"] == "hard"]
-    for task, rows in hard.groupby("task", sort=False):
-        teacher = float(rows["teacher_test_acc"].iloc[0])
-        per_width = rows.groupby("width")["test_acc"].mean()
-        if per_width.empty or not math.isfinite(teacher):
-            continue
-        best_width = int(per_width.idxmax())
-        best = float(per_width.max())
-        if teacher < best:
-            out.append(
-                {
-                    "task": str(task),
-                    "teacher_test_acc": teacher,
-                    "best_hard_test_acc": best,
-                    "best_hard_width": best_width,
-                }
-            )
-    return out
-
-
-def weak_teacher_text(flag: dict[str, Any]) -> str:
-    """One line for a flagged task, e.g. ``WEAK TEACHER: teacher 0.867 < best hard student
-    0.950 (width 64)``."""
-    return (
-        f"WEAK TEACHER: teacher {flag['teacher_test_acc']:.3f} < best hard student "
-        f"{flag['best_hard_test_acc']:.3f} (width {flag['best_hard_width']})"
-    )
 
 
 def _load(path: Path) -> dict[str, Any] | None:
