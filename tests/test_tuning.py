@@ -1,12 +1,14 @@
 """Per-arm tuning on validation data: planted best rates and epochs, and the tuned comparison."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from pydantic import ValidationError
 
 from softhard.config import ExperimentConfig, validate
 from softhard.errors import ConfigError
+from softhard.studies.regimes.by_width import plot_paired_by_width, verdict
 from softhard.studies.regimes.compare import paired_compare
 from softhard.studies.two_layer import run_experiment
 from softhard.train import TrainResult
@@ -107,3 +109,23 @@ def test_tune_refuses_fixed_rate_settings():
     assert cfg.val_fraction() == pytest.approx(0.2)
     with pytest.raises(ConfigError, match="tune.lrs"):
         validate(ExperimentConfig, {"tune": {"lrs": [0.0, 1.0]}})
+
+
+def test_the_demo_verdict_names_the_cells_that_differ(tmp_path):
+    rows = []
+    for task, diffs in (("easy", (0.0, 0.0)), ("noisy", (0.05, -0.04))):
+        for width, diff in zip((1, 4), diffs, strict=True):
+            sign = "+" if diff > 0 else "-" if diff < 0 else "0"
+            rows.append(
+                {
+                    "task": task, "width": width, "epoch": 300, "mean_diff": diff,
+                    "ci_low": diff - 0.01, "ci_high": diff + 0.01, "sign": sign,
+                    "unit": "student seeds (1 data seed)", "steps": "tuned",
+                }
+            )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    text = verdict(frame)
+    assert "beat hard labels in 1 of 4" in text and "noisy width 1" in text
+    assert "hard labels won 1 (noisy width 4)" in text and "2 were not distinguishable" in text
+    assert "tuned on validation data" in text
+    assert plot_paired_by_width(frame, tmp_path / "f.png", title="t").stat().st_size > 0

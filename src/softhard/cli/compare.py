@@ -155,7 +155,7 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
         wide = {"min_width": 14} if col == "task" else {"no_wrap": True}
         table.add_column(_short(col), overflow="fold", **wide)
     tuned = bool((frame["steps"] == "tuned").any())
-    for col in ("epoch", "diff", "95% interval", "n", "sig", *(["lr s/h"] if tuned else [])):
+    for col in ("epoch", "diff", "95% interval", "n", "sig"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in frame.itertuples(index=False):
         r = dict(zip(frame.columns, row, strict=True))
@@ -166,7 +166,6 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
             f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
             str(r["n_seeds"]),
             r["sign"] if r["significant"] else "ns",
-            *([f"{r['lr_soft_chosen']:g}/{r['lr_hard_chosen']:g}"] if tuned else []),
         )
     console.print(table)
     units = ", ".join(sorted(set(frame["unit"])))
@@ -174,8 +173,9 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
         f"n: {units} (student seeds averaged within a data seed); sig: + soft better, "
         "- hard better, ns: the interval contains 0"
         + (
-            "; lr s/h: each arm's median learning rate, chosen with its stopping epoch on "
-            "validation data (softhard.tuning)"
+            "; learning rates chosen on validation data (median over cells, soft/hard): "
+            f"{frame['lr_soft_chosen'].median():g}/{frame['lr_hard_chosen'].median():g} "
+            "(per cell: paired.csv, lr_soft_chosen and lr_hard_chosen)"
             if tuned
             else ""
         ),

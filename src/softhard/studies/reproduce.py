@@ -57,8 +57,8 @@ from softhard.sweep import load_sweep_spec, run_sweep
 # --quick: the same studies with fewer seeds, widths and epochs (never other data or settings).
 QUICK_MOTIVATING = ["seeds=[0,1,2]", "widths=[1,2,4,8,16,32,64]", "train.epochs=150"]
 QUICK_DEEP = ["seeds=[0,1,2]", "widths=[1,4,16]", "train.epochs=6", "teacher.epochs=15"]
-QUICK_REGIMES = ["base.data_seeds=[0,1,2,3]", "base.seeds=[0]", "base.train.epochs=200"]
-REGIME_HORIZONS: dict[bool, list[Any]] = {True: [50, 200, "last"], False: [50, 200, 1000, "last"]}
+QUICK_REGIMES = ["base.data_seeds=[0,1]", "base.seeds=[0]", "base.train.epochs=150"]
+REGIME_HORIZONS: dict[bool, list[Any]] = {True: [50, "last"], False: [50, "last"]}
 MARGIN_DIRECTIONS = {True: 2048, False: 8192}
 
 
