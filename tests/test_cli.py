@@ -229,13 +229,14 @@ def test_summary_shows_the_yardstick_the_horizon_and_a_weak_teacher(tmp_path):
     assert "McNemar p = " in text and "discordant test examples" in text
 
 
-def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):
+def test_demo_runs_reduced_with_tuned_arms_and_says_what_it_found(tmp_path):
     overrides = [
         "tasks=[digits:0-1]",
         "widths=[2,4]",
-        "seeds=[0]",
+        "seeds=[0,1]",
         "margin.estimate=false",
-        "train.auto={start: 4, cap: 8, rtol: 0.05}",
+        "train.epochs=8",
+        "tune.lrs=[0.5,8]",
         "teacher.width=16",
         "teacher.stop.max_epochs=20",
         "teacher.stop.check_every=10",
@@ -245,5 +246,9 @@ def test_demo_runs_reduced_with_its_teacher_rule_and_auto_horizon(tmp_path):
     assert result.exit_code == 0, result.output
     (folder,) = list((tmp_path / "runs").iterdir())
     table = pd.read_csv(folder / "results.csv")
-    assert table["epochs_auto"].all() and set(table["epochs"]) <= {4, 8}
-    assert "(auto, " in result.output
+    assert set(table["steps"]) == {"tuned"} and set(table["lr"]) <= {0.5, 8.0}
+    assert (folder / "soft_minus_hard.png").is_file()
+    paired = pd.read_csv(folder / "paired.csv")
+    assert len(paired) == 2 and set(paired["unit"]) == {"student seeds (1 data seed)"}
+    text = " ".join(result.output.split())
+    assert "With each arm's learning rate and stopping epoch tuned on validation data" in text

@@ -88,6 +88,49 @@ def test_every_model_matches_the_reference(name, dtype):
         _assert_same(bank, _reference(spec, x, cfg, xt, yt, dtype), RTOL[dtype])
 
 
+@pytest.mark.parametrize("name", ["gd", "sgd"])
+def test_validation_curves_match_the_reference_at_per_student_rates(name):
+    """A learning-rate grid in one bank, with a validation set: every model equals the
+    one-model loop at its own rate, validation accuracy and loss included."""
+    dtype = torch.float64
+    x, y, xt, yt, teacher = _data(dtype, n=60)
+    xv, yv, x, y, teacher = x[:12], y[:12], x[12:], y[12:], teacher[12:]
+    cfg = CONFIGS[name]
+    students = [
+        BankEntry.of(Student(w, 3, mode), y, teacher, lr=lr)
+        for w in (2, 5)
+        for mode in ("soft", "hard")
+        for lr in (0.25, 1.0, 4.0)
+    ]
+    results = train_bank(
+        x,
+        students,
+        cfg,
+        x_test=xt,
+        y_test_pm=yt,
+        x_val=xv,
+        y_val_pm=yv,
+        dtype=dtype,
+        chunk_neurons=8,
+    )
+    for spec, bank in zip(students, results, strict=True):
+        model = TwoLayerReLU(x.shape[1], spec.width, seed=spec.seed, dtype=dtype)
+        ref = train_two_layer(
+            model,
+            x,
+            spec.targets,
+            cfg.model_copy(update={"lr": spec.lr}),
+            x_test=xt,
+            y_test_pm=yt,
+            x_val=xv,
+            y_val_pm=yv,
+        )
+        _assert_same(bank, ref, RTOL[dtype])
+        for column in ("val_acc", "val_loss"):
+            np.testing.assert_allclose(bank.curves[column], ref.curves[column], rtol=1e-10)
+    assert len({round(r.final["val_loss"], 8) for r in results}) > len(results) // 2
+
+
 @pytest.mark.parametrize("chunks", [(1, 1), (4096, 4096)])
 def test_chunk_sizes_do_not_change_results(chunks):
     x, y, xt, yt, teacher = _data(torch.float64)

@@ -37,7 +37,7 @@ FLOORS: list[tuple[str, ...]] = [
         "softhard.horizon",
         "softhard.inequality",
     ),
-    ("softhard.train", "softhard.engine"),
+    ("softhard.train", "softhard.engine", "softhard.tuning"),
     ("softhard.teachers", "softhard.ntk", "softhard.resources"),
     ("softhard.sweep",),
     ("softhard.report",),

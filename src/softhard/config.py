@@ -413,6 +413,35 @@ class TrainConfig(ConfigModel):
         return lrs.get(label_mode, self.lr)
 
 
+class TuneConfig(ConfigModel):
+    """Each label mode at its own best step size and stopping epoch, chosen on validation data.
+
+    Every student trains once per rate of ``lrs`` (one bank) on the training split minus a
+    seeded validation part (the teacher's: ``validation_split`` with ``teacher.seed`` and
+    ``val_fraction``, default ``teacher.stop.val_fraction``). For each horizon e the rate and
+    the stopping epoch t <= e with the best validation accuracy (ties: lower validation loss,
+    then the earlier epoch and the smaller rate) are chosen; the test accuracy there is
+    reported (:mod:`softhard.tuning`). Test data never choose anything.
+    """
+
+    lrs: list[float] = Field(
+        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        min_length=1,
+        description="learning-rate grid, the same for every label mode",
+    )
+    val_fraction: float | None = Field(
+        None, gt=0.0, lt=1.0, description="held-out share of train [teacher.stop.val_fraction]"
+    )
+    early_stop: bool = Field(True, description="choose the stopping epoch t <= e (else t = e)")
+
+    @field_validator("lrs")
+    @classmethod
+    def _positive_sorted(cls, value: list[float]) -> list[float]:
+        if any(v <= 0 for v in value):
+            raise ValueError(f"every tune.lrs rate must be > 0, got {value}")
+        return sorted(set(value))
+
+
 def soft_and_hard() -> list[LabelMode]:
     """The default label modes: soft and hard."""
     return ["soft", "hard"]
@@ -444,6 +473,9 @@ class ExperimentConfig(ConfigModel):
         min_length=1,
         description="run every task at each of these data seeds (replaces the task's seed)",
     )
+    tune: TuneConfig | None = Field(
+        None, description="per-arm learning rate and stopping epoch chosen on validation data"
+    )
 
     @field_validator("margin", mode="before")
     @classmethod
@@ -464,6 +496,21 @@ class ExperimentConfig(ConfigModel):
             if odd:
                 raise ValueError(f"student.init='symmetric' pairs neurons: odd widths {odd}")
         return self
+
+    @model_validator(mode="after")
+    def _tune_not_with_mode_lrs(self) -> ExperimentConfig:
+        if self.tune is not None and (self.train.lr_by_mode or self.train.match_steps):
+            raise ValueError(
+                "tune chooses every arm's learning rate from tune.lrs on validation data; drop "
+                "train.lr_by_mode and train.match_steps, or set tune: null for fixed rates"
+            )
+        return self
+
+    def val_fraction(self) -> float | None:
+        """The students' validation share with ``tune`` (the teacher's by default), else None."""
+        if self.tune is None:
+            return None
+        return self.tune.val_fraction or self.teacher.stop.val_fraction
 
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""

@@ -34,6 +34,8 @@ from softhard.targets import Targets
 CURVE_COLUMNS = ("loss", "avg_loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
 """Per-epoch columns: ``loss`` is the theorem's loss (KL for soft, logistic for hard, their
 mixture for mixed), ``yard_loss``/``test_loss`` the logistic yardstick on train/test."""
+VAL_COLUMNS = ("val_acc", "val_loss")
+"""Extra per-epoch columns when a validation set is given (accuracy and logistic loss on it)."""
 EPOCH_METRICS = ("loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
 """What :func:`evaluate` returns at one set of weights."""
 
@@ -79,8 +81,10 @@ def evaluate(
     targets: Targets,
     f_test: torch.Tensor | None,
     y_test_pm: torch.Tensor | None,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, float]:
-    """Loss, accuracies, KL to the teacher and the yardstick from the logits on train and test."""
+    """Loss, accuracies, KL to the teacher and the yardstick from the logits on train and test;
+    with ``val`` (logits and labels on a validation set) also ``val_acc`` and ``val_loss``."""
     loss = float(targets.loss(f_train).mean())
     yard_loss = float(losses.logistic(f_train, targets.y_pm).mean())
     train_acc = float(((f_train > 0) == (targets.y_pm > 0)).double().mean())
@@ -91,7 +95,7 @@ def evaluate(
     kl = math.nan
     if targets.p is not None:
         kl = float(losses.binary_kl(f_train, targets.p, targets.temperature).mean())
-    return {
+    out = {
         "loss": loss,
         "train_acc": train_acc,
         "test_acc": test_acc,
@@ -99,6 +103,11 @@ def evaluate(
         "yard_loss": yard_loss,
         "test_loss": test_loss,
     }
+    if val is not None:
+        f_val, y_val = val
+        out["val_acc"] = float(((f_val > 0) == (y_val > 0)).double().mean())
+        out["val_loss"] = float(losses.logistic(f_val, y_val).mean())
+    return out
 
 
 def epoch_summaries(curves: dict[str, np.ndarray], final: dict[str, float]) -> dict[str, float]:
@@ -126,10 +135,15 @@ def train_two_layer(
     *,
     x_test: torch.Tensor | None = None,
     y_test_pm: torch.Tensor | None = None,
+    x_val: torch.Tensor | None = None,
+    y_val_pm: torch.Tensor | None = None,
     shuffle_seed: int = 0,
     reference: torch.Tensor | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``(x, targets)`` with the explicit gradient (docs/theory.md section 1).
+
+    With ``x_val``/``y_val_pm`` the curves and final values also hold ``val_acc`` and
+    ``val_loss`` (logistic) on that validation set (:data:`VAL_COLUMNS`).
 
     ``reference``: a point U (shape of the weights; full-batch ``gd`` only) whose online-GD
     inequality is logged, adding the curves :data:`~softhard.inequality.INEQUALITY_COLUMNS`
@@ -142,22 +156,27 @@ def train_two_layer(
         )
     weight = model.weight
     step = _stepper(cfg, weight)
-    rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}
+    columns = CURVE_COLUMNS if x_val is None else (*CURVE_COLUMNS, *VAL_COLUMNS)
+    rows: dict[str, list[float]] = {c: [] for c in columns}
     if reference is not None:
         _check_reference(cfg, weight, reference)
         rows.update({c: [] for c in INEQUALITY_COLUMNS})
     total, reason = 0.0, None
+
+    def val() -> tuple[torch.Tensor, torch.Tensor] | None:
+        return None if x_val is None or y_val_pm is None else (model(x_val), y_val_pm)
+
     for epoch in range(cfg.epochs):
         with torch.no_grad():
             f = model(x)
             f_test = model(x_test) if x_test is not None else None
-        metrics = evaluate(f, targets, f_test, y_test_pm)
+            metrics = evaluate(f, targets, f_test, y_test_pm, val())
         if not math.isfinite(metrics["loss"]):
             reason = f"loss became {metrics['loss']} at epoch {epoch}"
             break
         total += metrics["loss"]
         metrics["avg_loss"] = total / (epoch + 1)  # running average: the curve
-        for c in CURVE_COLUMNS:
+        for c in columns:
             rows[c].append(metrics[c])
         for idx in batch_order(x.shape[0], _batch_size(cfg), epoch, shuffle_seed):
             xb = x[idx]
@@ -173,7 +192,7 @@ def train_two_layer(
     with torch.no_grad():
         f = model(x)
         f_test = model(x_test) if x_test is not None else None
-    final = evaluate(f, targets, f_test, y_test_pm)
+        final = evaluate(f, targets, f_test, y_test_pm, val())
     epochs_run = len(rows["loss"])
     if reason is None and not math.isfinite(final["loss"]):
         reason = f"loss became {final['loss']} after epoch {epochs_run}"

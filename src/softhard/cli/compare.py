@@ -81,11 +81,26 @@ def compare(
         pairing="task (name without data seed), width, data seed, student seed, settings",
         intervals="over data seeds, student seeds averaged within each data seed",
     )
-    steps = ", ".join(sorted(set(frame["steps"])))
     console.print(
-        f"step sizes (soft effective step / hard): {steps}; units: "
-        f"{', '.join(sorted(set(frame['unit'])))}; folder: [bold]{path}[/bold]",
+        f"{_steps_line(frame)}; units: {', '.join(sorted(set(frame['unit'])))}; "
+        f"folder: [bold]{path}[/bold]",
         soft_wrap=True,
+    )
+
+
+def _steps_line(frame: pd.DataFrame) -> str:
+    """How the arms' step sizes were set: tuned on validation data, or fixed (not a verdict)."""
+    steps = sorted(set(frame["steps"]))
+    if steps == ["tuned"]:
+        stops = f"{frame['stop_soft'].median():g}/{frame['stop_hard'].median():g}"
+        return (
+            "step sizes: each arm's learning rate and stopping epoch tuned on validation data "
+            f"(median stopping epoch soft/hard {stops})"
+        )
+    return (
+        f"step sizes fixed, not tuned (soft effective step / hard: {', '.join(steps)}): a "
+        "comparison at fixed rates is not a verdict; add tune: {} to the config "
+        "(docs/regimes.md, 'tuned step sizes')"
     )
 
 
@@ -139,6 +154,7 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
     for col in cells:
         wide = {"min_width": 14} if col == "task" else {"no_wrap": True}
         table.add_column(_short(col), overflow="fold", **wide)
+    tuned = bool((frame["steps"] == "tuned").any())
     for col in ("epoch", "diff", "95% interval", "n", "sig"):
         table.add_column(col, justify="right", no_wrap=True)
     for row in frame.itertuples(index=False):
@@ -155,7 +171,14 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
     units = ", ".join(sorted(set(frame["unit"])))
     console.print(
         f"n: {units} (student seeds averaged within a data seed); sig: + soft better, "
-        "- hard better, ns: the interval contains 0",
+        "- hard better, ns: the interval contains 0"
+        + (
+            "; learning rates chosen on validation data (median over cells, soft/hard): "
+            f"{frame['lr_soft_chosen'].median():g}/{frame['lr_hard_chosen'].median():g} "
+            "(per cell: paired.csv, lr_soft_chosen and lr_hard_chosen)"
+            if tuned
+            else ""
+        ),
         soft_wrap=True,
     )
 

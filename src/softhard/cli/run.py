@@ -24,12 +24,14 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
+from softhard.cli.compare import print_paired
 from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
 from softhard.errors import ConfigError
 from softhard.kinds import AnyConfig, kind_of, load_any
 from softhard.replication import DATA_SEED, with_data_seed
 from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
+from softhard.studies.regimes.by_width import plot_paired_by_width, tuned_pairs, verdict
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
 from softhard.teachers.weak import weak_teacher_text
 
@@ -45,6 +47,12 @@ def run_two_layer(cfg: ExperimentConfig, options: RunOptions) -> None:
     result = run_experiment(cfg, out_dir=options.out, progress=not options.quiet)
     print_task_summaries(summarize(result.results))
     print_horizons_and_teachers(result)
+    paired = tuned_pairs(result.results, result.curves)
+    if paired is not None and result.path is not None:
+        plot_paired_by_width(paired, result.path / "soft_minus_hard.png", title=cfg.name)
+        paired.to_csv(result.path / "paired.csv", index=False)
+        print_paired(paired, "soft - hard test accuracy, tuned arms (t, 95%)")
+        console.print(verdict(paired), soft_wrap=True)
     console.print(f"run folder: [bold]{result.path}[/bold]", soft_wrap=True)
 
 

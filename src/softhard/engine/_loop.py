@@ -25,7 +25,7 @@ from softhard.engine._kernels import (
     tile_targets,
 )
 from softhard.engine._layout import BankRange
-from softhard.engine._metrics import METRICS, bulk_metrics
+from softhard.engine._metrics import METRICS, VAL_METRICS, bulk_metrics
 from softhard.train import batch_order
 
 _BUFFER_ELEMENTS = 1 << 20  # logits buffered between metric evaluations
@@ -42,9 +42,10 @@ class RangeTrainer:
         y_test: torch.Tensor | None,
         chunk_elements: int,
         chunk_examples: int,
+        y_val: torch.Tensor | None = None,
     ) -> None:
         self.bank_range, self.x_all, self.n = bank_range, x_all, n_train
-        self.y_test = y_test
+        self.y_test, self.y_val = y_test, y_val
         c, k = bank_range.num_neurons, bank_range.num_models
         self.block = max(1, min(chunk_examples, chunk_elements // c, x_all.shape[0]))
         self.ws = Workspace(bank_range, self.block)
@@ -100,9 +101,8 @@ class RangeTrainer:
         self._flush()
         f = self.buf[:1]
         self._forward_all(f[0])
-        return {
-            k: v[0] for k, v in bulk_metrics(f, self.n, self.bank_range.tgt, self.y_test).items()
-        }
+        metrics = bulk_metrics(f, self.n, self.bank_range.tgt, self.y_test, self.y_val)
+        return {k: v[0] for k, v in metrics.items()}
 
     # ---------------------------------------------------------------- helpers
     def _forward_all(self, f: torch.Tensor) -> None:
@@ -131,16 +131,19 @@ class RangeTrainer:
 
     def _flush(self) -> None:
         if self.filled:
-            rec = bulk_metrics(self.buf[: self.filled], self.n, self.bank_range.tgt, self.y_test)
+            buf, tgt = self.buf[: self.filled], self.bank_range.tgt
+            rec = bulk_metrics(buf, self.n, tgt, self.y_test, self.y_val)
             self.records.append(rec)
             self.filled = 0
 
     def curves(self) -> dict[str, np.ndarray]:
-        """Every epoch's metrics, ``(epochs, k)`` float64 per metric."""
+        """Every epoch's metrics, ``(epochs, k)`` float64 per metric (with a validation set
+        also :data:`~softhard.engine._metrics.VAL_METRICS`)."""
+        names = METRICS if self.y_val is None else (*METRICS, *VAL_METRICS)
         if not self.records:
             k = self.bank_range.num_models
-            return {m: np.zeros((0, k)) for m in METRICS}
-        return {m: torch.cat([r[m] for r in self.records]).numpy() for m in METRICS}
+            return {m: np.zeros((0, k)) for m in names}
+        return {m: torch.cat([r[m] for r in self.records]).numpy() for m in names}
 
 
 def _cuts(start: int, stop: int, size: int) -> list[slice]:

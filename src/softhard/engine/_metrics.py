@@ -14,8 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from softhard.targets import StackedTargets
+from softhard.train import VAL_COLUMNS
 
 METRICS = ("loss", "train_acc", "test_acc", "kl", "yard_loss", "test_loss")
+VAL_METRICS = VAL_COLUMNS  # with a validation set (its examples between training and test ones)
 
 
 def bulk_metrics(
@@ -23,14 +25,22 @@ def bulk_metrics(
     n_train: int,
     tgt: StackedTargets,
     y_test: torch.Tensor | None,
+    y_val: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Metrics of logits ``f`` ``(E, k, n_train + n_test)`` as ``(E, k)`` float64 CPU tensors.
+    """Metrics of logits ``f`` ``(E, k, n_train [+ n_val] + n_test)`` as ``(E, k)`` float64 CPU
+    tensors; with ``y_val`` also :data:`VAL_METRICS` of the ``n_val`` columns after training.
 
     The reported loss, the KL and the yardstick come from :meth:`StackedTargets.reported`.
     """
     f_tr = f[:, :, :n_train]
     loss, kl, yard = tgt.reported(f_tr)
     train_acc = _agreement(f_tr, tgt.y)
+    extra: dict[str, torch.Tensor] = {}
+    if y_val is not None:
+        f_va = f[:, :, n_train : n_train + len(y_val)]
+        extra["val_acc"] = _agreement(f_va, y_val)
+        extra["val_loss"] = F.softplus(torch.mul(f_va, y_val).neg_()).mean(-1).double()
+        n_train += len(y_val)
     if y_test is not None and f.shape[-1] > n_train:
         f_te = f[:, :, n_train:]
         test_acc = _agreement(f_te, y_test)
@@ -46,6 +56,7 @@ def bulk_metrics(
         "kl": kl,
         "yard_loss": yard.double(),
         "test_loss": test_loss,
+        **extra,
     }
     return {k: v.cpu() for k, v in out.items()}
 

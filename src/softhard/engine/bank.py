@@ -22,7 +22,7 @@ from softhard.config import TrainConfig
 from softhard.device import cpu_threads
 from softhard.engine._layout import build_range, model_cost, plan_key, plan_ranges
 from softhard.engine._loop import RangeTrainer
-from softhard.engine._metrics import METRICS
+from softhard.engine._metrics import METRICS, VAL_METRICS
 from softhard.engine.entry import BankEntry
 from softhard.errors import ConfigError
 from softhard.train import CURVE_COLUMNS, TrainResult, epoch_summaries
@@ -39,6 +39,8 @@ def train_bank(
     *,
     x_test: torch.Tensor | None = None,
     y_test_pm: torch.Tensor | None = None,
+    x_val: torch.Tensor | None = None,
+    y_val_pm: torch.Tensor | None = None,
     shuffle_seed: int = 0,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -57,6 +59,8 @@ def train_bank(
         x: training inputs ``(n, d)``.
         students: the bank entries (a student with its targets, which must have ``n`` labels).
         x_test, y_test_pm: optional test set for ``test_acc``.
+        x_val, y_val_pm: optional validation set: adds the curves and final values
+            ``val_acc`` and ``val_loss`` (logistic), as :func:`softhard.train.train_two_layer`.
         chunk_neurons: neurons per range (whole models; a wider model forms its own range);
             default 2048 on CPU, 65536 on CUDA.
         chunk_examples: examples per tile; a tile never exceeds ``chunk_neurons *
@@ -74,13 +78,18 @@ def train_bank(
     """
     device = torch.device(device)
     epochs = _check_inputs(x, students, cfg, x_test, y_test_pm)
+    if (x_val is None) != (y_val_pm is None) or (
+        x_val is not None and x_val.shape[1:] != x.shape[1:]
+    ):
+        raise ConfigError("train_bank: give x_val (n_val, d) and y_val_pm together, or neither")
     default_neurons, default_examples = _DEFAULT_CHUNKS.get(device.type, _DEFAULT_CHUNKS["cpu"])
     chunk_neurons = chunk_neurons or default_neurons
     chunk_examples = chunk_examples or default_examples
     n = x.shape[0]
-    parts = [x] if x_test is None else [x, x_test]
+    parts = [p for p in (x, x_val, x_test) if p is not None]  # train | validation | test
     x_all = torch.cat([p.to(dtype=dtype, device=device) for p in parts]).contiguous()
     y_test = None if y_test_pm is None else y_test_pm.to(dtype=dtype, device=device)
+    y_val = None if y_val_pm is None else y_val_pm.to(dtype=dtype, device=device)
     full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
 
     # one example block for every range, whatever the ranges hold: the order of the sums over
@@ -92,7 +101,9 @@ def train_bank(
         bank_range = build_range(
             students, members, x.shape[1], lr=cfg.lr, rho=cfg.rho, dtype=dtype, device=device
         )
-        trainer = RangeTrainer(bank_range, x_all, n, y_test, block * bank_range.num_neurons, block)
+        trainer = RangeTrainer(
+            bank_range, x_all, n, y_test, block * bank_range.num_neurons, block, y_val
+        )
         for epoch in range(epochs):
             if full_batch:
                 trainer.gd_epoch(epoch)
@@ -153,8 +164,10 @@ def _results(
         "avg_loss": np.cumsum(loss, axis=0) / np.arange(1, epochs + 1)[:, None],
         **{m: curves[m][:epochs] for m in METRICS if m != "loss"},
     }
-    whole = {c: np.ascontiguousarray(whole[c].T, dtype=np.float64) for c in CURVE_COLUMNS}
-    ends = {m: final[m].tolist() for m in METRICS}
+    columns = _columns(curves)
+    whole |= {m: curves[m][:epochs] for m in VAL_METRICS if m in curves}
+    whole = {c: np.ascontiguousarray(whole[c].T, dtype=np.float64) for c in columns}
+    ends = {m: final[m].tolist() for m in final}
     weights = torch.split(bank_range.weight.clone(), bank_range.widths)
     finite = np.isfinite(loss).all(axis=0) if epochs else np.ones(bank_range.num_models, bool)
     out = []
@@ -166,7 +179,7 @@ def _results(
         reason = None
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {epochs}"
-        model_curves = {c: whole[c][j] for c in CURVE_COLUMNS}
+        model_curves = {c: whole[c][j] for c in columns}
         end.update(epoch_summaries(model_curves, end))
         out.append(TrainResult(weights[j], model_curves, end, reason is not None, reason, epochs))
     return out
@@ -191,23 +204,28 @@ def _result_slow(
     model_curves = {
         "loss": loss,
         "avg_loss": total / np.arange(1, run + 1),
-        **{m: curves[m][:run, j] for m in METRICS if m != "loss"},
+        **{m: curves[m][:run, j] for m in (*METRICS, *VAL_METRICS) if m != "loss" and m in curves},
     }
     if death is None:
-        end = {m: float(final[m][j]) for m in METRICS}
+        end = {m: float(final[m][j]) for m in final}
         weight = bank_range.weight[bank_range.offsets[j] : bank_range.offsets[j + 1]].clone()
         reason = None
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {run}"
     else:
-        end = {m: float(curves[m][death, j]) for m in METRICS}
+        end = {m: float(curves[m][death, j]) for m in curves}
         weight = trainer.snapshot.get(
             j, bank_range.weight[bank_range.offsets[j] : bank_range.offsets[j + 1]]
         )
         reason = f"loss became {end['loss']} at epoch {death}"
-    ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in CURVE_COLUMNS}
+    ordered = {c: np.asarray(model_curves[c], dtype=np.float64) for c in _columns(curves)}
     end.update(epoch_summaries(ordered, end))
     return TrainResult(weight, ordered, end, reason is not None, reason, run)
+
+
+def _columns(curves: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The curve columns of a result: :data:`CURVE_COLUMNS`, then the validation ones if any."""
+    return (*CURVE_COLUMNS, *(m for m in VAL_METRICS if m in curves))
 
 
 def _check_inputs(

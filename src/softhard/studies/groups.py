@@ -22,7 +22,9 @@ from softhard.teachers.cache import TeacherCache, teachers_dir
 def two_layer_group(cfgs: Sequence[Any], run_ids: Sequence[str]) -> list[RunOutcome]:
     """Two-layer students of one task: one ``train_students`` call (one student bank)."""
     head = cfgs[0]
-    task = prepare_task(head.tasks[0], head.teacher, margin=head.margin)
+    task = prepare_task(
+        head.tasks[0], head.teacher, margin=head.margin, val_fraction=head.val_fraction()
+    )
     students = [c.students()[0] for c in cfgs]
     results = train_students(task, students, head)
     outcomes = []

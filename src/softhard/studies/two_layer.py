@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from softhard.config import DataConfig, ExperimentConfig, MarginConfig, TeacherConfig
+from softhard.config import (
+    DataConfig,
+    ExperimentConfig,
+    MarginConfig,
+    TeacherConfig,
+    TrainConfig,
+)
 from softhard.data import Dataset, load_dataset, student_subset
 from softhard.device import resolve_device
 from softhard.engine import BankEntry, train_bank
@@ -38,9 +44,10 @@ from softhard.resources import check_experiment
 from softhard.student import Student
 from softhard.targets import make_targets
 from softhard.teachers.logits import logits_teacher_output
-from softhard.teachers.two_layer import TeacherOutput, chosen_teacher
+from softhard.teachers.two_layer import TeacherOutput, chosen_teacher, validation_split
 from softhard.teachers.weak import task_predictions, teacher_checks, weak_teacher_text
-from softhard.train import CURVE_COLUMNS, TrainResult, train_two_layer
+from softhard.train import CURVE_COLUMNS, VAL_COLUMNS, TrainResult, train_two_layer
+from softhard.tuning import TUNED_COLUMNS, tuned_result, tuned_row
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class PreparedTask:
         n_train_teacher: examples the teacher trained on (the whole training split); ``x`` and
             ``y_pm`` hold the student's examples, a nested subset when the task sets
             ``student_max_train`` (teacher logits restricted to them).
+        x_val, y_val_pm: the students' validation examples (``val_fraction``), else None.
     """
 
     index: int
@@ -69,6 +77,8 @@ class PreparedTask:
     teacher: TeacherOutput
     margin: MarginEstimate | None = None
     n_train_teacher: int | None = None
+    x_val: torch.Tensor | None = None
+    y_val_pm: torch.Tensor | None = None
 
     @property
     def name(self) -> str:
@@ -100,6 +110,7 @@ def prepare_task(
     index: int = 0,
     margin: MarginConfig | None = None,
     cache: Path | None = None,
+    val_fraction: float | None = None,
 ) -> PreparedTask:
     """Load a task, build its teacher and estimate its NTK margin gamma (if ``margin.estimate``).
 
@@ -110,6 +121,9 @@ def prepare_task(
     The teacher trains on the whole training split (never on the test split); with
     ``task.student_max_train`` the student's inputs, labels and soft labels are then restricted
     to a seeded nested subset (:func:`softhard.data.student_subset`), whose margin is reported.
+    With ``val_fraction`` (students tuned on validation data, ``ExperimentConfig.tune``) the
+    teacher's seeded validation split is held out of the student's examples and kept as
+    ``x_val``/``y_val_pm``.
     """
     dataset = load_dataset(task)
     if dataset.num_classes != 2:
@@ -123,6 +137,10 @@ def prepare_task(
     margin = margin or MarginConfig()
     estimate: MarginEstimate | None = None
     keep = student_subset(task, dataset.y_train.numpy())
+    val = None
+    if val_fraction is not None:  # the teacher's split (the teacher seed picks it)
+        val = validation_split(x.shape[0], val_fraction, teacher.seed)[0]
+        keep = np.setdiff1d(keep, val.numpy())
     subset = len(keep) < x.shape[0]  # the student sees a subset: its margin is estimated below
     if (margin.estimate and not subset) or teacher.kind == "kernel":
         estimate = cached_margin(
@@ -138,6 +156,7 @@ def prepare_task(
             teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
         )
     n_teacher = int(x.shape[0])
+    x_val, y_val = (None, None) if val is None else (x[val], y_pm[val])
     if subset:
         idx = torch.from_numpy(keep)
         x, y_pm = x[idx], y_pm[idx]
@@ -147,7 +166,7 @@ def prepare_task(
                 x, y_pm, num_directions=margin.num_directions, seed=margin.seed, cache=cache
             )
     return PreparedTask(
-        index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher
+        index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher, x_val, y_val
     )
 
 
@@ -183,7 +202,9 @@ def train_students(
     """Train ``students`` on ``task`` with ``cfg.engine``; results in the order of ``students``.
 
     ``epochs``: the horizon T (default ``cfg.train.epochs``, which must then be a number:
-    ``'auto'`` is resolved per task by :func:`task_horizon`).
+    ``'auto'`` is resolved per task by :func:`task_horizon`). With ``cfg.tune`` every student
+    trains at each rate of ``tune.lrs`` (one bank) and comes back tuned on the task's
+    validation split (:func:`softhard.tuning.tuned_result`).
     """
     horizon = cfg.train.epochs if epochs is None else epochs
     if not isinstance(horizon, int):
@@ -192,11 +213,42 @@ def train_students(
             "(softhard.studies.two_layer.task_horizon); "
             "give train_students a number of epochs, or set train.epochs to a whole number"
         )
+    if cfg.tune is not None and task.x_val is None:
+        raise ConfigError(
+            "tune needs the students' validation split: prepare the task with "
+            "prepare_task(..., val_fraction=cfg.val_fraction())"
+        )
     train_cfg = cfg.train.model_copy(update={"epochs": horizon})
+    grid = cfg.tune.lrs if cfg.tune is not None else None
+    runs = [
+        (st, lr)
+        for st in students
+        for lr in (grid or [cfg.train.student_lr(st.label_mode, st.temperature)])
+    ]
+    results = _train_runs(task, runs, cfg, train_cfg, on_done, len(grid or [0]))
+    if cfg.tune is None or grid is None:
+        return results
+    k = len(grid)
+    stop = cfg.tune.early_stop
+    return [
+        tuned_result(results[i : i + k], grid, early_stop=stop) for i in range(0, len(results), k)
+    ]
+
+
+def _train_runs(
+    task: PreparedTask,
+    runs: Sequence[tuple[Student, float]],
+    cfg: ExperimentConfig,
+    train_cfg: TrainConfig,
+    on_done: Callable[[int], None] | None,
+    per_student: int = 1,
+) -> list[TrainResult]:
+    """Each ``(student, learning rate)`` trained on ``task`` (one bank, or the reference loop);
+    ``per_student``: consecutive runs of one student (``on_done`` counts students)."""
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
-    targets = [
-        make_targets(
+    targets = {
+        st: make_targets(
             st.label_mode,
             task.y_pm,
             task.teacher.train_logits,
@@ -204,44 +256,49 @@ def train_students(
             kd_weight=st.kd_weight,
             t2_scaling=cfg.train.t2_scaling,
         ).to(dtype, device)
-        for st in students
-    ]
+        for st in dict.fromkeys(st for st, _ in runs)
+    }
     x, x_test = task.x.to(device, dtype), task.x_test.to(device, dtype)
     y_test = task.y_test_pm.to(device, dtype)
+    x_val, y_val = (None if t is None else t.to(device, dtype) for t in (task.x_val, task.y_val_pm))
+    init, signs = cfg.student.init, cfg.student.signs
     if cfg.engine == "bank" and cfg.train.optimizer != "adam":
-        specs = [
-            BankEntry(
-                st,
-                t,
-                init=cfg.student.init,
-                signs=cfg.student.signs,
-                lr=cfg.train.student_lr(st.label_mode, st.temperature),
-            )
-            for st, t in zip(students, targets, strict=True)
-        ]
+        specs = [BankEntry(st, targets[st], init=init, signs=signs, lr=lr) for st, lr in runs]
         results = train_bank(
-            x, specs, train_cfg, x_test=x_test, y_test_pm=y_test, device=device, dtype=dtype
-        )
-        if on_done:
-            on_done(len(students))
-        return results
-    results = []
-    for student, tgt in zip(students, targets, strict=True):
-        model = TwoLayerReLU(
-            x.shape[1],
-            student.width,
-            seed=student.seed,
-            init=cfg.student.init,
-            signs=cfg.student.signs,
+            x,
+            specs,
+            train_cfg,
+            x_test=x_test,
+            y_test_pm=y_test,
+            x_val=x_val,
+            y_val_pm=y_val,
+            device=device,
             dtype=dtype,
-        ).to(device)
-        student_cfg = train_cfg.model_copy(
-            update={"lr": cfg.train.student_lr(student.label_mode, student.temperature)}
         )
-        results.append(train_two_layer(model, x, tgt, student_cfg, x_test=x_test, y_test_pm=y_test))
         if on_done:
+            on_done(len(runs) // per_student)
+        return results
+    out = []
+    for i, (student, lr) in enumerate(runs):
+        model = TwoLayerReLU(
+            x.shape[1], student.width, seed=student.seed, init=init, signs=signs, dtype=dtype
+        ).to(device)
+        one_cfg = train_cfg.model_copy(update={"lr": lr})
+        out.append(
+            train_two_layer(
+                model,
+                x,
+                targets[student],
+                one_cfg,
+                x_test=x_test,
+                y_test_pm=y_test,
+                x_val=x_val,
+                y_val_pm=y_val,
+            )
+        )
+        if on_done and (i + 1) % per_student == 0:
             on_done(1)
-    return results
+    return out
 
 
 def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: ExperimentConfig) -> Horizon:
@@ -338,6 +395,7 @@ def result_row(
         "t2_scaling": cfg.train.t2_scaling,
         "lr_soft": cfg.train.student_lr("soft", student.temperature),
         "lr_hard": cfg.train.student_lr("hard", student.temperature),
+        **({} if cfg.tune is None else tuned_row(result, cfg.tune.lrs, task.y_val_pm)),
     }
 
 
@@ -355,7 +413,8 @@ def _teacher_epochs(cfg: ExperimentConfig) -> int | None:
 
 def curves_frame(task: PreparedTask, student: Student, result: TrainResult) -> pd.DataFrame:
     """Per-epoch curves of one student as a tidy frame."""
-    frame: pd.DataFrame = pd.DataFrame({c: result.curves[c] for c in CURVE_COLUMNS})
+    columns = [c for c in (*CURVE_COLUMNS, *VAL_COLUMNS, *TUNED_COLUMNS) if c in result.curves]
+    frame: pd.DataFrame = pd.DataFrame({c: result.curves[c] for c in columns})
     frame.insert(0, "epoch", range(len(frame)))
     for key, value in (
         ("label_mode", student.label_mode),
@@ -386,7 +445,9 @@ def run_experiment(
     start = time.perf_counter()
     check_experiment(cfg)  # refuse a config that cannot fit in memory before any work
     tasks = [
-        prepare_task(t, cfg.teacher, index=i, margin=cfg.margin, cache=cache)
+        prepare_task(
+            t, cfg.teacher, index=i, margin=cfg.margin, cache=cache, val_fraction=cfg.val_fraction()
+        )
         for i, t in enumerate(cfg.task_list())
     ]
     students = cfg.students()

@@ -37,10 +37,13 @@ from typing import Any
 import pandas as pd
 
 from softhard.config import DEFAULT_LEASE
-from softhard.train import CURVE_COLUMNS
+from softhard.train import CURVE_COLUMNS, VAL_COLUMNS
+from softhard.tuning import TUNED_COLUMNS
 
 _STORED_CURVES = (
-    CURVE_COLUMNS  # every per-epoch curve (the yardstick too: the scaling study reads it)
+    *CURVE_COLUMNS,  # every per-epoch curve (the yardstick too: the scaling study reads it)
+    *VAL_COLUMNS,  # students with a validation split (tuned ones)
+    *TUNED_COLUMNS,  # the per-horizon choices of tuned students (softhard.tuning)
 )
 
 STORE_FILE = "softhard.sqlite"

@@ -18,7 +18,9 @@ result). ``n_dropped`` counts a cell's (data seed, student seed) pairs left out 
 missing or diverged. Step sizes are reported per cell: ``step_ratio`` is the soft arm's effective step over
 the hard arm's, ``lr_soft * s(T) / lr_hard`` with ``s = 1`` under ``t2_scaling`` and ``1/T^2``
 without (the curvature of each objective in the logit; docs/regimes.md), and ``steps`` says
-"matched" or not.
+"matched" or not; for students tuned on validation data (:mod:`softhard.tuning`) ``steps`` is
+"tuned" and ``lr_soft_chosen``/``lr_hard_chosen`` and ``stop_soft``/``stop_hard`` give each
+arm's median chosen rate and stopping epoch at that horizon.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ OUTPUT_COLUMNS = (
     "step_ratio",
     "steps",
     "n_dropped",
+    "lr_soft_chosen",
+    "lr_hard_chosen",
+    "stop_soft",
+    "stop_hard",
 )
 _KEY = "_curve_key"
 
@@ -185,7 +191,7 @@ def horizon_values(
     parts = []
     for e in dict.fromkeys(epochs):
         if e == "last":
-            part = table.assign(epoch=table["epochs"], value=table[metric])
+            part = table.assign(epoch=table["epochs"], value=table[metric], **_last_choices(table))
         elif isinstance(e, int | np.integer) and e >= 0:
             part = _at_epoch(table, curves, int(e), metric)
         else:
@@ -196,10 +202,20 @@ def horizon_values(
     return unique
 
 
+def _last_choices(table: pd.DataFrame) -> dict[str, pd.Series]:
+    """A tuned student's chosen rate and stopping epoch at its horizon (NaN when not tuned)."""
+    nan = pd.Series(np.nan, index=table.index)
+    tuned = table["steps"] == "tuned" if "steps" in table.columns else nan.notna()
+    lr = table["lr"].where(tuned, np.nan) if "lr" in table.columns else nan
+    stop = table["tuned_epoch"] if "tuned_epoch" in table.columns else nan
+    return {"chosen_lr": lr.astype(float), "chosen_epoch": stop.where(tuned, np.nan).astype(float)}
+
+
 def _at_epoch(
     table: pd.DataFrame, curves: pd.DataFrame | None, e: int, metric: str
 ) -> pd.DataFrame:
     final: pd.DataFrame = table[table["epochs"] == e].assign(epoch=e, value=lambda t: t[metric])
+    final = final.assign(**_last_choices(final))
     early = table[table["epochs"] > e]
     if early.empty:
         return final
@@ -210,7 +226,12 @@ def _at_epoch(
         )
     if _KEY not in curves.columns:
         curves = curves.assign(**{_KEY: _default_keys(curves)})
-    at = curves.loc[curves["epoch"] == e, [_KEY, metric]].rename(columns={metric: "value"})
+    names = {metric: "value", "tuned_lr": "chosen_lr", "tuned_epoch": "chosen_epoch"}
+    cols = [c for c in (_KEY, *names) if c in curves.columns]
+    at = curves.loc[curves["epoch"] == e, cols].rename(columns=names)
+    for col in ("chosen_lr", "chosen_epoch"):
+        if col not in at.columns:
+            at[col] = np.nan
     merged = early.merge(at, on=_KEY, how="inner").assign(epoch=e)
     both: pd.DataFrame = pd.concat([final, merged], ignore_index=True)
     return both
@@ -236,6 +257,7 @@ def _cell_stats(
     mean = float(diffs.mean())
     significant = bool(low > 0 or high < 0)
     ratio = _step_ratio(s, h)
+    tuned = bool(s["chosen_lr"].notna().any() and h["chosen_lr"].notna().any())
     arms = group[group["label_mode"].isin(["soft", "hard"])]
     n_keys = len(arms[["data_seed", "seed"]].drop_duplicates())
     return {
@@ -251,9 +273,23 @@ def _cell_stats(
         "mean_hard": float(h["value"].mean()),
         "unit": unit,
         "step_ratio": ratio,
-        "steps": "matched" if math.isclose(ratio, 1.0, rel_tol=1e-9) else f"soft x{ratio:.3g}",
+        "steps": "tuned"
+        if tuned
+        else "matched"
+        if math.isclose(ratio, 1.0, rel_tol=1e-9)
+        else f"soft x{ratio:.3g}",
         "n_dropped": n_keys - len(both),
+        "lr_soft_chosen": _median(s, "chosen_lr"),
+        "lr_hard_chosen": _median(h, "chosen_lr"),
+        "stop_soft": _median(s, "chosen_epoch"),
+        "stop_hard": _median(h, "chosen_epoch"),
     }
+
+
+def _median(arm: pd.DataFrame, column: str) -> float:
+    """Median of a tuned arm's choices over its students (NaN when not tuned)."""
+    values = arm[column].astype(float).dropna() if column in arm.columns else pd.Series([])
+    return float(values.median()) if len(values) else math.nan
 
 
 def _step_ratio(soft: pd.DataFrame, hard: pd.DataFrame) -> float:

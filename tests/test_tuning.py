@@ -1,0 +1,131 @@
+"""Per-arm tuning on validation data: planted best rates and epochs, and the tuned comparison."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pydantic import ValidationError
+
+from softhard.config import ExperimentConfig, validate
+from softhard.errors import ConfigError
+from softhard.studies.regimes.by_width import plot_paired_by_width, verdict
+from softhard.studies.regimes.compare import paired_compare
+from softhard.studies.two_layer import run_experiment
+from softhard.train import TrainResult
+from softhard.tuning import choose, selection_keys, tuned_result
+
+
+def _result(val_acc, test_acc, val_loss=None, diverged=False):
+    """A planted run: curves of T epochs plus the final value (the last entry)."""
+    val_acc, test_acc = np.asarray(val_acc, float), np.asarray(test_acc, float)
+    val_loss = np.ones_like(val_acc) if val_loss is None else np.asarray(val_loss, float)
+    t = len(val_acc) - 1
+    curves = {
+        "loss": np.ones(t),
+        "test_acc": test_acc[:t],
+        "val_acc": val_acc[:t],
+        "val_loss": val_loss[:t],
+    }
+    final = {"loss": 1.0, "test_acc": test_acc[t], "val_acc": val_acc[t], "val_loss": val_loss[t]}
+    return TrainResult(torch.zeros(1, 1), curves, final, diverged, None, t)
+
+
+def test_the_planted_best_rate_and_epoch_are_chosen_at_every_budget():
+    # rate 0 peaks early (epoch 1), rate 1 peaks late (epoch 4); test accuracy tells them apart
+    slow = _result([0.5, 0.6, 0.6, 0.7, 0.9, 0.8], [0.50, 0.61, 0.62, 0.71, 0.91, 0.81])
+    fast = _result([0.5, 0.8, 0.7, 0.7, 0.7, 0.7], [0.50, 0.82, 0.72, 0.73, 0.74, 0.75])
+    tuned = tuned_result([fast, slow], [4.0, 1.0])
+    # budget e: best validation over (rate, t <= e); its test accuracy is reported
+    np.testing.assert_allclose(tuned.curves["test_acc"], [0.50, 0.82, 0.82, 0.82, 0.91])
+    np.testing.assert_allclose(tuned.curves["tuned_lr"], [4.0, 4.0, 4.0, 4.0, 1.0])
+    np.testing.assert_allclose(tuned.curves["tuned_epoch"], [0, 1, 1, 1, 4])
+    assert tuned.final["test_acc"] == pytest.approx(0.91)  # horizon 5: still epoch 4 of rate 1
+    assert (tuned.final["tuned_lr"], tuned.final["tuned_epoch"]) == (1.0, 4.0)
+    assert tuned.final["last_test_acc"] == pytest.approx(0.81)  # rate 1's own W_T
+    # without early stopping the epoch is the budget itself
+    late = tuned_result([fast, slow], [4.0, 1.0], early_stop=False)
+    np.testing.assert_allclose(late.curves["tuned_epoch"], [0, 1, 2, 3, 4])
+    assert late.final["test_acc"] == pytest.approx(0.81)
+
+
+def test_ties_go_to_lower_validation_loss_then_earlier_epoch_then_smaller_rate():
+    keys = selection_keys(np.array([0.8, 0.8, 0.8]), np.array([0.5, 0.3, 0.3]))
+    assert keys[1] > keys[0] and keys[1] == keys[2]
+    rate, epoch = choose(np.stack([keys, keys]))
+    assert list(rate) == [0, 0, 0] and list(epoch) == [0, 1, 1]
+    # a NaN (diverged) checkpoint is never chosen
+    bad = selection_keys(np.array([np.nan, 0.9]), np.array([0.1, np.nan]))
+    assert np.isneginf(bad).all()
+
+
+def test_test_data_never_choose():
+    """Test accuracy differs wildly between rates; validation is equal: the smaller rate wins."""
+    a = _result([0.5, 0.7, 0.7], [0.5, 0.1, 0.1])
+    b = _result([0.5, 0.7, 0.7], [0.5, 0.99, 0.99])
+    tuned = tuned_result([a, b], [1.0, 2.0])
+    assert tuned.final["tuned_lr"] == 1.0 and tuned.final["test_acc"] == pytest.approx(0.1)
+
+
+def _tuned_config(**extra):
+    return ExperimentConfig.model_validate(
+        {
+            "tasks": ["digits:3-8,max_train=120"],
+            "data_seeds": [0, 1, 2],
+            "widths": [2],
+            "seeds": [0, 1],
+            "temperature": 2.0,
+            "teacher": {"width": 64, "epochs": 40},
+            "train": {"optimizer": "gd", "epochs": 30},
+            "tune": {"lrs": [0.5, 4.0]},
+            "margin": {"estimate": False},
+            **extra,
+        }
+    )
+
+
+def test_a_tuned_run_is_paired_on_data_seeds_and_names_the_chosen_rates(tmp_path):
+    cfg = _tuned_config()
+    result = run_experiment(cfg, write=False, progress=False, cache=tmp_path)
+    table = result.results
+    assert len(table) == 3 * 2 * 2  # data seeds x student seeds x label modes: one row each
+    assert set(table["steps"]) == {"tuned"} and set(table["lr"]) <= {0.5, 4.0}
+    assert (table["n_val"] == 24).all() and (table["n_train"] == 120 - 24).all()
+    assert table["tuned_epoch"].between(0, 30).all()
+    paired = paired_compare(table, curves=result.curves, epochs=[10, "last"])
+    assert set(paired["unit"]) == {"data seeds"} and (paired["n_seeds"] == 3).all()
+    assert set(paired["steps"]) == {"tuned"}
+    assert paired[["lr_soft_chosen", "lr_hard_chosen"]].isin([0.5, 4.0, 2.25]).all().all()
+    # the paired difference is the per-data-seed mean of soft - hard tuned test accuracy
+    last = table.pivot_table(index=["data_seed", "seed"], columns="label_mode", values="test_acc")
+    expected = (last["soft"] - last["hard"]).groupby(level="data_seed").mean().mean()
+    row = paired[paired["epoch"] == 30].iloc[0]
+    assert row["mean_diff"] == pytest.approx(expected)
+
+
+def test_tune_refuses_fixed_rate_settings():
+    with pytest.raises(ValidationError, match="tune chooses every arm"):
+        _tuned_config(train={"epochs": 30, "match_steps": True})
+    cfg = _tuned_config()
+    assert cfg.val_fraction() == pytest.approx(0.2)
+    with pytest.raises(ConfigError, match="tune.lrs"):
+        validate(ExperimentConfig, {"tune": {"lrs": [0.0, 1.0]}})
+
+
+def test_the_demo_verdict_names_the_cells_that_differ(tmp_path):
+    rows = []
+    for task, diffs in (("easy", (0.0, 0.0)), ("noisy", (0.05, -0.04))):
+        for width, diff in zip((1, 4), diffs, strict=True):
+            sign = "+" if diff > 0 else "-" if diff < 0 else "0"
+            rows.append(
+                {
+                    "task": task, "width": width, "epoch": 300, "mean_diff": diff,
+                    "ci_low": diff - 0.01, "ci_high": diff + 0.01, "sign": sign,
+                    "unit": "student seeds (1 data seed)", "steps": "tuned",
+                }
+            )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    text = verdict(frame)
+    assert "beat hard labels in 1 of 4" in text and "noisy width 1" in text
+    assert "hard labels won 1 (noisy width 4)" in text and "2 were not distinguishable" in text
+    assert "tuned on validation data" in text
+    assert plot_paired_by_width(frame, tmp_path / "f.png", title="t").stat().st_size > 0
