@@ -143,6 +143,7 @@ def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Sect
         ("fits", _fits),
         ("paired", _paired),
         ("margins", _margins),
+        ("min_width", _min_width),
     )
     found = False
     for stem, handler in handlers:
@@ -153,7 +154,8 @@ def _folder(folder: Path, evidence: _Evidence, title: str | None = None) -> Sect
     if not found:
         raise DataError(
             f"report: {folder} has manifest.json but no results: expected results.parquet or "
-            "results.csv (experiment), fits.csv (scaling), paired.csv (regime map) or margins.csv"
+            "results.csv (experiment), fits.csv (scaling), paired.csv (regime map), margins.csv "
+            "or min_width.csv (min-width search)"
         )
     return section
 
@@ -230,6 +232,20 @@ def _margins(
 ) -> None:
     section.text = "NTK margin gamma per difficulty level, with its primal/dual certificate."
     section.tables.append(("Margins (margins.csv)", table))
+
+
+def _min_width(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: _Evidence
+) -> None:
+    reached = int(table["reached"].astype(bool).sum()) if "reached" in table.columns else 0
+    section.text = (
+        "Minimum-width search: the smallest width whose average loss (mean over seeds) reaches "
+        f"eps, per task, label mode and eps; {reached} of {len(table)} reached within the grid."
+    )
+    section.tables.append(("Smallest widths (min_width.csv)", table))
+    evaluated = _read_table(folder, "evaluated")
+    if evaluated is not None:
+        section.tables.append(("Widths evaluated (evaluated.csv)", evaluated))
 
 
 def _store(folder: Path, ev: _Evidence, scratch: Path) -> list[Section]:
