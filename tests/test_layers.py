@@ -29,6 +29,7 @@ FLOORS: list[tuple[str, ...]] = [
         "softhard.theory",
         "softhard.losses",
         "softhard.replication",
+        "softhard.config_paths",
     ),
     (
         "softhard.data",

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from softhard.config_paths import resolve_data_paths
 from softhard.errors import ConfigError
 from softhard.student import LabelMode, Student
 
@@ -677,7 +678,8 @@ def file_digest(path: str | Path) -> str:
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a missing or malformed file is a :class:`ConfigError`."""
+    """Read a YAML mapping; a missing or malformed file is a :class:`ConfigError`. Relative data
+    paths in it are resolved against the file's folder (:mod:`softhard.config_paths`)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
@@ -689,7 +691,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
         )
-    resolved: dict[str, Any] = resolve_teacher_paths(data, path.parent)
+    folder = path.resolve().parent
+    resolved: dict[str, Any] = resolve_teacher_paths(resolve_data_paths(data, folder), folder)
     return resolved
 
 

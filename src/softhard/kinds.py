@@ -92,17 +92,29 @@ def load_any(config: str | Path, overrides: list[str] | None = None) -> Any:
     return entry_for(kind_of(data), where=f"config {path}").load(path, overrides)
 
 
-def expect_kind(config: str | Path, overrides: list[str] | None, kind: str) -> Path:
-    """The path of ``config`` if it is of ``kind`` (a file without ``kind`` counts as ``kind``);
-    otherwise a :class:`ConfigError` that names the command for the kind it is."""
+def _implied_kind(data: dict[str, Any], kind: Kind) -> str:
+    """The kind of a file without ``kind``: ``kind`` if all its keys are fields of that kind's
+    model; else ``two_layer`` if all are a two-layer experiment's; else ``kind`` (whose own
+    validation then names the keys that do not belong)."""
+    keys = set(data) - {"kind"}
+    if keys <= set(KINDS[kind].model.model_fields):
+        return kind
+    return "two_layer" if keys <= set(ExperimentConfig.model_fields) else kind
+
+
+def expect_kind(config: str | Path, overrides: list[str] | None, kind: Kind) -> Path:
+    """The path of ``config`` if it is of ``kind``; otherwise a :class:`ConfigError` that names
+    the command for the kind it is (a file without ``kind``: :func:`_implied_kind`)."""
     path = resolve_config_path(config)
     data = apply_overrides(read_yaml(path), overrides or [])
-    found = str(data.get("kind", kind))
+    found = str(data.get("kind", _implied_kind(data, kind)))
     if found != kind:
         entry = entry_for(found, where=f"config {path}")
+        also = "" if entry.command == "run" else f" (or `softhard run {config}`)"
+        unsaid = "" if "kind" in data else " (no 'kind' field, and its keys are an experiment's)"
         raise ConfigError(
-            f"config {path} is of kind '{found}', not '{kind}'; run it with "
-            f"`softhard {entry.command} {config}` (or `softhard run {config}`)."
+            f"config {path} is of kind '{found}'{unsaid}, not '{kind}'; run it with "
+            f"`softhard {entry.command} {config}`{also}."
         )
     return path
 

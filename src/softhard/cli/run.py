@@ -26,6 +26,7 @@ from softhard.cli._options import (
 )
 from softhard.cli.compare import print_paired
 from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
+from softhard.config_paths import missing_data_paths
 from softhard.errors import ConfigError
 from softhard.kinds import AnyConfig, kind_of, load_any
 from softhard.replication import DATA_SEED, with_data_seed
@@ -172,8 +173,16 @@ def validate_cmd(
     config: Annotated[str, typer.Argument(help="YAML config file or shipped config name")],
     set_: SetOption = None,
 ) -> None:
-    """Check a config and print it resolved (defaults filled in), without running anything."""
+    """Check a config and its data files and print it resolved (defaults filled in), without
+    running anything."""
     cfg = load_any(config, set_)
+    missing = missing_data_paths(cfg.model_dump(mode="json"))
+    if missing:
+        raise ConfigError(
+            f"config {config}: the data path(s) {', '.join(missing)} do not exist; fix 'path' "
+            "(or 'data_path'; a relative path in a file is read from the file's folder, one given "
+            "with --set from the working directory)"
+        )
     console.print(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), highlight=False)
 
 

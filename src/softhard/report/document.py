@@ -268,6 +268,20 @@ def margins_section(
     section.tables.append(("Margins (margins.csv)", table))
 
 
+def min_width_section(
+    section: Section, table: pd.DataFrame, config: dict[str, Any], folder: Path, ev: Evidence
+) -> None:
+    reached = int(table["reached"].astype(bool).sum()) if "reached" in table.columns else 0
+    section.text = (
+        "Minimum-width search: the smallest width whose average loss (mean over seeds) reaches "
+        f"eps, per task, label mode and eps; {reached} of {len(table)} reached within the grid."
+    )
+    section.tables.append(("Smallest widths (min_width.csv)", table))
+    evaluated = _read_table(folder, "evaluated")
+    if evaluated is not None:
+        section.tables.append(("Widths evaluated (evaluated.csv)", evaluated))
+
+
 def _store(folder: Path, ev: Evidence, scratch: Path) -> list[Section]:
     """A sweep store: one section per sweep (summary table and a figure drawn here)."""
     sections = []

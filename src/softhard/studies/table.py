@@ -8,7 +8,7 @@ One :class:`StudyKind` per ``kind`` of config says everything the generic parts 
 ``two_layer``    ExperimentConfig                  ``run``        yes      results,margins  1, 2
 ``deep``         DeepExperimentConfig              ``run``        yes      results          5
 ``sweep``        SweepSpec                         ``sweep``      --       paired           4
-``min_width``    MinWidthSpec                      ``min-width``  --       --               --
+``min_width``    MinWidthSpec                      ``min-width``  --       min_width        --
 ``scaling``      ScalingSpec                       ``scaling``    --       fits             3
 ``theorem``      TheoremSpec                       ``theorem``    --       theorem_fits     6
 ===============  ================================  =============  =======  ===============  ==========
@@ -36,6 +36,7 @@ from softhard.report.document import (
     Handler,
     fits_section,
     margins_section,
+    min_width_section,
     paired_section,
     results_section,
     theorem_section,
@@ -146,7 +147,12 @@ STUDIES: dict[Kind, StudyKind] = {
         reports=(("paired", paired_section),),
         stages=(_REGIMES,),
     ),
-    "min_width": StudyKind(MinWidthSpec, load_min_width_spec, "min-width"),
+    "min_width": StudyKind(
+        MinWidthSpec,
+        load_min_width_spec,
+        "min-width",
+        reports=(("min_width", min_width_section),),
+    ),
     "scaling": StudyKind(
         ScalingSpec,
         _scaling_loader,

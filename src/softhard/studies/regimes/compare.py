@@ -135,12 +135,27 @@ def paired_compare(
         if stats_row is not None:
             rows.append({**dict(zip([*cells, "epoch"], key, strict=True)), **stats_row})
     if not rows:
+        _no_horizon_reached(table, epochs or ["last"])
         raise DataError(
             "no soft/hard pairs to compare: the table needs students of both label modes "
             "'soft' and 'hard' with the same task, width, data seed, student seed and settings"
         )
     paired: pd.DataFrame = pd.DataFrame(rows)[[*cells, *OUTPUT_COLUMNS]]
     return paired
+
+
+def _no_horizon_reached(table: pd.DataFrame, epochs: Sequence[Epoch]) -> None:
+    """A ConfigError naming the epochs that exist when every horizon asked is beyond them."""
+    trained = sorted(int(e) for e in table["epochs"].dropna().unique() if int(e) >= 0)
+    if "last" in epochs or not trained:
+        return
+    beyond = [int(e) for e in epochs if isinstance(e, int | np.integer) and e > trained[-1]]
+    if len(beyond) == len(epochs):
+        raise ConfigError(
+            f"--epochs {','.join(map(str, beyond))}: every horizon is beyond the training (its "
+            f"students ran {', '.join(map(str, trained))} epochs); ask for epochs up to "
+            f"{trained[-1]}, or 'last'"
+        )
 
 
 def varying_axes(table: pd.DataFrame) -> list[str]:
