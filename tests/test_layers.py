@@ -23,7 +23,8 @@ FLOORS: list[tuple[str, ...]] = [
         "softhard.device",
         "softhard.progress",
     ),
-    ("softhard.config", "softhard.student", "softhard.theory", "softhard.losses"),
+    ("softhard.validation", "softhard.yaml_files", "softhard.student", "softhard.theory"),
+    ("softhard.config", "softhard.losses"),
     ("softhard.data", "softhard.models", "softhard.targets", "softhard.horizon"),
     ("softhard.train", "softhard.engine"),
     ("softhard.teachers", "softhard.ntk", "softhard.resources"),
@@ -148,7 +149,7 @@ def test_generic_layers_know_no_study(layer: str) -> None:
 
 def test_the_checker_sees_an_upward_import_and_a_circle() -> None:
     edges = {"softhard.sweep.x": {"softhard.studies.y"}, "softhard.studies.y": {"softhard.sweep.x"}}
-    assert upward(edges) == ["softhard.sweep.x (floor 5) imports softhard.studies.y (floor 7)"]
+    assert upward(edges) == ["softhard.sweep.x (floor 6) imports softhard.studies.y (floor 8)"]
     assert circles(edges) == [["softhard.studies.y", "softhard.sweep.x"]]
 
 

@@ -24,12 +24,13 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
-from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
+from softhard.config import ExperimentConfig, shipped_configs
 from softhard.errors import ConfigError
 from softhard.kinds import AnyConfig, kind_of, load_any
 from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
+from softhard.sweep.executor_config import DEFAULT_LEASE
 from softhard.teachers.two_layer import weak_teacher_text
 
 

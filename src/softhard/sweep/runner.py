@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import Progress, TextColumn
 
-from softhard.config import ExecutorConfig, ExperimentConfig
+from softhard.config import ExperimentConfig
 from softhard.progress import progress_columns
 from softhard.resources import check_groups
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.executors import Executor, LocalExecutor, make_executor, plan_groups
 from softhard.sweep.spec import Run, SweepSpec, expand
 from softhard.sweep.store import RunStore, new_owner

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from softhard.config import DEFAULT_LEASE
+from softhard.sweep.executor_config import DEFAULT_LEASE
 from softhard.train import CURVE_COLUMNS
 
 _STORED_CURVES = (
