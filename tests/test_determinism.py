@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from softhard.config import ExecutorConfig
 from softhard.engine import train_bank
 from softhard.sweep import SweepSpec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.train import CURVE_COLUMNS
 from test_engine import CONFIGS, _data, _students
 

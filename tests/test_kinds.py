@@ -5,17 +5,12 @@ import yaml
 
 from softhard.cli._options import executor_config
 from softhard.cli.run import RUNNERS
-from softhard.config import (
-    ExecutorConfig,
-    ExperimentConfig,
-    MarginConfig,
-    shipped_configs,
-    validate,
-)
+from softhard.config import ExperimentConfig, MarginConfig, shipped_configs, validate
 from softhard.errors import ConfigError
 from softhard.kinds import ANY_CONFIG, KIND_NAMES, KINDS, expect_kind, kind_of, load_any
 from softhard.studies.deep import DeepExperimentConfig
 from softhard.sweep import LocalExecutor, SweepSpec, make_executor
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 def test_every_kind_has_a_model_a_loader_and_a_runner():

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import get_args
 
 import pytest
+
+from softhard.config import Source
+from softhard.data.sources import SOURCES
+from softhard.models.table import MODELS, Arch
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -24,13 +29,14 @@ FLOORS: list[tuple[str, ...]] = [
         "softhard.progress",
     ),
     (
-        "softhard.config",
+        "softhard.config_paths",
+        "softhard.validation",
+        "softhard.yaml_files",
         "softhard.student",
         "softhard.theory",
-        "softhard.losses",
         "softhard.replication",
-        "softhard.config_paths",
     ),
+    ("softhard.config", "softhard.losses"),
     (
         "softhard.data",
         "softhard.models",
@@ -161,8 +167,14 @@ def test_generic_layers_know_no_study(layer: str) -> None:
 
 def test_the_checker_sees_an_upward_import_and_a_circle() -> None:
     edges = {"softhard.sweep.x": {"softhard.studies.y"}, "softhard.studies.y": {"softhard.sweep.x"}}
-    assert upward(edges) == ["softhard.sweep.x (floor 5) imports softhard.studies.y (floor 7)"]
+    assert upward(edges) == ["softhard.sweep.x (floor 6) imports softhard.studies.y (floor 8)"]
     assert circles(edges) == [["softhard.studies.y", "softhard.sweep.x"]]
+
+
+def test_registries_cover_their_literals() -> None:
+    """SOURCES and MODELS are keyed by the Literals configs validate against, entry for entry."""
+    assert set(SOURCES) == set(get_args(Source))
+    assert set(MODELS) == set(get_args(Arch))
 
 
 if __name__ == "__main__":  # the house, as a list of violations: python tests/test_layers.py

@@ -5,11 +5,11 @@ import math
 import pytest
 import yaml
 
-from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.studies.min_width import MinWidthSpec, load_min_width_spec, min_width_search
 from softhard.studies.min_width.search import _Search
 from softhard.sweep import RunStore
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 @pytest.mark.parametrize("true_width", [1, 2, 3, 5, 17, 64, 100])

@@ -20,13 +20,14 @@ from typer.testing import CliRunner
 
 from softhard.cli import app
 from softhard.cli._options import RUNNERS, RunOptions
-from softhard.config import ConfigModel, DataConfig, ExecutorConfig, TaskList
+from softhard.config import ConfigModel, DataConfig, TaskList
 from softhard.report.document import Evidence, Section, collect
 from softhard.report.rundir import write_run
 from softhard.studies.reproduce import reproduce
 from softhard.studies.stage import Stage
 from softhard.studies.table import STUDIES, StudyKind, plain_loader, register, unregister
 from softhard.sweep import SweepSpec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.store import RunOutcome
 from softhard.sweep.study import SweepStudy
 

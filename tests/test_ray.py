@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from softhard.config import ExecutorConfig
 from softhard.sweep import SweepSpec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 
 ray = pytest.importorskip("ray")
 

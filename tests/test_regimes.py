@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 import softhard
 from softhard import ConfigError, DataConfig, ExperimentConfig, paired_compare
 from softhard.cli import app
-from softhard.config import ExecutorConfig, MarginConfig, TrainConfig, validate
+from softhard.config import MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
 from softhard.engine import BankEntry, train_bank
 from softhard.student import Student
 from softhard.studies.regimes.compare import load_results, paired_interval
 from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.spec import expand
 
 runner = CliRunner()

@@ -16,7 +16,6 @@ from _report_data import (
     results_table,
 )
 from softhard.cli import app
-from softhard.config import ExecutorConfig
 from softhard.errors import DataError
 from softhard.report.claims import (
     NOT_MEASURED,
@@ -30,6 +29,7 @@ from softhard.report.claims import (
 )
 from softhard.report.document import PLAN_FILE, STAGE_MARKER, collect
 from softhard.report.html import write_report
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 @pytest.mark.parametrize(

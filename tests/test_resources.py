@@ -5,7 +5,7 @@ import yaml
 from typer.testing import CliRunner
 
 from softhard.cli import app
-from softhard.config import ExecutorConfig, ExperimentConfig
+from softhard.config import ExperimentConfig
 from softhard.errors import ResourceError
 from softhard.resources import (
     LIMIT_ENV,
@@ -16,6 +16,7 @@ from softhard.resources import (
 from softhard.studies.min_width import MinWidthSpec, min_width_search
 from softhard.studies.two_layer import run_experiment
 from softhard.sweep import SweepSpec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 
 TINY = {
     "tasks": ["synthetic,n_samples=40,dim=4"],

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import softhard
 from softhard.cli import app
-from softhard.config import ExecutorConfig, shipped_configs
+from softhard.config import shipped_configs
 from softhard.errors import ConfigError
 from softhard.studies.min_width import resampled_min_widths
 from softhard.studies.scaling import run as scaling_run
@@ -32,6 +32,7 @@ from softhard.studies.scaling.report import exponents_text
 from softhard.studies.scaling.run import FITS_COLUMNS, _eps_grid, _reach, run_scaling
 from softhard.studies.scaling.search import in_range, range_counts
 from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.store import RunStore
 
 GAMMAS = np.array([0.2, 0.1, 0.05, 0.025])

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from softhard.sweep import RunStore, SweepSpec, expand
-from softhard.sweep.store import RunOutcome, new_owner
+from softhard.sweep.owners import new_owner
+from softhard.sweep.store import RunOutcome
 from softhard.train import CURVE_COLUMNS
 
 BASE = {

@@ -5,9 +5,9 @@ import math
 import pytest
 import yaml
 
-from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.sweep import RunStore, SweepSpec, expand, load_sweep_spec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.executors import plan_groups
 from softhard.sweep.store import STORE_FILE
 

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.run import run_deep_experiment
 from softhard.studies.min_width import MinWidthSpec, min_width_search
 from softhard.sweep import RunStore, SweepSpec, expand, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.executors import plan_groups
 from softhard.teachers.cache import teachers_dir
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from _report_data import make_run_folder
 from softhard.cli import app
-from softhard.config import ExecutorConfig
 from softhard.errors import DataError
+from softhard.sweep.executor_config import ExecutorConfig
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -25,9 +25,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from softhard.config_paths import resolve_data_paths
+from softhard.config_paths import file_digest as file_digest
 from softhard.errors import ConfigError
 from softhard.student import LabelMode, Student
+from softhard.validation import RENAMED_ERROR as RENAMED_ERROR
+from softhard.validation import format_validation_error as format_validation_error
+from softhard.validation import inner_model as inner_model
+from softhard.validation import validate as validate
+from softhard.yaml_files import read_yaml as read_yaml
+from softhard.yaml_files import shipped_configs as shipped_configs
 
 Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
 Optimizer = Literal["gd", "sgd", "adam"]
@@ -43,10 +49,6 @@ class ConfigModel(BaseModel):
     """The base of every config model: unknown keys are rejected and a loaded config is frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-RENAMED_ERROR = "renamed_key"
-"""The pydantic error type of a key that was renamed (its message names the replacement)."""
 
 
 def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:
@@ -534,33 +536,6 @@ class ExperimentConfig(ConfigModel):
         return [t.model_copy(update={"seed": s}) for t in self.tasks for s in self.data_seeds]
 
 
-ExecutorKind = Literal["local", "ray"]
-DEFAULT_LEASE = 300.0
-"""Seconds a claimed run stays reserved without a heartbeat (:class:`ExecutorConfig`)."""
-
-
-class ExecutorConfig(ConfigModel):
-    """Where the runs of a sweep, min-width search or scaling study train: one object, built once
-    (by the CLI from ``--executor``, ``--workers``, ``--ray-address``, ``--group-size`` and
-    ``--lease``) and handed down unchanged to the run loop and the executor.
-
-    ``local``: a pool of ``workers`` spawned processes (default: the core count; 1 trains in this
-    process). ``ray``: Ray tasks on the cluster at ``ray_address`` (default: a local Ray, or the
-    one already running), ``workers`` at a time (default: the cluster's CPUs).
-    """
-
-    kind: ExecutorKind = Field("local", description="'local' (processes) or 'ray'")
-    workers: int | None = Field(None, ge=1, description="parallel workers [core count]")
-    ray_address: str | None = Field(None, description="ray: the cluster's address")
-    group_size: int | None = Field(None, ge=1, description="most runs sent to a worker at once")
-    lease: float = Field(
-        DEFAULT_LEASE,
-        gt=0.0,
-        description="seconds a claimed run stays reserved without a heartbeat (a dead driver's "
-        "runs are free again after it)",
-    )
-
-
 def config_digest(model: BaseModel) -> str:
     """sha256 of the model's canonical JSON, 16 hex digits."""
     return json_digest(model.model_dump(mode="json"))
@@ -570,60 +545,6 @@ def json_digest(data: Any, length: int = 16) -> str:
     """sha256 of plain data's canonical JSON (sorted keys), the first ``length`` hex digits."""
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def validate(model_cls: type[BaseModel], data: Any, *, where: str = "config") -> Any:
-    """Validate ``data`` as ``model_cls``; raise :class:`ConfigError` naming fields and choices."""
-    try:
-        return model_cls.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err, model_cls, where)) from None
-
-
-def format_validation_error(err: ValidationError, model_cls: type[BaseModel], where: str) -> str:
-    """One paragraph: each bad field by its dotted path, what was wrong and what is allowed."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == RENAMED_ERROR:  # the message names the replacement
-            old = ".".join(str(p) for p in (*e["loc"], e["ctx"]["old"]) if p != "")
-            msg = f"key '{old}' is no longer accepted: " + e["msg"].partition(": ")[2]
-            if e["msg"].startswith("the flag"):
-                msg = f"field '{old}': {e['msg']}"
-        elif e["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model_cls, e["loc"][:-1])
-            msg = f"unknown key '{loc}'"
-            if allowed:
-                msg += f"; allowed keys there: {', '.join(allowed)}"
-        else:
-            msg = f"field '{loc}': {e['msg']}"
-            if "input" in e and not isinstance(e["input"], dict | list):
-                msg += f" (got {e['input']!r})"
-        lines.append(msg.removesuffix("."))
-    return f"{where} is invalid: " + "; ".join(lines) + "."
-
-
-def _allowed_keys(model_cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model_cls
-    for part in loc:
-        if isinstance(part, int) or current is None:
-            continue
-        field = current.model_fields.get(part)
-        if field is None:
-            return []
-        current = inner_model(field.annotation)
-    return list(current.model_fields) if current is not None else []
-
-
-def inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside a field annotation (``X``, ``X | None``, ``list[X]``), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = inner_model(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -672,50 +593,6 @@ def _index(node: list[Any], part: str, where: str) -> int:
     return int(part)
 
 
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes, the first 16 hex digits."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a missing or malformed file is a :class:`ConfigError`. Relative data
-    paths in it are resolved against the file's folder (:mod:`softhard.config_paths`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
-        )
-    folder = path.resolve().parent
-    resolved: dict[str, Any] = resolve_teacher_paths(resolve_data_paths(data, folder), folder)
-    return resolved
-
-
-def resolve_teacher_paths(data: Any, folder: Path) -> Any:
-    """Make every relative ``teacher: {path: ...}`` in config data absolute against ``folder``
-    (the config file's), in place, so that a run's stored config works from anywhere; and
-    record an existing file's digest as ``teacher.sha256`` unless the data give one."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            teacher = value if key == "teacher" and isinstance(value, dict) else {}
-            path = teacher.get("path")
-            if isinstance(path, str):
-                full = (folder / Path(path).expanduser()).absolute()
-                teacher["path"] = str(full)
-                if full.is_file() and teacher.get("sha256") is None:
-                    teacher["sha256"] = file_digest(full)
-            resolve_teacher_paths(value, folder)
-    elif isinstance(data, list):
-        for item in data:
-            resolve_teacher_paths(item, folder)
-    return data
-
-
 def load_config(
     path: str | Path, overrides: list[str] | None = None, model_cls: type[BaseModel] | None = None
 ) -> Any:
@@ -762,9 +639,3 @@ def _blamed_overrides(
     except ValidationError:
         return []
     return list(overrides)
-
-
-def shipped_configs() -> dict[str, Path]:
-    """The configs shipped in the package, by name (file stem)."""
-    folder = Path(__file__).parent / "configs"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}

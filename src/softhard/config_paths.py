@@ -10,6 +10,7 @@ are typed on the command line and stay relative to the working directory.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -65,4 +66,36 @@ def missing_data_paths(node: Any) -> list[str]:
     return [p for p in dict.fromkeys(data_paths(node)) if not Path(p).expanduser().exists()]
 
 
-__all__ = ["PATH_KEYS", "data_paths", "missing_data_paths", "resolve_data_paths"]
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, the first 16 hex digits."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def resolve_teacher_paths(data: Any, folder: Path) -> Any:
+    """Make every relative ``teacher: {path: ...}`` in config data absolute against ``folder``
+    (the config file's), in place, so that a run's stored config works from anywhere; and
+    record an existing file's digest as ``teacher.sha256`` unless the data give one."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            teacher = value if key == "teacher" and isinstance(value, dict) else {}
+            path = teacher.get("path")
+            if isinstance(path, str):
+                full = (folder / Path(path).expanduser()).absolute()
+                teacher["path"] = str(full)
+                if full.is_file() and teacher.get("sha256") is None:
+                    teacher["sha256"] = file_digest(full)
+            resolve_teacher_paths(value, folder)
+    elif isinstance(data, list):
+        for item in data:
+            resolve_teacher_paths(item, folder)
+    return data
+
+
+__all__ = [
+    "PATH_KEYS",
+    "data_paths",
+    "file_digest",
+    "missing_data_paths",
+    "resolve_data_paths",
+    "resolve_teacher_paths",
+]

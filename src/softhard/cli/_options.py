@@ -1,5 +1,5 @@
 """Options shared by several commands, and the one place that turns executor options into an
-:class:`~softhard.config.ExecutorConfig` (built once here, then handed down unchanged)."""
+:class:`~softhard.sweep.ExecutorConfig` (built once here, then handed down unchanged)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from softhard.config import DEFAULT_LEASE, ExecutorConfig, ExecutorKind, validate
+from softhard.config import validate
 from softhard.errors import ConfigError
 from softhard.kinds import resolve_config_path
+from softhard.sweep.executor_config import DEFAULT_LEASE, ExecutorConfig, ExecutorKind
 
 SetOption = Annotated[
     list[str] | None,

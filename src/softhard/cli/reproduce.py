@@ -20,8 +20,8 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
-from softhard.config import DEFAULT_LEASE
 from softhard.studies.reproduce import reproduce
+from softhard.sweep.executor_config import DEFAULT_LEASE
 
 
 @app.command("reproduce")

@@ -25,7 +25,7 @@ from softhard.cli._options import (
     executor_config,
 )
 from softhard.cli.compare import print_paired
-from softhard.config import DEFAULT_LEASE, ExperimentConfig, shipped_configs
+from softhard.config import ExperimentConfig, shipped_configs
 from softhard.config_paths import missing_data_paths
 from softhard.errors import ConfigError
 from softhard.kinds import AnyConfig, kind_of, load_any
@@ -34,6 +34,7 @@ from softhard.report.tables import print_table
 from softhard.studies.deep import DeepExperimentConfig, run_deep_experiment
 from softhard.studies.regimes.by_width import plot_paired_by_width, tuned_pairs, verdict
 from softhard.studies.two_layer import ExperimentResult, run_experiment, summarize
+from softhard.sweep.executor_config import DEFAULT_LEASE
 from softhard.teachers.weak import weak_teacher_text
 
 

@@ -25,11 +25,11 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
-from softhard.config import DEFAULT_LEASE
 from softhard.kinds import expect_kind
 from softhard.studies.scaling import ScalingSpec, load_scaling_spec, run_scaling
 from softhard.studies.scaling.report import exponents_text, range_text
 from softhard.studies.scaling.search import range_counts
+from softhard.sweep.executor_config import DEFAULT_LEASE
 
 
 @app.command("scaling")

@@ -24,7 +24,6 @@ from softhard.cli._options import (
     WorkersOption,
     executor_config,
 )
-from softhard.config import DEFAULT_LEASE
 from softhard.errors import ConfigError
 from softhard.kinds import expect_kind
 from softhard.report.tables import print_table
@@ -38,6 +37,7 @@ from softhard.sweep import (
     run_sweep,
     summary_table,
 )
+from softhard.sweep.executor_config import DEFAULT_LEASE
 from softhard.sweep.store import STORE_FILE
 
 runs_app = typer.Typer(help="Inspect and export the run store.", no_args_is_help=True)

@@ -22,7 +22,7 @@ from mnist1d.data import get_dataset_args, make_dataset
 from scipy import stats
 from sklearn.datasets import load_digits
 
-from softhard.config import DataConfig
+from softhard.config import DataConfig, Source
 from softhard.data import cifar
 from softhard.data.idx import read_idx
 from softhard.data.transforms import seeded_rng
@@ -397,7 +397,7 @@ def _unit_rows(a: np.ndarray) -> np.ndarray:
     return unit
 
 
-SOURCES: dict[str, Callable[[DataConfig], RawData]] = {
+SOURCES: dict[Source, Callable[[DataConfig], RawData]] = {
     "digits": _load_digits,
     "mnist1d": _load_mnist1d,
     "mnist": _load_mnist,

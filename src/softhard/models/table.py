@@ -29,7 +29,7 @@ from softhard.models.vgg import vgg8, vgg11
 
 Arch = Literal["resnet8", "resnet14", "resnet20", "vgg8", "vgg11", "cnn8x8", "cnn1d"]
 
-MODELS: dict[str, Callable[[tuple[int, ...], int, int], nn.Module]] = {
+MODELS: dict[Arch, Callable[[tuple[int, ...], int, int], nn.Module]] = {
     "resnet8": resnet8,
     "resnet14": resnet14,
     "resnet20": resnet20,

@@ -24,9 +24,8 @@ from softhard.errors import DataError
 from softhard.replication import replication_text, unit_summary
 from softhard.report.claims import Claim, evaluate_claims
 from softhard.report.plots import plot_width_sweep
-from softhard.sweep.store import RunStore
+from softhard.sweep.store import STORE_FILE, RunStore
 
-STORE_FILE = "softhard.sqlite"
 PLAN_FILE = "reproduce-plan.json"
 STAGE_MARKER = "stage.json"
 MAX_ROWS = 400

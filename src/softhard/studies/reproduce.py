@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from softhard.config import ExecutorConfig
 from softhard.errors import ConfigError
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
 from softhard.studies.stage import Stage
 from softhard.studies.table import stages as table_stages
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 @dataclass(frozen=True)

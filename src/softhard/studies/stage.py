@@ -16,7 +16,7 @@ class Stage:
     """One step of ``reproduce``: ``run(folder, quick, progress)`` returns its run folder.
 
     ``uses_store``: the stage trains runs through the run store, so ``run`` also takes
-    ``executor=`` (the :class:`~softhard.config.ExecutorConfig` given to ``reproduce``).
+    ``executor=`` (the :class:`~softhard.sweep.ExecutorConfig` given to ``reproduce``).
     """
 
     name: str

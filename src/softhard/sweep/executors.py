@@ -19,9 +19,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from softhard.config import ExecutorConfig, ExecutorKind
 from softhard.device import cpu_threads
 from softhard.errors import ConfigError
+from softhard.sweep.executor_config import ExecutorConfig, ExecutorKind
 from softhard.sweep.store import RunOutcome
 from softhard.sweep.study import sweepable
 

@@ -18,12 +18,14 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import Progress, TextColumn
 
-from softhard.config import ExecutorConfig, ExperimentConfig
+from softhard.config import ExperimentConfig
 from softhard.progress import progress_columns
 from softhard.resources import check_groups
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.executors import Executor, LocalExecutor, make_executor, plan_groups
+from softhard.sweep.owners import new_owner
 from softhard.sweep.spec import Run, SweepSpec, expand
-from softhard.sweep.store import RunStore, new_owner
+from softhard.sweep.store import RunStore
 
 DEFAULT_STORE = Path("runs") / "sweeps"
 

@@ -23,12 +23,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +34,15 @@ from typing import Any
 
 import pandas as pd
 
-from softhard.config import DEFAULT_LEASE
-from softhard.train import CURVE_COLUMNS, VAL_COLUMNS
-from softhard.tuning import TUNED_COLUMNS
-
-_STORED_CURVES = (
-    *CURVE_COLUMNS,  # every per-epoch curve (the yardstick too: the scaling study reads it)
-    *VAL_COLUMNS,  # students with a validation split (tuned ones)
-    *TUNED_COLUMNS,  # the per-horizon choices of tuned students (softhard.tuning)
+from softhard.sweep.executor_config import DEFAULT_LEASE
+from softhard.sweep.owners import claim_ended
+from softhard.sweep.rows import (
+    STORED_CURVES,
+    chunks,
+    curve_rows,
+    expand_metrics,
+    plain_row,
+    run_values,
 )
 
 STORE_FILE = "softhard.sqlite"
@@ -89,45 +88,6 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def new_owner() -> str:
-    """An owner token for one driver: ``host:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_gone(owner: str | None, me: str) -> bool:
-    """True if ``owner`` is a driver of this host whose process has ended (or an old one of ours)."""
-    if not owner or owner == me:
-        return not owner
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's driver: assume it is alive
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True  # an earlier driver in this process that did not finish
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _claim_ended(owner: str | None, lease_until: float | None, me: str, now: float) -> bool:
-    """A running run may be claimed again: its driver is gone or its lease has ended."""
-    if _owner_gone(owner, me):
-        return True
-    return lease_until is not None and lease_until < now and owner != me
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
 class RunStore:
     """A sweep folder's SQLite store (``<folder>/softhard.sqlite``)."""
 
@@ -142,7 +102,7 @@ class RunStore:
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)  # IF NOT EXISTS: safe when drivers open it together
         self._add_column("runs", "lease_until", "REAL")  # stores made before leases
-        for col in _STORED_CURVES:  # stores made before the yardstick curves (NULL there)
+        for col in STORED_CURVES:  # stores made before the yardstick curves (NULL there)
             self._add_column("curves", col, "REAL")
         self._timeout = timeout
 
@@ -187,7 +147,7 @@ class RunStore:
             db.executemany(
                 "INSERT OR IGNORE INTO runs (id, config, task, width, seed, label_mode, status,"
                 " created) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                [_run_values(r, now) for r in runs],
+                [run_values(r, now) for r in runs],
             )
             db.execute(
                 "INSERT INTO sweeps (name, spec, created, updated) VALUES (?, ?, ?, ?)"
@@ -221,7 +181,7 @@ class RunStore:
         claimed = []
         with self._write() as db:
             now = time.time()
-            for chunk in _chunks(wanted, 500):
+            for chunk in chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
                     f"SELECT id, status, owner, lease_until FROM runs WHERE id IN ({marks})", chunk
@@ -230,7 +190,7 @@ class RunStore:
                     if (
                         status == "pending"
                         or (status == "failed" and retry_failed)
-                        or (status == "running" and _claim_ended(run_owner, until, owner, now))
+                        or (status == "running" and claim_ended(run_owner, until, owner, now))
                     ):
                         claimed.append(run_id)
             db.executemany(
@@ -283,7 +243,7 @@ class RunStore:
                 (
                     status,
                     outcome.reason,
-                    json.dumps(_plain(outcome.row)),
+                    json.dumps(plain_row(outcome.row)),
                     time.time(),
                     outcome.run_id,
                     owner,
@@ -293,9 +253,9 @@ class RunStore:
                 return False
             db.execute("DELETE FROM curves WHERE run_id = ?", (outcome.run_id,))
             db.executemany(
-                f"INSERT INTO curves (run_id, epoch, {', '.join(_STORED_CURVES)})"
-                f" VALUES (?, ?{', ?' * len(_STORED_CURVES)})",
-                _curve_rows(outcome),
+                f"INSERT INTO curves (run_id, epoch, {', '.join(STORED_CURVES)})"
+                f" VALUES (?, ?{', ?' * len(STORED_CURVES)})",
+                curve_rows(outcome),
             )
         return True
 
@@ -311,7 +271,7 @@ class RunStore:
     def statuses(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
         """``id -> (status, owner)`` for the given runs."""
         out: dict[str, tuple[str, str | None]] = {}
-        for chunk in _chunks(list(run_ids), 500):
+        for chunk in chunks(list(run_ids), 500):
             marks = ",".join("?" * len(chunk))
             for run_id, status, owner in self._db.execute(
                 f"SELECT id, status, owner FROM runs WHERE id IN ({marks})", chunk
@@ -322,7 +282,7 @@ class RunStore:
     def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, tuple[str, dict[str, Any] | None]]:
         """``id -> (status, metrics)`` for the given runs."""
         out: dict[str, tuple[str, dict[str, Any] | None]] = {}
-        for chunk in _chunks(list(run_ids), 500):
+        for chunk in chunks(list(run_ids), 500):
             marks = ",".join("?" * len(chunk))
             for run_id, status, metrics in self._db.execute(
                 f"SELECT id, status, metrics FROM runs WHERE id IN ({marks})", chunk
@@ -332,10 +292,10 @@ class RunStore:
 
     def curves_by_id(self, run_ids: Iterable[str], column: str) -> dict[str, list[float]]:
         """``id -> per-epoch values of one curve column`` (in epoch order; NULL -> nan)."""
-        if column not in CURVE_COLUMNS:
-            raise ValueError(f"curve column must be one of {CURVE_COLUMNS}, got {column!r}")
+        if column not in STORED_CURVES:
+            raise ValueError(f"curve column must be one of {STORED_CURVES}, got {column!r}")
         out: dict[str, list[float]] = {}
-        for chunk in _chunks(list(run_ids), 500):
+        for chunk in chunks(list(run_ids), 500):
             marks = ",".join("?" * len(chunk))
             for run_id, value in self._db.execute(
                 f"SELECT run_id, {column} FROM curves WHERE run_id IN ({marks})"
@@ -376,7 +336,7 @@ class RunStore:
         frame = pd.read_sql_query(
             query + " ORDER BY r.task, r.label_mode, r.width, r.seed, r.id", self._db, params=args
         )
-        return _expand_metrics(frame)
+        return expand_metrics(frame)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run's row (config and metrics parsed) with sweeps it belongs to; prefix ids work."""
@@ -436,61 +396,3 @@ class RunStore:
         runs.to_csv(paths[1], index=False)
         self.curves(sweep).to_parquet(paths[2], index=False)
         return paths
-
-
-def _run_values(run: Any, now: float) -> tuple[Any, ...]:
-    cfg = run.config
-    return (
-        run.id,
-        run.config_json(),
-        cfg.tasks[0].display,
-        cfg.widths[0],
-        cfg.seeds[0],
-        cfg.label_modes[0],
-        now,
-    )
-
-
-def _curve_rows(outcome: RunOutcome) -> list[tuple[Any, ...]]:
-    """One row per epoch; a curve the study does not record (deep students have no
-    ``kl`` or yardstick) is NULL."""
-    given = [outcome.curves[c] for c in _STORED_CURVES if c in outcome.curves]
-    n = min((len(c) for c in given), default=0)
-    cols = [outcome.curves.get(c, [math.nan] * n) for c in _STORED_CURVES]
-    return [(outcome.run_id, t, *(_num(c[t]) for c in cols)) for t in range(n)]
-
-
-def _num(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-safe metrics: numpy scalars to Python, NaN/inf kept as strings JSON can carry."""
-    out = {}
-    for key, value in row.items():
-        if hasattr(value, "item"):
-            value = value.item()
-        if isinstance(value, float) and not math.isfinite(value):
-            value = str(value)
-        out[key] = value
-    return out
-
-
-def _expand_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    metrics = [json.loads(m) if isinstance(m, str) else {} for m in frame.pop("metrics")]
-    extra = pd.DataFrame(metrics, index=frame.index)
-    for col in extra.columns:
-        extra[col] = extra[col].map(lambda v: float(v) if v in ("nan", "inf", "-inf") else v)
-    extra = extra.drop(
-        columns=[c for c in extra.columns if c in frame.columns and c != "task"], errors="ignore"
-    )
-    if "task" in extra.columns:
-        extra = extra.drop(columns="task")
-    out: pd.DataFrame = pd.concat([frame, extra], axis=1)
-    return out
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -12,14 +12,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from softhard.config import ConfigModel as _Model
-from softhard.config import DataConfig, Device, Widths, config_digest
+from softhard.config import DataConfig, Device, Widths, config_digest, soft_and_hard
 from softhard.models.table import Arch
-from softhard.student import LabelMode, resolve_kd_weight
-
-
-def soft_and_hard() -> list[LabelMode]:
-    """The default label modes: ``["soft", "hard"]``."""
-    return ["soft", "hard"]
+from softhard.student import LabelMode
 
 
 class DeepTeacherConfig(_Model):
@@ -112,10 +107,6 @@ class DeepExperimentConfig(_Model):
                     item["path"] = data_path
             out.append(item)
         return out
-
-    def kd_weight_of(self, mode: str) -> float:
-        """The soft-term weight of a label mode: soft 1, hard 0, mixed ``kd_weight``."""
-        return resolve_kd_weight(mode, self.kd_weight)
 
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from softhard.config import ExecutorConfig
 from softhard.report.rundir import write_run
 from softhard.studies.min_width.search import MinWidthResult, MinWidthSpec, min_width_search
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 def run_min_width(

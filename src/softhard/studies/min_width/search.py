@@ -29,7 +29,6 @@ from pydantic import Field, field_validator, model_validator
 
 from softhard.config import (
     ConfigModel,
-    ExecutorConfig,
     ExperimentConfig,
     TaskList,
     read_yaml,
@@ -39,6 +38,7 @@ from softhard.config import (
 )
 from softhard.errors import ConfigError
 from softhard.student import LabelMode
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run, StudyConfig, split_runs, study_class
 from softhard.sweep.store import RunStore

@@ -12,11 +12,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from softhard.config import ExecutorConfig, shipped_configs
+from softhard.config import shipped_configs
 from softhard.studies.regimes.compare import load_results, paired_compare, varying_axes
 from softhard.studies.regimes.plot import write_comparison
 from softhard.studies.stage import stage_store
 from softhard.sweep import load_sweep_spec, run_sweep
+from softhard.sweep.executor_config import ExecutorConfig
 
 CELL_ORDER = ("task", "width")
 """The cell of a comparison: every other varying setting is an axis beside these."""

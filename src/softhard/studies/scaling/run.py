@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from softhard.config import ExecutorConfig, ExperimentConfig
+from softhard.config import ExperimentConfig
 from softhard.studies.min_width.search import resampled_min_widths
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
@@ -40,6 +40,7 @@ from softhard.studies.scaling.levels import Level, prepare_levels
 from softhard.studies.scaling.report import write_folder
 from softhard.studies.scaling.search import in_range
 from softhard.studies.scaling.spec import ScalingSpec
+from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.executors import Executor, make_executor
 from softhard.sweep.runner import DEFAULT_STORE, check_sweep_memory, execute_runs
 from softhard.sweep.spec import Run

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from softhard.config import ExecutorConfig, shipped_configs
+from softhard.config import shipped_configs
 from softhard.studies.scaling.run import run_scaling
 from softhard.studies.scaling.spec import load_scaling_spec
 from softhard.studies.stage import stage_store
+from softhard.sweep.executor_config import ExecutorConfig
 
 
 def scaling_stage(
