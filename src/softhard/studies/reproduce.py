@@ -42,7 +42,8 @@ from softhard.config import (
 )
 from softhard.data import load_dataset
 from softhard.errors import ConfigError
-from softhard.ntk import estimate_margin
+from softhard.ntk import DEFAULT_MARGIN_SEED, estimate_margin
+from softhard.ntk.separability import certified_gamma
 from softhard.report.document import PLAN_FILE, STAGE_MARKER
 from softhard.report.html import write_report
 from softhard.report.rundir import write_run
@@ -119,21 +120,22 @@ def run_margins(folder: Path, quick: bool, progress: bool) -> Path:
     for task in cfg.tasks:
         ds = load_dataset(task)
         x, _ = ds.flat()
-        est = estimate_margin(x, ds.y_train_pm, num_directions=k, seed=0)
+        est = estimate_margin(x, ds.y_train_pm, num_directions=k, seed=DEFAULT_MARGIN_SEED)
         rows.append(
-            {"task": task.display, "n_train": ds.n_train, "dim": ds.dim, "gamma": est.gamma,
+            {"task": task.display, "n_train": ds.n_train, "dim": ds.dim, "gamma": certified_gamma(est),
              "lower": est.lower, "upper": est.upper, "gap": est.upper - est.lower,
              "stderr": est.stderr, "fresh_lower": est.fresh_lower, "fresh_upper": est.fresh_upper,
+             "relative_gap": est.gap, "stopped_by": est.stopped_by, "status": est.status,
              "converged": est.converged, "iterations": est.iterations, "num_directions": k,
              "support": int((est.q > 1e-3 / len(est.q)).sum()), "seconds": round(est.seconds, 2)}
         )  # fmt: skip
     table = pd.DataFrame(rows)
     settings = {"kind": "margins", "tasks": [t.display for t in cfg.tasks],
-                "num_directions": k, "direction_seed": 0}  # fmt: skip
+                "num_directions": k, "direction_seed": DEFAULT_MARGIN_SEED}  # fmt: skip
     return write_run(
         folder, settings, name="margins", tables={"margins": table},
         figures=lambda run: _plot_margins(table, run / "margins.png", k),
-        manifest={"kind": "margins", "num_directions": k, "direction_seed": 0,
+        manifest={"kind": "margins", "num_directions": k, "direction_seed": DEFAULT_MARGIN_SEED,
                   "data_seeds": [t.seed for t in cfg.tasks],
                   "seconds": round(time.perf_counter() - start, 2)},
     )  # fmt: skip

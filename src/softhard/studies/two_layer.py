@@ -30,6 +30,7 @@ from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
+from softhard.ntk.separability import certified_gamma, margin_info, margin_row
 from softhard.report import plot_width_sweep, write_run
 from softhard.report.progress import student_progress
 from softhard.report.rundir import environment
@@ -290,8 +291,7 @@ def result_row(
         "noise": task.config.noise,
         "flip": task.config.flip,
         "mix": task.config.mix,
-        "gamma": margin.gamma if margin is not None else math.nan,
-        "gamma_stderr": margin.stderr if margin is not None else math.nan,
+        **margin_row(margin),  # gamma NaN unless separable, with its gap and stop reason
         "width": student.width,
         "seed": student.seed,
         "label_mode": student.label_mode,
@@ -457,7 +457,7 @@ def _write_run(
 
 
 def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
-    gamma = task.margin.gamma if task.margin is not None else None
+    gamma = certified_gamma(task.margin) if task.margin is not None else None
     title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
     title += f"\nT = {horizon.epochs}" + (
         "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
@@ -468,10 +468,7 @@ def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | Non
 
 
 def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
-    m = task.margin
-    if m is None:
-        return None
-    return {"gamma": m.gamma, "lower": m.lower, "upper": m.upper, "stderr": m.stderr}
+    return None if task.margin is None else margin_info(task.margin)
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:

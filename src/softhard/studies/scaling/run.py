@@ -44,6 +44,7 @@ from softhard.config import (
     validate,
 )
 from softhard.errors import ConfigError
+from softhard.ntk.separability import require_separable
 from softhard.student import LabelMode
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
@@ -278,16 +279,9 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     levels = []
     for i, cfg in enumerate(spec.levels):
         task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
-        est = task.margin
-        gamma = float(getattr(est, "gamma", math.nan))
-        lower = float(getattr(est, "lower", math.nan))
-        if not (math.isfinite(gamma) and gamma > 0 and math.isfinite(lower) and lower > 0):
-            raise ConfigError(
-                f"scaling spec {spec.name!r}: field 'levels.{i}' ({cfg.display}): its NTK margin "
-                f"gamma cannot be estimated (gamma = {gamma:.3g}, certified lower bound "
-                f"{lower:.3g}); every level needs gamma > 0 with a positive certificate, e.g. "
-                "class mixing below 0.5 and no label flips that make the data inseparable"
-            )
+        where = f"scaling spec {spec.name!r}: field 'levels.{i}' ({cfg.display}): its NTK margin "
+        where += "gamma cannot be estimated (every level needs a certified gamma > 0)"
+        gamma = require_separable(task.margin, where=where, error=ConfigError)
         levels.append(Level(i, task, gamma))
     return levels
 
