@@ -45,7 +45,7 @@ __all__ = [
     "project_simplex",
 ]
 
-SOLVER_VERSION = 5
+SOLVER_VERSION = 6
 """Bumped whenever the solver's answers may change (keys the cache of estimates)."""
 
 _ABS_TOL = 1e-3  # times tol times max ||x_i||: the resolution (an upper bound below it: gamma = 0)

@@ -23,11 +23,12 @@ from typing import Any, Literal, Protocol
 
 import torch
 
-from softhard.errors import DataError, SofthardError
+from softhard.errors import ConfigError, DataError, SofthardError
 
 __all__ = [
     "STATUSES",
     "MarginStatus",
+    "NotSeparableError",
     "certified_gamma",
     "conflicting_pairs",
     "has_exact_conflicts",
@@ -89,8 +90,15 @@ def certified_gamma(estimate: _HasStatus | None) -> float:
     return float(estimate.gamma)
 
 
+class NotSeparableError(DataError, ConfigError):
+    """gamma was needed as a number, but the estimate is not separable (:func:`require_separable`).
+
+    Both a :class:`DataError` (the data) and a :class:`ConfigError` (the setting that needs gamma,
+    e.g. ``teacher.beta``'s default 1/gamma, which raised a ConfigError before)."""
+
+
 def require_separable(
-    estimate: _HasStatus | None, *, where: str, error: type[SofthardError] = DataError
+    estimate: _HasStatus | None, *, where: str, error: type[SofthardError] = NotSeparableError
 ) -> float:
     """gamma of ``estimate``, or a :class:`DataError` (one paragraph naming ``where``) if not separable.
 

@@ -457,8 +457,10 @@ def _write_run(
 
 
 def _task_title(task: PreparedTask, horizon: Horizon, weak: dict[str, Any] | None) -> str:
-    gamma = certified_gamma(task.margin) if task.margin is not None else None
-    title = task.name if gamma is None else f"{task.name}\n(gamma = {gamma:.4f})"
+    gamma, m = certified_gamma(task.margin), task.margin
+    title = task.name if m is None else f"{task.name}\n(gamma = {gamma:.4f})"
+    if m is not None and not m.separable:
+        title = f"{task.name}\n(gamma: {m.status.replace('_', ' ')})"
     title += f"\nT = {horizon.epochs}" + (
         "" if not horizon.auto else " (auto)" if horizon.converged else " (auto, hit cap)"
     )

@@ -44,7 +44,7 @@ from softhard.config import (
     validate,
 )
 from softhard.errors import ConfigError
-from softhard.ntk.separability import require_separable
+from softhard.ntk.separability import NotSeparableError, require_separable
 from softhard.student import LabelMode
 from softhard.studies.scaling import search as S
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling, identify
@@ -278,9 +278,12 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
         where = f"scaling spec {spec.name!r}: field 'levels.{i}' ({cfg.display}): its NTK margin "
         where += "gamma cannot be estimated (every level needs a certified gamma > 0)"
+        try:  # a kernel teacher needs gamma too (its scale 1/gamma): same message
+            task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
+        except NotSeparableError as err:
+            raise ConfigError(f"{where}: {err}") from None
         gamma = require_separable(task.margin, where=where, error=ConfigError)
         levels.append(Level(i, task, gamma))
     return levels
