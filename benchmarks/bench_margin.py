@@ -9,6 +9,13 @@ Target (issues 3 and 13): under 10 s on the 2-core development machine. Run:
 Data: x_i uniform on the unit sphere of R^64; labels from a random linear rule ("linear") and
 uniformly random ("random", the harder case: nearly every example is a support vector).
 
+Real data (issue 18), loaded through the experiments' own pipeline (``softhard.data``: 75/25
+split with data seed 0, centring, projection onto the unit sphere), so gamma is that of the training
+split a run would use: "breast_cancer" (scikit-learn's bundled Wisconsin set, n = 427, d = 30),
+"wine" (classes 0 and 1, n = 97, d = 13), "iris" (the pairs 0-1, 0-2, 1-2, n = 75, d = 4) and
+"digits" (the pairs 3-8, 1-7 and 4-9 of the bundled 8x8 digits, n ~ 270, d = 64). ``--real``
+lists them all. ``--n``, ``--d`` and ``--sigma`` do not apply to them.
+
 "heavy" (issue 13): a near-zero margin from tabular-like data. Raw features are Student-t(3)
 values times per-feature scales drawn lognormal(0, sigma) (heavy-tailed: a few features dominate
 the raw norms); the label is the sign of a random linear rule on the unscaled values (every
@@ -30,13 +37,20 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 
+from softhard.config import DataConfig
+from softhard.data import load_dataset
 from softhard.data.transforms import normalize
 from softhard.ntk import estimate_margin
+
+REAL = ("breast_cancer", "wine", "iris", "digits")
 
 
 def heavy_tailed(
@@ -50,6 +64,32 @@ def heavy_tailed(
     raw = (values + rng.standard_normal(d)) * scales  # an offset, removed again by the centring
     x, _ = normalize(raw, raw[:1])
     return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def real_tasks(kind: str, folder: Path) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """``(label, x, y)`` of each task of a real kind, through ``softhard.data`` (see the docstring)."""
+    if kind == "digits":
+        specs = {f"digits {p}": DataConfig.parse(f"digits:{p}") for p in ("3-8", "1-7", "4-9")}
+    else:
+        tables = {
+            "breast_cancer": [("", *load_breast_cancer(return_X_y=True))],
+            "wine": [("0-1", *load_wine(return_X_y=True))],
+            "iris": [(p, *load_iris(return_X_y=True)) for p in ("0-1", "0-2", "1-2")],
+        }[kind]
+        specs = {}
+        for pair, x, y in tables:
+            if pair:
+                a, b = (int(c) for c in pair.split("-"))
+                keep = (y == a) | (y == b)
+                x, y = x[keep], (y[keep] == b).astype(np.int64)
+            path = folder / f"{kind}{pair}.npz"
+            np.savez(path, X=x, y=y)
+            specs[f"{kind} {pair}".strip()] = DataConfig(source="file", path=str(path))
+    out = []
+    for label, cfg in specs.items():
+        ds = load_dataset(cfg)
+        out.append((f"{label} n={ds.n_train} d={ds.dim}", ds.flat()[0].double(), ds.y_train_pm))
+    return out
 
 
 def _data(kind: str, n: int, d: int, seed: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,7 +114,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--kinds", nargs="+", default=["linear", "random", "heavy"])
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["linear", "random", "heavy"],
+        help=f"linear, random, heavy and the real data sets {', '.join(REAL)}",
+    )
+    parser.add_argument("--real", action="store_true", help="add every real data set's kind")
     parser.add_argument(
         "--sigma",
         type=float,
@@ -100,16 +146,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}")
     print(f"K={args.directions} tol={args.tol:g} data seed {args.data_seed}")
-    for kind in args.kinds:
+    kinds = [*args.kinds, *(k for k in REAL if args.real and k not in args.kinds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in (k for k in kinds if k in REAL):
+            for label, x, y in real_tasks(kind, Path(tmp)):
+                _run(args, label, x, y)
+    for kind in (k for k in kinds if k not in REAL):
         for n in args.n:
             for d in args.d:
                 for sigma in args.sigma if kind == "heavy" else [math.nan]:
-                    _run(args, kind, n, d, sigma)
+                    x, y = _data(kind, n, d, seed=args.data_seed, sigma=sigma)
+                    label = f"{kind} n={n} d={d}" + (f" sigma={sigma:g}" if kind == "heavy" else "")
+                    _run(args, label, x, y)
 
 
-def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> None:
-    x, y = _data(kind, n, d, seed=args.data_seed, sigma=sigma)
-    label = f"{kind} n={n} d={d}" + (f" sigma={sigma:g}" if kind == "heavy" else "")
+def _run(args: argparse.Namespace, label: str, x: torch.Tensor, y: torch.Tensor) -> None:
     for rep in range(args.repeats):
         _wait_idle(args.wait_idle)
         load = os.getloadavg()[0]
@@ -135,7 +186,8 @@ def _run(args: argparse.Namespace, kind: str, n: int, d: int, sigma: float) -> N
             f"others' cpu {others:6.2f} s)  "
             f"iterations {est.iterations:4d}  gamma {est.gamma:.3e}  "
             f"lower {est.lower:.4e}  upper {est.upper:.4e}  gap {est.gap:.2e}  "
-            f"converged {est.converged} ({est.stopped_by})  {'PASS' if ok else 'FAIL'} (< 10 s)",
+            f"converged {est.converged} ({est.stopped_by}, {est.status})  "
+            f"{'PASS' if ok else 'FAIL'} (< 10 s)",
             flush=True,
         )
 

@@ -69,7 +69,9 @@ def test_antipodal_points(labels):
 def test_identical_points_opposite_labels():
     x = torch.tensor([[0.3, 0.4], [0.3, 0.4]], dtype=torch.float64)
     est = estimate_margin(x, [1, -1], num_directions=4096, seed=3)
-    assert est.converged
+    # gamma = 0: not separable, and never "converged" with a relative gap of 1 (issue 18)
+    assert est.status == "not_separable" and not est.separable
+    assert not est.converged and est.gap == 1.0 and est.stopped_by == "not_separable"
     assert est.lower == 0.0
     assert est.upper <= 1e-9
     torch.testing.assert_close(est.q, torch.tensor([0.5, 0.5], dtype=torch.float64))

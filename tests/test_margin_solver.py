@@ -225,11 +225,11 @@ def test_cuda_matches_cpu():
 
 def test_newton_phase_agrees_with_first_order_phase(monkeypatch):
     """Forcing the projected Newton phase early gives a bracket consistent with FISTA's."""
-    from softhard.ntk import margin as margin_module
+    from softhard.ntk import _first_order
 
     x, y = _problem(7, 40, 5)
     full = estimate_margin(x, y, num_directions=256, tol=1e-4, fresh_directions=0)
-    monkeypatch.setattr(margin_module, "_FIRST_ORDER_ITERATIONS", 2)
+    monkeypatch.setattr(_first_order, "FIRST_ORDER_ITERATIONS", 2)
     newton = estimate_margin(x, y, num_directions=256, tol=1e-4, fresh_directions=0)
     assert full.converged and newton.converged
     assert newton.lower <= full.upper + 1e-12 and full.lower <= newton.upper + 1e-12
@@ -258,14 +258,10 @@ def test_near_zero_margin_converges_with_a_valid_certificate():
     assert 5e-4 < est.lower <= est.upper < 3e-3  # a near-zero margin indeed
     # the certificate recomputed from scratch in numpy: F(q) for the returned q, and the primal
     # margins of v_k = g_k(q) / ||g_k(q)|| (a feasible point, so its min margin is <= gamma_K)
-    d_mat = (x @ est.directions.T > 0).double().numpy().T  # (K, n)
-    yx, q = (y[:, None] * x).numpy(), est.q.numpy()
-    g = d_mat @ (q[:, None] * yx)
-    norms = np.linalg.norm(g, axis=1)
-    primal = float((((d_mat.T @ (g / norms[:, None])) * yx).sum(axis=1) / len(g)).min())
-    assert q.min() >= 0 and q.sum() == pytest.approx(1.0, abs=1e-12)
-    assert norms.mean() == pytest.approx(est.upper, rel=1e-9)
-    assert primal <= norms.mean() and (norms.mean() - primal) <= 2e-3 * norms.mean()
+    primal, dual = _certificate(x, y, est)
+    assert dual == pytest.approx(est.upper, rel=1e-9)
+    assert primal == pytest.approx(est.lower, rel=1e-9)
+    assert primal <= dual and (dual - primal) <= 1e-3 * dual
     # an independent solver (SLSQP on the dual) lands inside the bracket
     dual = _scipy_dual(x, y, est.directions)
     assert est.lower <= dual + 1e-12
@@ -293,15 +289,14 @@ def test_newton_model_qp_satisfies_the_kkt_conditions(seed, m, rank):
 
 def _certificate(x, y, est):
     """The bracket recomputed from scratch in numpy: F(q) for the returned q (an upper bound) and
-    the min primal margin of v_k = g_k(q) / ||g_k(q)|| (a feasible point: a lower bound)."""
+    the min margin of the returned primal point v (||v_k|| <= 1: a feasible point, a lower bound)."""
     d_mat = (x @ est.directions.T > 0).double().numpy().T  # (K, n)
-    yx, q = (y[:, None] * x).numpy(), est.q.numpy()
+    yx, q, v = (y[:, None] * x).numpy(), est.q.numpy(), est.primal.numpy()
     assert q.min() >= 0 and q.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.linalg.norm(v, axis=1).max() <= 1 + 1e-12
     g = d_mat @ (q[:, None] * yx)
-    norms = np.linalg.norm(g, axis=1)
-    safe = np.where(norms > 0, norms, 1.0)
-    primal = float((((d_mat.T @ (g / safe[:, None])) * yx).sum(axis=1) / len(g)).min())
-    return primal, float(norms.mean())
+    primal = float((((d_mat.T @ v) * yx).sum(axis=1) / len(g)).min())
+    return primal, float(np.linalg.norm(g, axis=1).mean())
 
 
 def test_gamma_below_1e3_is_certified_by_the_newton_phase():
@@ -312,7 +307,8 @@ def test_gamma_below_1e3_is_certified_by_the_newton_phase():
     assert 3e-4 < est.lower <= est.upper < 1e-3
     primal, dual = _certificate(x, y, est)
     assert dual == pytest.approx(est.upper, rel=1e-9)
-    assert primal <= dual and dual - primal <= 2e-3 * dual
+    assert primal == pytest.approx(est.lower, rel=1e-9)
+    assert primal <= dual and dual - primal <= 1e-3 * dual
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +365,7 @@ def test_newton_phase_that_makes_no_progress_stops_as_stalled(monkeypatch, near_
     _valid_bracket(est, full)
 
 
-_FIRST_ORDER = 200  # softhard.ntk.margin._FIRST_ORDER_ITERATIONS: the most first-order iterations
+_FIRST_ORDER = 200  # softhard.ntk._first_order.FIRST_ORDER_ITERATIONS: the most first-order ones
 
 
 def test_gamma_does_not_depend_on_the_thread_count(near_zero):

@@ -61,7 +61,7 @@ def test_errors():
     with pytest.raises(ConfigError, match="beta"):
         KernelTeacher.fit(x, y, num_directions=64, beta=-1.0)
     same = torch.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
-    with pytest.raises(ConfigError, match="gamma is 0"):
+    with pytest.raises(ConfigError, match="teacher.beta.*not separable by the NTK"):
         KernelTeacher.fit(same, [0, 1], num_directions=64)
     with pytest.raises(DataError, match="estimate was made"):
         KernelTeacher.from_estimate(x[:5], y[:5], teacher.estimate)

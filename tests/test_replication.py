@@ -135,7 +135,12 @@ def test_export_tb_writes_one_event_run_per_student(run, tmp_path):
 
 def test_plot_title_gives_mean_gamma_and_its_range_over_data_seeds():
     gammas = [0.02, 0.05, 0.08]
-    tasks = [SimpleNamespace(name="t", margin=SimpleNamespace(gamma=g)) for g in gammas]
+    tasks = [
+        SimpleNamespace(
+            name="t", margin=SimpleNamespace(gamma=g, status="separable", separable=True)
+        )
+        for g in gammas
+    ]
     horizon = Horizon(epochs=100, auto=False, converged=True)
     title = _task_titles(tasks, [horizon] * 3, {})["t"]  # type: ignore[arg-type]
     assert (

@@ -306,6 +306,11 @@ DEFAULT_NUM_DIRECTIONS = 4096
 kernel teacher, :func:`softhard.ntk.cached_margin`, :func:`softhard.ntk.estimate_margin` and
 ``softhard margin`` (docs/margin.md)."""
 
+DEFAULT_MARGIN_SEED = 12345
+"""The one default seed of those directions, shared by MarginConfig, the kernel teacher,
+:func:`softhard.ntk.cached_margin`, :func:`softhard.ntk.estimate_margin` and ``softhard margin``
+(the configs' value since they gained a ``margin`` section; docs/margin.md)."""
+
 
 class MarginConfig(ConfigModel):
     """The NTK margin gamma of each task's training set (docs/theory.md section 2).
@@ -320,7 +325,7 @@ class MarginConfig(ConfigModel):
     num_directions: int = Field(
         DEFAULT_NUM_DIRECTIONS, ge=16, description="directions z_k of the estimate (K)"
     )
-    seed: int = Field(12345, description="seed of the directions z_k")
+    seed: int = Field(DEFAULT_MARGIN_SEED, description="seed of the directions z_k")
 
 
 class StudentConfig(ConfigModel):

@@ -20,7 +20,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise ConfigError(
             f"device {str(device)!r} was asked for but torch sees no CUDA device; use 'cpu' or 'auto'"
         )
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ConfigError(
+            f"device {str(device)!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'"
+        ) from None
 
 
 @contextlib.contextmanager

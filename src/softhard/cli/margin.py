@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import torch
 import typer
 from rich.table import Table
 
 from softhard import theory
 from softhard.cli._app import app, console, friendly_errors
-from softhard.config import DataConfig, validate
+from softhard.cli._margin_notes import fresh_note, not_converged_note, not_separable_note
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS, DataConfig, validate
 from softhard.data import Dataset, load_dataset
+from softhard.device import resolve_device
 from softhard.errors import ConfigError
 from softhard.ntk import MarginEstimate, estimate_margin
+from softhard.ntk.separability import conflicting_pairs
+
+__all__ = ["check_options", "fresh_note", "margin", "not_converged_note", "resolve_spec"]
 
 
 def resolve_spec(spec: str, label_column: str | None = None) -> DataConfig:
@@ -38,12 +44,14 @@ def margin(
         str,
         typer.Argument(help="dataset spec (e.g. 'digits:3-8,mix=0.3') or a .npz/.csv file"),
     ],
-    eps: Annotated[float, typer.Option(help="target loss for the neuron bounds")] = 0.01,
-    num_directions: Annotated[int, typer.Option(help="directions K")] = 4096,
-    seed: Annotated[int, typer.Option(help="seed of the directions")] = 0,
-    tol: Annotated[float, typer.Option(help="relative gap (upper-lower)/upper")] = 1e-3,
-    device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
-    top: Annotated[int, typer.Option(help="how many of the hardest examples to list")] = 10,
+    eps: Annotated[float, typer.Option(help="target loss for the neuron bounds, in (0, 1)")] = 0.01,
+    num_directions: Annotated[int, typer.Option(help="directions K")] = DEFAULT_NUM_DIRECTIONS,
+    seed: Annotated[
+        int, typer.Option(help="seed of the directions (the configs' margin.seed default)")
+    ] = DEFAULT_MARGIN_SEED,
+    tol: Annotated[float, typer.Option(help="relative gap (upper-lower)/upper, in (0, 1)")] = 1e-3,
+    device: Annotated[str, typer.Option(help="cpu, cuda, auto, ...")] = "cpu",
+    top: Annotated[int, typer.Option(help="how many of the hardest examples to list (>= 0)")] = 10,
     label_column: Annotated[str | None, typer.Option(help=".csv files: the label column")] = None,
     max_seconds: Annotated[
         float,
@@ -56,12 +64,19 @@ def margin(
     """NTK margin gamma with its certificate, the hardest examples, and soft/hard neuron bounds.
 
     The data are loaded (and by default centred and projected onto the unit sphere) exactly as an
-    experiment would load them; gamma is computed on the training split.
+    experiment would load them; gamma is computed on the training split. Data the kernel does
+    not separate get no neuron bounds, and the examples that conflict are named.
     """
-    if not max_seconds > 0:
-        raise ConfigError(
-            f"--max-seconds must be a positive number of seconds (got {max_seconds:g})."
-        )
+    check_options(
+        eps=eps,
+        num_directions=num_directions,
+        tol=tol,
+        top=top,
+        max_seconds=max_seconds,
+        seed=seed,
+        device=device,
+    )
+    resolved = resolve_device(device)
     cfg = resolve_spec(spec, label_column)
     ds = load_dataset(cfg)
     x, _ = ds.flat()
@@ -74,86 +89,60 @@ def margin(
             num_directions=num_directions,
             seed=seed,
             tol=tol,
-            device=device,
+            device=resolved,
             max_seconds=max_seconds,
         )
     console.print(_margin_table(ds, est))
-    console.print(_hardest_table(ds, est, top))
-    console.print(_neurons_table(est, eps))
+    if top > 0:
+        console.print(_hardest_table(ds, est, top))
+    _print_notes(ds, x, est, eps, max_seconds)
+
+
+def check_options(
+    *,
+    eps: float,
+    num_directions: int,
+    tol: float,
+    top: int,
+    max_seconds: float,
+    seed: int = 0,
+    device: str = "cpu",
+) -> None:
+    """Every option checked before anything is loaded or solved; all problems in one paragraph."""
+    problems = []
+    if not 0 < eps < 1:
+        problems.append(f"--eps must be a target loss in (0, 1) (got {eps:g})")
+    if num_directions < 1:
+        problems.append(f"--num-directions (num_directions) must be >= 1 (got {num_directions})")
+    if not 0 < tol < 1:
+        problems.append(f"--tol must be a relative gap in (0, 1) (got {tol:g})")
+    if top < 0:
+        problems.append(f"--top must be >= 0 (got {top}; 0 lists none)")
+    if not max_seconds > 0:
+        problems.append(f"--max-seconds must be a positive number of seconds (got {max_seconds:g})")
+    if seed < 0:
+        problems.append(f"--seed must be >= 0 (got {seed})")
+    if device != "auto" and device.split(":")[0] not in ("cpu", "cuda"):
+        problems.append(f"--device must be cpu, cuda, cuda:N or auto (got {device!r})")
+    if problems:
+        raise ConfigError("softhard margin: " + "; ".join(problems) + ".")
+
+
+def _print_notes(
+    ds: Dataset, x: torch.Tensor, est: MarginEstimate, eps: float, budget: float
+) -> None:
+    """The neuron bounds (only for a certified margin) and the notes under the tables."""
+    if est.status == "not_separable":
+        pairs = conflicting_pairs(x.reshape(len(x), -1), ds.y_train_pm)
+        console.print(f"[yellow]not separable:[/yellow] {not_separable_note(est, pairs)}")
+        return
+    if est.separable:
+        console.print(_neurons_table(est, eps))
     note = fresh_note(est)
     if note:
         console.print(f"[yellow]note:[/yellow] {note}")
     if not est.converged:
-        console.print(f"[yellow]warning:[/yellow] {not_converged_note(est, max_seconds)}")
-
-
-_STOP_REASONS = {
-    "max_seconds": "the time budget (--max-seconds {budget:g}) ran out",
-    "max_iter": "the iteration cap was reached",
-    "max_newton_steps": "the cap on Newton steps was reached",
-    "stalled": "the Newton phase stopped making progress",
-}
-
-
-def not_converged_note(est: MarginEstimate, max_seconds: float) -> str:
-    """What a non-converged estimate means and what to do about it (docs/margin.md)."""
-    reason = _STOP_REASONS.get(est.stopped_by, est.stopped_by).format(budget=max_seconds)
-    lower = max(est.lower, 0.0)
-    if lower > 0:
-        bracket = (
-            f"gamma_K is certified to lie in [{lower:.3g}, {est.upper:.3g}] "
-            f"(relative gap {est.gap:.2e}, asked for {est.tol:g})"
-        )
-    else:
-        bracket = (
-            f"only an upper bound is certified: gamma_K <= {est.upper:.3g} "
-            "(no positive lower bound was found; the data may be barely or not separable "
-            "by the NTK)"
-        )
-    looser = f"accept a looser gap (--tol {max(10 * est.tol, 1e-2):g})"
-    fewer = "use fewer directions for a first look (--num-directions 1024; the cost is linear in K)"
-    if est.stopped_by == "stalled":
-        advice = (
-            "More time will not help: this is what a margin far below the tolerance's reach "
-            "looks like (gamma ~ 1e-4 or less), and the upper bound is the answer (the NTK margin "
-            f"of these data with K directions is below {est.upper:.3g}). To try for a lower "
-            f"bound, {looser} or {fewer}."
-        )
-    elif est.stopped_by == "max_seconds":
-        advice = (
-            f"To tighten it: allow more time (--max-seconds {4 * max_seconds:g}), {looser}, "
-            f"or {fewer}."
-        )
-    else:
-        advice = (
-            "To tighten it: raise the caps (Python: estimate_margin(..., max_iter=..., "
-            f"max_newton_steps=...)), {looser}, or {fewer}."
-        )
-    return (
-        f"not converged: {reason} after {est.iterations} iterations and {est.seconds:.1f} s; "
-        f"{bracket}. The bracket is valid as it stands. {advice} See docs/margin.md, "
-        "'When it does not converge'."
-    )
-
-
-FRESH_RATIO = 0.5
-"""``fresh_lower`` below this fraction of ``lower`` gets a note (see :func:`fresh_note`)."""
-
-
-def fresh_note(est: MarginEstimate) -> str | None:
-    """What a ``fresh_lower`` far below ``lower`` means and what to do, or None when it is not."""
-    if not est.lower > 0 or est.fresh_lower != est.fresh_lower:  # no margin, or no fresh run
-        return None
-    if est.fresh_lower >= FRESH_RATIO * est.lower:
-        return None
-    more = 4 * est.num_directions
-    return (
-        f"fresh lower {est.fresh_lower:.3g} is far below lower {est.lower:.3g}: the solution v "
-        f"found with K = {est.num_directions} directions does not carry over to fresh directions "
-        "(on new directions some examples lose their margin), so gamma_K over-fits these K "
-        "directions and overstates the margin. Use more directions "
-        f"(--num-directions {more}) until fresh lower comes close to lower."
-    )
+        console.print(f"[yellow]warning:[/yellow] {not_converged_note(est, budget)}")
 
 
 def _margin_table(ds: Dataset, est: MarginEstimate) -> Table:
@@ -171,6 +160,7 @@ def _margin_table(ds: Dataset, est: MarginEstimate) -> Table:
         ("fresh upper", f"{est.fresh_upper:.6g}", "dual q on fresh directions"),
         ("directions K", str(est.num_directions), f"seed {est.seed}"),
         ("iterations", str(est.iterations), f"{est.seconds:.2f} s, converged: {est.converged}"),
+        ("stopped by", est.stopped_by, f"status: {est.status.replace('_', ' ')}"),
     ]
     for row in rows:
         table.add_row(*row)
@@ -192,9 +182,6 @@ def _neurons_table(est: MarginEstimate, eps: float) -> Table:
     table = Table(title=f"neurons sufficient for average loss <= eps = {eps:g} (constants C = 1)")
     for col in ("labels", "bound", "neurons"):
         table.add_column(col, justify="right" if col == "neurons" else "left")
-    if est.gamma <= 0:
-        table.add_row("-", "gamma = 0: not separable by the NTK, no bound", "-")
-        return table
     table.add_row("soft", "1 / (gamma^2 eps)", f"{theory.soft_neurons(est.gamma, eps):.4g}")
     table.add_row("hard", "ln(1/eps) / gamma^4", f"{theory.hard_neurons(est.gamma, eps):.4g}")
     cross = theory.crossover_gamma(eps)

@@ -8,13 +8,14 @@ docs/theory.md section 3. Public API:
 - :class:`KernelTeacher`: the teacher F(x) = beta E_z[<v(z), x> 1[<z, x> > 0]] of the theorem.
 """
 
-from softhard.config import DEFAULT_NUM_DIRECTIONS
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS
 from softhard.ntk.cache import cached_margin
 from softhard.ntk.kernel import empirical_ntk, limiting_ntk
 from softhard.ntk.margin import MarginEstimate, estimate_margin, margin_directions, project_simplex
 from softhard.ntk.teacher import KernelTeacher
 
 __all__ = [
+    "DEFAULT_MARGIN_SEED",
     "DEFAULT_NUM_DIRECTIONS",
     "KernelTeacher",
     "MarginEstimate",

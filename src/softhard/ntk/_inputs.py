@@ -1,11 +1,12 @@
-"""Validation of the inputs of the margin estimator and the kernel teacher (clear DataErrors)."""
+"""Validation of the inputs of the margin estimator and the kernel teacher (clear DataErrors) and of
+the estimator's settings (ConfigErrors)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from softhard.errors import DataError
+from softhard.errors import ConfigError, DataError
 
 
 def signed_labels(y: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -58,3 +59,43 @@ def signed_labels_and_inputs(
             "(no direction activates it). Remove them or centre/normalise differently."
         )
     return xt, yt.to(device=device, dtype=dtype)
+
+
+def given_directions(directions: torch.Tensor, d: int) -> torch.Tensor:
+    z = torch.as_tensor(directions).detach().to("cpu", torch.float64)
+    if z.ndim != 2 or z.shape[1] != d or z.shape[0] == 0:
+        raise ConfigError(f"directions must have shape (K, {d}) with K >= 1, got {tuple(z.shape)}.")
+    if not torch.isfinite(z).all():
+        raise ConfigError("directions contain NaN or inf.")
+    return z
+
+
+def check_settings(
+    num_directions: int,
+    tol: float,
+    max_iter: int,
+    chunk_size: int,
+    fresh: int | None,
+    max_newton_steps: int,
+    max_seconds: float | None,
+    seed: int = 0,
+) -> None:
+    problems = []
+    if num_directions < 1:
+        problems.append(f"num_directions must be >= 1 (got {num_directions})")
+    if seed < 0:
+        problems.append(f"seed must be >= 0 (got {seed})")
+    if not 0 < tol < 1:
+        problems.append(f"tol must be in (0, 1) (got {tol})")
+    if max_iter < 1:
+        problems.append(f"max_iter must be >= 1 (got {max_iter})")
+    if chunk_size < 1:
+        problems.append(f"chunk_size must be >= 1 (got {chunk_size})")
+    if fresh is not None and fresh < 0:
+        problems.append(f"fresh_directions must be >= 0 (got {fresh})")
+    if max_newton_steps < 0:
+        problems.append(f"max_newton_steps must be >= 0 (got {max_newton_steps})")
+    if max_seconds is not None and not max_seconds > 0:
+        problems.append(f"max_seconds must be > 0 or None (got {max_seconds})")
+    if problems:
+        raise ConfigError("estimate_margin: " + "; ".join(problems) + ".")

@@ -12,19 +12,26 @@ carry weight (those with q_i > 0 or a gradient not far above its minimum: by the
 the others have q*_i = 0), then minimises F_mu exactly along q + t (p - q) and shrinks mu. The
 line search is cheap: G(q) is linear in q, so one product G(p - q) gives
 F_mu(q + t (p - q)) = (1/K) sum_k (sqrt(||g_k + t h_k||^2 + mu^2) - mu) at O(K) per t (bisection
-on its derivative, t up to the first example reaching zero weight, at most 4).
+on its derivative, t up to the first example reaching zero weight, at most 64).
 
 On near-zero margins F_mu is nearly non-smooth (mu is a fraction of tol * gamma) and the
 quadratic model is too flat along the step: the best t is about 0.5 for many steps, and a step
 with t < 1 leaves every example that the model puts at zero with a (1 - t) share of its weight,
 so the active set stays at n. The model's Hessian is therefore scaled by a stiffness: divided by
-the last best t when t < 1 (so the next model step is about the length the line search found),
-halved after a full step, between 1 and 16. Steps then reach the model's support (zero weights
-outside it) and the active set shrinks early (measured on n = 2000, d = 64: 11 Newton steps
-instead of 13, and smaller Hessians; docs/margin.md).
+the last best t when t != 1 (so the next model step is about the length the line search found),
+halved towards 1 after a full step t = 1, between 1/16 and 16. Steps then reach the model's
+support (zero weights outside it) and the active set shrinks early (measured on n = 2000,
+d = 64: 11 Newton steps instead of 13, and smaller Hessians; docs/margin.md). The stiffness may
+fall below 1 (solver 6): on low-dimensional real data (breast cancer, d = 30) many g_k(q*)
+vanish and the model is too stiff along the step (best t of 1.2 to 4, the support alternating
+between two sets); with a stiffness of at least 1 and mu down to 0.25 tol * upper the lower
+bound crept and the stall rule stopped it at a relative gap of 1.2e-2 (issue 18).
 
-H is accumulated in float32 (it only shapes the model; F_mu, the line search and the
-certificates stay in the compute dtype), which halves its cost. The model is solved by
+H of more than 512 active examples is accumulated in float32 (it only shapes the model; F_mu,
+the line search and the certificates stay in the compute dtype), which halves its cost; smaller
+ones in the compute dtype (float32 rounding of the 1/mu curvature of vanishing g_k kept the
+breast-cancer case from converging). The lower bound also takes the best convex combination of
+the last primal points (:mod:`softhard.ntk._bundle`). The model is solved by
 accelerated projected gradient with restarts, which finds the support approximately, then by a
 primal-dual active-set method warm-started at the previous model solution's support, whose
 rounds solve the KKT system on the support by Cholesky (a handful of rounds). Each step costs
@@ -48,19 +55,22 @@ from dataclasses import dataclass
 import torch
 
 from softhard.device import cpu_threads
+from softhard.ntk._bundle import BestLower, Bundle
 from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
 
 _MU_SHRINK = 0.2  # mu_{t+1} = this * min(mu_t, smoothing * gap)
-_MU_FLOOR = 0.25  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu)
+_MU_FLOOR = 1.0  # times tol * upper: mu never goes below this (F_mu differs from F by <= mu;
+# the smoothed optimum's own gap is about 0.3 mu; 0.25 until solver 4: breast cancer stalled)
 _STALL_WINDOW = 10  # stop when the gap upper - lower did not shrink by _STALL_RATIO over this many
 _STALL_RATIO = 0.9  # Newton steps (progress that slow would not reach the tolerance in time)
 _INNER_ITERATIONS = 30
 _ACTIVE_SET_ROUNDS = 50
 _RIDGE = 1e-9  # first ridge of the KKT factorisations, times the largest diagonal entry
-_MAX_STEP = 4.0  # the line search looks up to this multiple of the model's step
+_MAX_STEP = 64.0  # the line search looks up to this multiple of the model's step
 _BISECTIONS = 40
 _MAX_STIFFNESS = 16.0  # the model's Hessian is scaled by at most this
-_RELAX = 2.0  # after a full step the scale is divided by this (down to 1)
+_MIN_STIFFNESS = 1.0 / 16.0  # ... and at least this
+_RELAX = 2.0
 _HESSIAN_DTYPE = torch.float32
 _ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are built on one thread
 # One torch thread (softhard.device.cpu_threads(1)) for the model QP (a long sequence of small
@@ -76,7 +86,7 @@ _ONE_THREAD_HESSIAN = 512  # Hessians of at most this many active examples are b
 @dataclass(frozen=True)
 class NewtonResult:
     q: torch.Tensor
-    lower: float
+    lower: BestLower
     upper: float
     iterations: int
     converged: bool
@@ -88,7 +98,7 @@ def newton_solve(
     q: torch.Tensor,
     *,
     mu: float,
-    lower: float,
+    lower: BestLower,
     upper: float,
     tol: float,
     atol: float,
@@ -103,50 +113,90 @@ def newton_solve(
     ``_STALL_RATIO`` over the last ``_STALL_WINDOW`` steps (``stopped_by`` says which).
     """
     g = op.forward(q)
-    best_q, best_up, best_lo = q, upper, lower
-    converged, it, stopped_by, gaps = False, 0, "max_iter", []
-    stiffness = 1.0  # the model's Hessian is H times this (see the module docstring)
-    model_support = q > 0  # the last model solution's support warm-starts the next model QP
+    best_q, best_up, best = q, upper, lower
+    it, stopped_by, gaps = 0, "max_iter", []
+    model = _Model(support=q > 0)
+    bundle = Bundle()
     for it in range(1, max_iter + 1):  # noqa: B007  (used after the loop)
         s = torch.sqrt((g * g).sum(dim=1) + mu * mu)
-        grad = op.margins(g / s[:, None])  # gradient of F_mu; also a primal point
-        best_lo = max(best_lo, float(grad.min()))
-        f = float((s - mu).mean())
-        active = _active(q, grad, f)
-        with cpu_threads(1 if len(active) <= _ONE_THREAD_HESSIAN else None):
-            hess = op.hessian(g, s, active, dtype=_HESSIAN_DTYPE)
-        if stiffness != 1.0:
-            hess = hess * stiffness
-        with cpu_threads(1):  # the model QP: small dense steps (see _ONE_THREAD_HESSIAN)
-            p = simplex_qp(
-                hess, grad[active] - hess @ q[active], q[active], support=model_support[active]
-            )
-        model_support = torch.zeros_like(q, dtype=torch.bool)
-        model_support[active] = p > 0
-        direction = -q.clone()
-        direction[active] += p
-        q, g, step = _line_search(op, q, g, direction, f, float(grad @ direction), mu)
-        if step > 0:  # a best step t < 1: the model was too flat along it by about 1/t
-            stiffness = stiffness / step if step < 1 else stiffness / _RELAX
-            stiffness = min(max(stiffness, 1.0), _MAX_STIFFNESS)
+        smooth = g / s[:, None]
+        grad = op.margins(smooth)  # gradient of F_mu; also the margins of the primal point smooth
+        best.offer(grad, smooth)
+        bundle.add(grad, q, mu)
+        q, g = model.step(op, q, g, s, grad, mu)
         u, norms = unit_rows(g)
         upper_q = float(norms.mean())
-        best_lo = max(best_lo, float(op.margins(u).min()))
+        unit_margins = op.margins(u)
+        bundle.add(unit_margins, q, 0.0)
+        best.offer(unit_margins, u)
+        bundle.offer_best(op, best)  # the best convex combination of recent primal points
         if upper_q < best_up:
             best_q, best_up = q, upper_q
-        gap = best_up - max(best_lo, 0.0)
-        if gap <= tol * best_up or best_up <= atol:
-            converged, stopped_by = True, "converged"
-            break
+        gap = best_up - best.value
         gaps.append(gap)
-        if len(gaps) > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
-            stopped_by = "stalled"
-            break
-        if time.perf_counter() > deadline:
-            stopped_by = "max_seconds"
+        reason = _stop_reason(gaps, best_up, tol=tol, atol=atol, deadline=deadline)
+        if reason is not None:
+            stopped_by = reason
             break
         mu = max(_MU_SHRINK * min(mu, smoothing * gap), _MU_FLOOR * tol * best_up)
-    return NewtonResult(best_q, best_lo, best_up, it, converged, stopped_by)
+    return NewtonResult(best_q, best, best_up, it, stopped_by == "converged", stopped_by)
+
+
+def _stop_reason(
+    gaps: list[float], upper: float, *, tol: float, atol: float, deadline: float
+) -> str | None:
+    """``converged``, ``stalled`` (the gap did not shrink by ``_STALL_RATIO`` over the last
+    ``_STALL_WINDOW`` steps), ``max_seconds`` (past ``deadline``) or None: go on."""
+    if gaps[-1] <= tol * upper or upper <= atol:
+        return "converged"
+    if len(gaps) > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]:
+        return "stalled"
+    if time.perf_counter() > deadline:
+        return "max_seconds"
+    return None
+
+
+@dataclass
+class _Model:
+    """The quadratic model's state between steps: its stiffness and its last solution's support."""
+
+    support: torch.Tensor  # the last model solution's support warm-starts the next model QP
+    stiffness: float = 1.0  # the model's Hessian is H times this (see the module docstring)
+
+    def step(
+        self,
+        op: PatternOperator,
+        q: torch.Tensor,
+        g: torch.Tensor,
+        s: torch.Tensor,
+        grad: torch.Tensor,
+        mu: float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One projected Newton step from ``q`` (G = ``g``, s = sqrt(||g_k||^2 + mu^2), gradient
+        ``grad`` of F_mu): the model's minimiser on the simplex, then the exact line search."""
+        f = float((s - mu).mean())
+        active = _active(q, grad, f)
+        small = len(active) <= _ONE_THREAD_HESSIAN  # exact (compute dtype) when cheap
+        with cpu_threads(1 if small else None):
+            hess = op.hessian(g, s, active, dtype=None if small else _HESSIAN_DTYPE)
+        if self.stiffness != 1.0:
+            hess = hess * self.stiffness
+        with cpu_threads(1):  # the model QP: small dense steps (see _ONE_THREAD_HESSIAN)
+            p = simplex_qp(
+                hess, grad[active] - hess @ q[active], q[active], support=self.support[active]
+            )
+        self.support = torch.zeros_like(q, dtype=torch.bool)
+        self.support[active] = p > 0
+        direction = -q.clone()
+        direction[active] += p
+        q, g, t = _line_search(op, q, g, direction, f, float(grad @ direction), mu)
+        if t > 0:  # the best step t: the model was too flat (t < 1) or too stiff (t > 1) by ~1/t
+            if t == 1.0:  # a full step: relax toward 1 (halve a stiffness above 1)
+                stiffness = max(self.stiffness / _RELAX, min(self.stiffness, 1.0))
+            else:
+                stiffness = self.stiffness / t
+            self.stiffness = min(max(stiffness, _MIN_STIFFNESS), _MAX_STIFFNESS)
+        return q, g
 
 
 def _active(q: torch.Tensor, grad: torch.Tensor, f: float) -> torch.Tensor:

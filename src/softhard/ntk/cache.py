@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from softhard.config import DEFAULT_NUM_DIRECTIONS, json_digest
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS, json_digest
 from softhard.data._dataset import tensor_digest
 from softhard.ntk.margin import SOLVER_VERSION, MarginEstimate, estimate_margin
 from softhard.teachers.cache import cache_dir
 
 __all__ = ["cached_margin", "margin_key"]
 
-_TENSORS = ("q", "hardest", "directions")
+_TENSORS = ("q", "hardest", "directions", "primal")
 
 
 def margin_key(
@@ -49,7 +49,7 @@ def cached_margin(
     y: torch.Tensor | np.ndarray,
     *,
     num_directions: int = DEFAULT_NUM_DIRECTIONS,
-    seed: int = 0,
+    seed: int = DEFAULT_MARGIN_SEED,
     tol: float = 1e-3,
     max_iter: int = 5000,
     fresh_directions: int | None = None,

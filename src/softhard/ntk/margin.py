@@ -24,16 +24,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-from softhard.device import cpu_threads
-from softhard.errors import ConfigError
-from softhard.ntk._inputs import signed_labels_and_inputs
-from softhard.ntk._newton import newton_solve
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS
+from softhard.device import cpu_threads, resolve_device
+from softhard.ntk._first_order import Limits, Solution, solve_dual
+from softhard.ntk._inputs import check_settings, given_directions, signed_labels_and_inputs
 from softhard.ntk._operator import PatternOperator, project_simplex, unit_rows
+from softhard.ntk.separability import MarginStatus, has_exact_conflicts, margin_status
 
 __all__ = [
     "SOLVER_VERSION",
@@ -43,17 +45,11 @@ __all__ = [
     "project_simplex",
 ]
 
-SOLVER_VERSION = 4
+SOLVER_VERSION = 6
 """Bumped whenever the solver's answers may change (keys the cache of estimates)."""
 
-_ABS_TOL = 1e-3  # times tol times max ||x_i||: below this the upper bound counts as gamma = 0
-_MAX_BACKTRACK = 60
-_SMOOTHING = 0.25  # mu = this * tol * upper: the smoothing of ||g_k|| (see _solve_dual)
-_FIRST_ORDER_ITERATIONS = 200  # then projected Newton (softhard.ntk._newton) takes over
-_STALL_WINDOW = 20  # ... or earlier, when the relative gap did not shrink by _STALL_RATIO
-_STALL_RATIO = 0.5  # over the last _STALL_WINDOW first-order iterations
+_ABS_TOL = 1e-3  # times tol times max ||x_i||: the resolution (an upper bound below it: gamma = 0)
 _ONE_THREAD_WORK = 2**21  # n * K up to this: the whole estimate runs on one torch thread
-_NO_LOWER_ITERATIONS = 5  # ... or when no positive lower bound was found after this many
 
 
 @dataclass(frozen=True)
@@ -62,8 +58,9 @@ class MarginEstimate:
 
     Attributes:
         gamma: the estimate of gamma_K, the midpoint of ``[lower, upper]``.
-        lower: primal certificate: min_i y_i (1/K) sum_k <v_k, x_i> D_ki for an explicit
-            v_k = g_k(q')/||g_k(q')|| (q' an iterate of the solver; v = 0 gives 0): gamma_K >= lower.
+        lower: primal certificate: min_i y_i (1/K) sum_k <v_k, x_i> D_ki for the explicit point
+            v = ``primal`` (a smoothed gradient's or g_k/||g_k||'s vectors of an iterate, or the
+            best convex combination of recent ones; v = 0 gives 0): gamma_K >= lower.
         upper: dual certificate F(q) at the returned ``q``: gamma_K <= upper.
         stderr: Monte-Carlo standard error of gamma_K over independent draws of the K directions,
             std_k ||g_k(q)|| / sqrt(K) (first order, by the envelope theorem; see ``tests``).
@@ -74,16 +71,26 @@ class MarginEstimate:
             weights mark the hard examples (the support of q*).
         hardest: example indices sorted by decreasing ``q``, shape ``(n,)``, int64.
         directions: the z_k used, shape ``(K, d)`` (float64, CPU).
+        primal: the primal point v that certifies ``lower``, shape ``(K, d)`` (float64, CPU):
+            ||v_k|| <= 1 and min_i y_i (1/K) sum_k <v_k, x_i> D_ki = ``lower`` (zeros when
+            ``lower`` is 0), so anyone can check the lower bound.
         iterations: solver iterations run.
         seconds: wall-clock time of the whole estimate.
         num_directions: K.
-        converged: whether ``upper - lower <= tol * upper`` (or gamma is numerically 0) was reached.
+        converged: whether the bracket reached ``upper - lower <= tol * upper`` with
+            ``lower > 0``; never true with a relative gap of 1 (data that are not separable
+            have ``status == "not_separable"`` and ``converged`` False).
         tol: the relative-gap tolerance asked for.
         seed: the seed of the directions (``None`` when directions were given).
         stopped_by: why the solver stopped: ``"converged"``, ``"max_iter"`` (the iteration cap),
             ``"max_newton_steps"`` (the cap on Newton steps), ``"max_seconds"`` (the time budget)
-            or ``"stalled"`` (the Newton phase stopped shrinking the gap). Whatever the reason,
-            ``[lower, upper]`` is a valid bracket of gamma_K.
+            ``"stalled"`` (the Newton phase stopped shrinking the gap) or ``"not_separable"``
+            (the upper bound fell to the resolution). Whatever the reason, ``[lower, upper]``
+            is a valid bracket of gamma_K.
+        status: ``"separable"`` (lower > 0), ``"not_separable"`` (upper <= ``resolution``) or
+            ``"not_certified"`` (neither): see :mod:`softhard.ntk.separability`. Only a
+            separable estimate's gamma may be used as a number (``require_separable``).
+        resolution: ``1e-3 * tol * max_i ||x_i||``: an upper bound at or below it means gamma = 0.
     """
 
     gamma: float
@@ -95,6 +102,7 @@ class MarginEstimate:
     q: torch.Tensor = field(repr=False)
     hardest: torch.Tensor = field(repr=False)
     directions: torch.Tensor = field(repr=False)
+    primal: torch.Tensor = field(repr=False)
     iterations: int
     seconds: float
     num_directions: int
@@ -102,21 +110,28 @@ class MarginEstimate:
     tol: float
     seed: int | None
     stopped_by: str = "converged"
+    status: MarginStatus = "separable"
+    resolution: float = 0.0
+
+    @property
+    def separable(self) -> bool:
+        """Whether a positive margin is certified (``status == "separable"``)."""
+        return self.status == "separable"
 
     @property
     def gap(self) -> float:
-        """Relative gap ``(upper - lower) / upper`` (0 when upper is 0)."""
-        return (self.upper - self.lower) / self.upper if self.upper > 0 else 0.0
+        """Relative gap ``(upper - lower) / upper`` (1 when upper is 0: nothing relative is certified)."""
+        return (self.upper - self.lower) / self.upper if self.upper > 0 else 1.0
 
     @property
     def error(self) -> float:
         """One-sigma error of ``gamma`` as an estimate of gamma: ``stderr + (upper - lower) / 2``."""
         return self.stderr + (self.upper - self.lower) / 2
 
-    def summary(self) -> dict[str, float | int | bool]:
-        """The scalar fields, for one row of a results table."""
+    def summary(self) -> dict[str, float | int | bool | str]:
+        """The scalar fields, for one row of a results table (gamma NaN unless separable)."""
         return {
-            "gamma": self.gamma,
+            "gamma": self.gamma if self.separable else math.nan,
             "gamma_lower": self.lower,
             "gamma_upper": self.upper,
             "gamma_stderr": self.stderr,
@@ -127,6 +142,8 @@ class MarginEstimate:
             "gamma_seconds": self.seconds,
             "gamma_num_directions": self.num_directions,
             "gamma_converged": self.converged,
+            "gamma_stopped_by": self.stopped_by,
+            "gamma_status": self.status,
         }
 
 
@@ -134,8 +151,8 @@ def estimate_margin(
     x: torch.Tensor | np.ndarray,
     y: torch.Tensor | np.ndarray,
     *,
-    num_directions: int = 4096,
-    seed: int = 0,
+    num_directions: int = DEFAULT_NUM_DIRECTIONS,
+    seed: int = DEFAULT_MARGIN_SEED,
     tol: float = 1e-3,
     max_iter: int = 5000,
     device: str | torch.device = "cpu",
@@ -156,7 +173,8 @@ def estimate_margin(
         x: examples, shape ``(n, d)``; no NaN/inf and no all-zero row.
         y: labels, shape ``(n,)``, in {-1, +1} or {0, 1} (0 means -1).
         num_directions: K, the number of directions z_k ~ N(0, I_d) (ignored if ``directions``).
-        seed: seed of the directions (drawn on CPU, so CPU and CUDA see the same z_k).
+        seed: seed of the directions (drawn on CPU, so CPU and CUDA see the same z_k; default
+            :data:`softhard.config.DEFAULT_MARGIN_SEED`, shared with configs and the CLI).
         tol: stop when ``upper - lower <= tol * upper``.
         max_iter: iteration cap; ``converged`` is False if it is hit first.
         device: where to compute ("cpu", "cuda", ...).
@@ -173,26 +191,30 @@ def estimate_margin(
             deterministic; a budget makes it depend on the machine's speed.
 
     Returns:
-        A :class:`MarginEstimate`.
+        A :class:`MarginEstimate`; check its ``status`` before using gamma as a number.
 
     Raises:
         DataError: bad ``x``/``y`` (shapes, NaN/inf, empty, labels, zero rows).
-        ConfigError: bad solver settings.
+        ConfigError: bad solver settings, or a device torch cannot use.
     """
     start = time.perf_counter()
-    _check_settings(
-        num_directions, tol, max_iter, chunk_size, fresh_directions, max_newton_steps, max_seconds
+    check_settings(
+        num_directions,
+        tol,
+        max_iter,
+        chunk_size,
+        fresh_directions,
+        max_newton_steps,
+        max_seconds,
+        seed=seed,
     )
+    device = resolve_device(device)
     xt, yt = signed_labels_and_inputs(x, y, dtype=dtype, device=device)
-    n, d = xt.shape
-    if directions is None:
-        z_solve, z_fresh = margin_directions(num_directions, d, seed, fresh=fresh_directions)
-    else:
-        z_solve = _given_directions(directions, d)
-        fresh = len(z_solve) if fresh_directions is None else fresh_directions
-        z_fresh = margin_directions(0, d, seed, fresh=fresh)[1]
+    z_solve, z_fresh = _solve_and_fresh(
+        directions, num_directions, xt.shape[1], seed, fresh_directions
+    )
     # small problems on one thread: see softhard.ntk._newton (parallel regions on a busy machine)
-    with cpu_threads(1 if n * len(z_solve) <= _ONE_THREAD_WORK else None):
+    with cpu_threads(1 if xt.shape[0] * len(z_solve) <= _ONE_THREAD_WORK else None):
         op = PatternOperator(
             xt,
             yt,
@@ -200,41 +222,70 @@ def estimate_margin(
             chunk_size=chunk_size,
             max_cache_bytes=max_cache_bytes,
         )
-        scale = float(torch.linalg.vector_norm(xt, dim=1).max())
-        limits = _Limits(
+        resolution = _ABS_TOL * tol * float(torch.linalg.vector_norm(xt, dim=1).max())
+        limits = Limits(
             max_iter=max_iter,
             max_newton_steps=max_newton_steps,
             deadline=math.inf if max_seconds is None else start + max_seconds,
         )
-        sol = _solve_dual(op, n, tol=tol, atol=_ABS_TOL * tol * scale, limits=limits)
-        u, norms = unit_rows(op.forward(sol.q))
-        lower = max(sol.lower, float(op.margins(u).min()))
-        upper = min(sol.upper, float(norms.mean()))
-        converged = _converged(upper, lower, tol, _ABS_TOL * tol * scale)
-        k = op.num_directions
-        stderr = float(norms.std()) / math.sqrt(k) if k > 1 else math.inf
-        fresh_lower, fresh_upper = _fresh(
-            xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes
-        )
-    q = sol.q.detach().to("cpu", torch.float64)
+        sol = solve_dual(op, len(xt), tol=tol, atol=resolution, limits=limits)
+        conflicts = has_exact_conflicts(xt, yt)
+        est = _certify(op, sol, tol=tol, resolution=resolution, conflicts=conflicts)
+        fresh = _fresh(xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes)
     return MarginEstimate(
-        gamma=(lower + upper) / 2,
-        lower=lower,
-        upper=upper,
-        stderr=stderr,
-        fresh_lower=fresh_lower,
-        fresh_upper=fresh_upper,
-        q=q,
-        hardest=torch.argsort(q, descending=True, stable=True),
+        **est,
+        fresh_lower=fresh[0],
+        fresh_upper=fresh[1],
         directions=z_solve,
-        iterations=sol.iterations,
         seconds=time.perf_counter() - start,
-        num_directions=k,
-        converged=converged,
         tol=tol,
         seed=seed if directions is None else None,
-        stopped_by="converged" if converged else sol.stopped_by,
     )
+
+
+def _solve_and_fresh(
+    directions: torch.Tensor | None, k: int, d: int, seed: int, fresh: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The solve directions (drawn, or given) and the fresh ones."""
+    if directions is None:
+        return margin_directions(k, d, seed, fresh=fresh)
+    z_solve = given_directions(directions, d)
+    z_fresh = margin_directions(0, d, seed, fresh=len(z_solve) if fresh is None else fresh)[1]
+    return z_solve, z_fresh
+
+
+def _certify(
+    op: PatternOperator, sol: Solution, *, tol: float, resolution: float, conflicts: bool
+) -> dict[str, Any]:
+    """The bracket at the solver's answer, its status and why the solver stopped."""
+    u, norms = unit_rows(op.forward(sol.q))
+    best = sol.lower
+    best.offer(op.margins(u), u)
+    lower = best.value
+    primal = best.primal if best.primal is not None else torch.zeros_like(u)
+    upper = min(sol.upper, float(norms.mean()))
+    status = margin_status(lower, upper, resolution, conflicts=conflicts)
+    converged = status == "separable" and upper - lower <= tol * upper
+    stopped_by = "converged" if converged else sol.stopped_by
+    if status == "not_separable":
+        stopped_by = "not_separable"
+    k = op.num_directions
+    q = sol.q.detach().to("cpu", torch.float64)
+    return {
+        "gamma": (lower + upper) / 2,
+        "lower": lower,
+        "upper": upper,
+        "stderr": float(norms.std()) / math.sqrt(k) if k > 1 else math.inf,
+        "q": q,
+        "primal": primal.detach().to("cpu", torch.float64),
+        "hardest": torch.argsort(q, descending=True, stable=True),
+        "iterations": sol.iterations,
+        "num_directions": k,
+        "converged": converged,
+        "stopped_by": stopped_by,
+        "status": status,
+        "resolution": resolution,
+    }
 
 
 def margin_directions(
@@ -256,165 +307,6 @@ def margin_directions(
     )
 
 
-@dataclass(frozen=True)
-class _Solution:
-    q: torch.Tensor
-    lower: float
-    upper: float
-    iterations: int
-    stopped_by: str
-
-
-@dataclass(frozen=True)
-class _Limits:
-    max_iter: int
-    max_newton_steps: int
-    deadline: float  # time.perf_counter() value; inf: none
-
-
-def _solve_dual(
-    op: PatternOperator, n: int, *, tol: float, atol: float, limits: _Limits
-) -> _Solution:
-    """FISTA for up to ``_FIRST_ORDER_ITERATIONS``, then projected Newton from its best point.
-
-    Easy problems (a margin of a few 1e-2) converge in the first phase; near-zero margins
-    (1e-3), where first-order methods need thousands of iterations, are finished by Newton.
-    """
-    max_iter = limits.max_iter
-    first = _fista(
-        op,
-        n,
-        tol=tol,
-        atol=atol,
-        max_iter=min(max_iter, _FIRST_ORDER_ITERATIONS),
-        deadline=limits.deadline,
-    )
-    sol, mu = first
-    if sol.stopped_by in ("converged", "max_seconds"):
-        return sol
-    newton_steps = min(max_iter - sol.iterations, limits.max_newton_steps)
-    cap = "max_iter" if max_iter - sol.iterations <= limits.max_newton_steps else "max_newton_steps"
-    if newton_steps <= 0:
-        return replace(sol, stopped_by=cap)
-    second = newton_solve(
-        op,
-        sol.q,
-        mu=mu,
-        lower=sol.lower,
-        upper=sol.upper,
-        tol=tol,
-        atol=atol,
-        smoothing=_SMOOTHING,
-        max_iter=newton_steps,
-        deadline=limits.deadline,
-    )
-    stopped_by = cap if second.stopped_by == "max_iter" else second.stopped_by
-    return _Solution(
-        q=second.q,
-        lower=second.lower,
-        upper=second.upper,
-        iterations=sol.iterations + second.iterations,
-        stopped_by=stopped_by,
-    )
-
-
-def _fista(
-    op: PatternOperator, n: int, *, tol: float, atol: float, max_iter: int, deadline: float
-) -> tuple[_Solution, float]:
-    """FISTA on min_{q in simplex} F_mu(q) with backtracking and restart; tracks the best bounds.
-
-    F_mu(q) = (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu) is F smoothed (F - mu <= F_mu <= F), with
-    mu = _SMOOTHING * tol * (best upper bound): where some g_k(q*) = 0 (cancellation; common with few
-    examples in low dimension) F is not differentiable, and the smoothed gradient's vectors
-    u_k = g_k / sqrt(||g_k||^2 + mu^2) (||u_k|| < 1) are still a good primal point. The smoothing
-    costs at most mu, a fraction of the tolerance, in both bounds.
-    """
-    x = op.x
-    q = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device)
-    g = op.forward(q)
-    best_q, best_up, best_lo = q, _value(g, 0.0), 0.0  # v = 0 certifies gamma_K >= 0
-    mu = _SMOOTHING * best_up
-    f = _value(g, mu)
-    q_prev, g_prev, t = q, g, 1.0
-    lip = float(torch.linalg.vector_norm(x, dim=1).max())  # scale-equivariant start, adapted below
-    it, gaps, stopped_by = 0, [1.0], "max_iter"
-    for it in range(1, max_iter + 1):
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        theta = (t - 1.0) / t_next
-        q_ext, g_ext = q + theta * (q - q_prev), g + theta * (g - g_prev)
-        u, norms = _smoothed_unit_rows(g_ext, mu)
-        grad = op.margins(u)  # gradient of F_mu at q_ext = margins of the primal point v = u
-        best_lo = max(best_lo, float(grad.min()))
-        f_ext = float((norms - mu).mean())
-        q_new, g_new, lip = _backtrack(op, q_ext, f_ext, grad, lip, mu)
-        f_true = _value(g_new, 0.0)
-        if f_true < best_up:
-            best_q, best_up = q_new, f_true
-        if _converged(best_up, best_lo, tol, atol):
-            stopped_by = "converged"
-            break
-        gaps.append((best_up - max(best_lo, 0.0)) / best_up)
-        no_lower = it >= _NO_LOWER_ITERATIONS and best_lo <= 0
-        if no_lower or (it > _STALL_WINDOW and gaps[-1] > _STALL_RATIO * gaps[-1 - _STALL_WINDOW]):
-            stopped_by = "stalled"
-            break  # slow progress is what near-zero margins look like; Newton takes over
-        if time.perf_counter() > deadline:
-            stopped_by = "max_seconds"
-            break
-        mu_next = min(mu, _SMOOTHING * max(best_up - best_lo, tol * best_up))
-        f, f_new, mu = _value(g, mu_next), _value(g_new, mu_next), mu_next
-        if f_new > f:  # restart the momentum
-            q_prev, g_prev, t = q_new, g_new, 1.0
-        else:
-            q_prev, g_prev, t = q, g, t_next
-        q, g = q_new, g_new
-        lip *= 0.9
-    sol = _Solution(q=best_q, lower=best_lo, upper=best_up, iterations=it, stopped_by=stopped_by)
-    return sol, mu
-
-
-def _value(g: torch.Tensor, mu: float) -> float:
-    """F_mu for G = g: (1/K) sum_k (sqrt(||g_k||^2 + mu^2) - mu); mu = 0 gives F."""
-    norms = torch.linalg.vector_norm(g, dim=1)
-    if mu == 0:
-        return float(norms.mean())
-    return float((torch.sqrt(norms * norms + mu * mu) - mu).mean())
-
-
-def _smoothed_unit_rows(g: torch.Tensor, mu: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(g_k / s_k, s_k)`` with s_k = sqrt(||g_k||^2 + mu^2) (a zero row with mu = 0 stays zero)."""
-    if mu == 0:
-        return unit_rows(g)
-    s = torch.sqrt((g * g).sum(dim=1) + mu * mu)
-    return g / s[:, None], s
-
-
-def _backtrack(
-    op: PatternOperator,
-    q_ext: torch.Tensor,
-    f_ext: float,
-    grad: torch.Tensor,
-    lip: float,
-    mu: float,
-) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """One projected gradient step on F_mu from ``q_ext``, doubling ``lip`` until the quadratic
-    upper bound F_mu(q_new) <= F_mu(q_ext) + <grad, step> + lip/2 ||step||^2 holds."""
-    for _ in range(_MAX_BACKTRACK):
-        q_new = project_simplex(q_ext - grad / lip)
-        g_new = op.forward(q_new)
-        step = q_new - q_ext
-        model = f_ext + float(grad @ step) + 0.5 * lip * float(step @ step)
-        if _value(g_new, mu) <= model + 1e-12 * abs(f_ext):
-            break
-        lip *= 2.0
-    return q_new, g_new, lip
-
-
-def _converged(upper: float, lower: float, tol: float, atol: float) -> bool:
-    gap = upper - max(lower, 0.0)
-    return gap <= tol * upper or upper <= atol
-
-
 def _fresh(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -429,40 +321,3 @@ def _fresh(
     op = PatternOperator(x, y, z, chunk_size=chunk_size, max_cache_bytes=max_cache_bytes)
     u, norms = unit_rows(op.forward(q))
     return float(op.margins(u).min()), float(norms.mean())
-
-
-def _given_directions(directions: torch.Tensor, d: int) -> torch.Tensor:
-    z = torch.as_tensor(directions).detach().to("cpu", torch.float64)
-    if z.ndim != 2 or z.shape[1] != d or z.shape[0] == 0:
-        raise ConfigError(f"directions must have shape (K, {d}) with K >= 1, got {tuple(z.shape)}.")
-    if not torch.isfinite(z).all():
-        raise ConfigError("directions contain NaN or inf.")
-    return z
-
-
-def _check_settings(
-    num_directions: int,
-    tol: float,
-    max_iter: int,
-    chunk_size: int,
-    fresh: int | None,
-    max_newton_steps: int,
-    max_seconds: float | None,
-) -> None:
-    problems = []
-    if num_directions < 1:
-        problems.append(f"num_directions must be >= 1 (got {num_directions})")
-    if not 0 < tol < 1:
-        problems.append(f"tol must be in (0, 1) (got {tol})")
-    if max_iter < 1:
-        problems.append(f"max_iter must be >= 1 (got {max_iter})")
-    if chunk_size < 1:
-        problems.append(f"chunk_size must be >= 1 (got {chunk_size})")
-    if fresh is not None and fresh < 0:
-        problems.append(f"fresh_directions must be >= 0 (got {fresh})")
-    if max_newton_steps < 0:
-        problems.append(f"max_newton_steps must be >= 0 (got {max_newton_steps})")
-    if max_seconds is not None and not max_seconds > 0:
-        problems.append(f"max_seconds must be > 0 or None (got {max_seconds})")
-    if problems:
-        raise ConfigError("estimate_margin: " + "; ".join(problems) + ".")

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from softhard.config import DEFAULT_NUM_DIRECTIONS
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS
 from softhard.errors import ConfigError, DataError
 from softhard.ntk._inputs import signed_labels_and_inputs
 from softhard.ntk._operator import PatternOperator, unit_rows
 from softhard.ntk.margin import MarginEstimate, estimate_margin
+from softhard.ntk.separability import require_separable
 
 __all__ = ["KernelTeacher"]
 
@@ -51,7 +52,7 @@ class KernelTeacher:
         y: torch.Tensor | np.ndarray,
         *,
         num_directions: int = DEFAULT_NUM_DIRECTIONS,
-        seed: int = 0,
+        seed: int = DEFAULT_MARGIN_SEED,
         beta: float | None = None,
         tol: float = 1e-3,
         device: str | torch.device = "cpu",
@@ -64,7 +65,7 @@ class KernelTeacher:
             x: training inputs, shape ``(n, d)`` (used as given, like :func:`estimate_margin`).
             y: labels, shape ``(n,)``, {-1, +1} or {0, 1}.
             num_directions: K (``margin.num_directions`` of the experiment config).
-            seed: seed of the directions (``teacher.seed``).
+            seed: seed of the directions (``margin.seed``).
             beta: logit scale (``teacher.beta``); ``None`` means 1/gamma.
         """
         est = estimate_margin(
@@ -101,13 +102,10 @@ class KernelTeacher:
                 f"the estimate was made for {estimate.q.shape[0]} examples of dimension "
                 f"{estimate.directions.shape[1]}, got x of shape {tuple(xt.shape)}."
             )
-        if beta is None:
-            if estimate.gamma <= 0:
-                raise ConfigError(
-                    "teacher.beta: the margin gamma is 0 (the data are not separable by the NTK), "
-                    "so the default beta = 1/gamma is undefined; set teacher.beta explicitly."
-                )
-            beta = 1.0 / estimate.gamma
+        if beta is None:  # 1/gamma: only for a certified positive gamma
+            beta = 1.0 / require_separable(
+                estimate, where="teacher.beta (default 1/gamma; set it explicitly to go on)"
+            )
         if not beta > 0:
             raise ConfigError(f"teacher.beta must be > 0, got {beta}.")
         directions = estimate.directions.to(device, dtype)

@@ -36,6 +36,7 @@ from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
 from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
+from softhard.ntk.separability import certified_gamma, margin_info, margin_row
 from softhard.progress import student_progress
 from softhard.replication import unit_summary
 from softhard.report import plot_width_sweep, write_run
@@ -349,8 +350,7 @@ def result_row(
         "noise": task.config.noise,
         "flip": task.config.flip,
         "mix": task.config.mix,
-        "gamma": margin.gamma if margin is not None else math.nan,
-        "gamma_stderr": margin.stderr if margin is not None else math.nan,
+        **margin_row(margin),  # gamma NaN unless separable, with its gap and stop reason
         "width": student.width,
         "seed": student.seed,
         "label_mode": student.label_mode,
@@ -544,9 +544,14 @@ def _task_titles(
 def _task_title(
     name: str, group: list[tuple[PreparedTask, Horizon]], weak: dict[str, Any] | None
 ) -> str:
-    gammas = [t.margin.gamma for t, _ in group if t.margin is not None]
+    margins = [t.margin for t, _ in group if t.margin is not None]
+    apart = [m for m in margins if not m.separable]
+    gammas = [certified_gamma(m) for m in margins if m not in apart]
     title = name
-    if len(gammas) == 1:
+    if apart:
+        statuses = sorted({m.status.replace("_", " ") for m in apart})
+        title += f"\n(gamma: {', '.join(statuses)} on {len(margins) - len(gammas)} data seeds)"
+    elif len(gammas) == 1:
         title += f"\n(gamma = {gammas[0]:.4f})"
     elif gammas:
         title += (
@@ -568,10 +573,7 @@ def _task_title(
 
 
 def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
-    m = task.margin
-    if m is None:
-        return None
-    return {"gamma": m.gamma, "lower": m.lower, "upper": m.upper, "stderr": m.stderr}
+    return None if task.margin is None else margin_info(task.margin)
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:

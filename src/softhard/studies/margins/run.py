@@ -14,7 +14,8 @@ import pandas as pd
 
 from softhard.config import DataConfig
 from softhard.data import load_dataset
-from softhard.ntk import estimate_margin
+from softhard.ntk import DEFAULT_MARGIN_SEED, estimate_margin
+from softhard.ntk.separability import certified_gamma
 from softhard.report.rundir import write_run
 from softhard.studies.motivating import motivating_config
 
@@ -22,7 +23,9 @@ MARGIN_DIRECTIONS = {True: 2048, False: 8192}
 """Directions K of the reproduce stage: ``--quick`` -> K."""
 
 
-def margin_rows(tasks: list[DataConfig], k: int, seed: int = 0) -> list[dict[str, Any]]:
+def margin_rows(
+    tasks: list[DataConfig], k: int, seed: int = DEFAULT_MARGIN_SEED
+) -> list[dict[str, Any]]:
     """One row per task: gamma, its certificate, Monte-Carlo error and cost (K directions)."""
     rows = []
     for task in tasks:
@@ -30,16 +33,19 @@ def margin_rows(tasks: list[DataConfig], k: int, seed: int = 0) -> list[dict[str
         x, _ = ds.flat()
         est = estimate_margin(x, ds.y_train_pm, num_directions=k, seed=seed)
         rows.append(
-            {"task": task.display, "n_train": ds.n_train, "dim": ds.dim, "gamma": est.gamma,
+            {"task": task.display, "n_train": ds.n_train, "dim": ds.dim, "gamma": certified_gamma(est),
              "lower": est.lower, "upper": est.upper, "gap": est.upper - est.lower,
              "stderr": est.stderr, "fresh_lower": est.fresh_lower, "fresh_upper": est.fresh_upper,
+             "relative_gap": est.gap, "stopped_by": est.stopped_by, "status": est.status,
              "converged": est.converged, "iterations": est.iterations, "num_directions": k,
              "support": int((est.q > 1e-3 / len(est.q)).sum()), "seconds": round(est.seconds, 2)}
         )  # fmt: skip
     return rows
 
 
-def run_margins(folder: Path, tasks: list[DataConfig], k: int, seed: int = 0) -> Path:
+def run_margins(
+    folder: Path, tasks: list[DataConfig], k: int, seed: int = DEFAULT_MARGIN_SEED
+) -> Path:
     """gamma of every task with its certificate: ``margins`` table and figure in a run folder."""
     start = time.perf_counter()
     table = pd.DataFrame(margin_rows(tasks, k, seed))
@@ -47,7 +53,7 @@ def run_margins(folder: Path, tasks: list[DataConfig], k: int, seed: int = 0) ->
                 "num_directions": k, "direction_seed": seed}  # fmt: skip
     return write_run(
         folder, settings, name="margins", tables={"margins": table},
-        figures=lambda run: _plot_margins(table, run / "margins.png", k),
+        figures=lambda run: _plot_margins(table, run / "margins.png", k, seed),
         manifest={"kind": "margins", "num_directions": k, "direction_seed": seed,
                   "data_seeds": [t.seed for t in tasks],
                   "seconds": round(time.perf_counter() - start, 2)},
@@ -60,7 +66,7 @@ def margins_stage(folder: Path, quick: bool, progress: bool) -> Path:
     return run_margins(folder, list(cfg.tasks), MARGIN_DIRECTIONS[quick])
 
 
-def _plot_margins(table: pd.DataFrame, path: Path, k: int) -> None:
+def _plot_margins(table: pd.DataFrame, path: Path, k: int, seed: int) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.2))
     xs = range(len(table))
     ax.errorbar(
@@ -72,7 +78,7 @@ def _plot_margins(table: pd.DataFrame, path: Path, k: int) -> None:
     ax.set_xticks(list(xs), table["task"], fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("NTK margin gamma")
-    ax.set_title(f"gamma per difficulty level (K = {k} directions, seed 0)", fontsize=10)
+    ax.set_title(f"gamma per difficulty level (K = {k} directions, seed {seed})", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

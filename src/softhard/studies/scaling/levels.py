@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from softhard.errors import ConfigError
+from softhard.ntk.separability import NotSeparableError, require_separable
 from softhard.studies.scaling.spec import ScalingSpec
 from softhard.studies.two_layer import PreparedTask, prepare_task
 
@@ -29,16 +29,12 @@ def prepare_levels(spec: ScalingSpec) -> list[Level]:
     base = spec.base_config()
     levels = []
     for i, cfg in enumerate(spec.levels):
-        task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
-        est = task.margin
-        gamma = float(getattr(est, "gamma", math.nan))
-        lower = float(getattr(est, "lower", math.nan))
-        if not (math.isfinite(gamma) and gamma > 0 and math.isfinite(lower) and lower > 0):
-            raise ConfigError(
-                f"scaling spec {spec.name!r}: field 'levels.{i}' ({cfg.display}): its NTK margin "
-                f"gamma cannot be estimated (gamma = {gamma:.3g}, certified lower bound "
-                f"{lower:.3g}); every level needs gamma > 0 with a positive certificate, e.g. "
-                "class mixing below 0.5 and no label flips that make the data inseparable"
-            )
+        where = f"scaling spec {spec.name!r}: field 'levels.{i}' ({cfg.display}): its NTK margin "
+        where += "gamma cannot be estimated (every level needs a certified gamma > 0)"
+        try:  # a kernel teacher needs gamma too (its scale 1/gamma): same message
+            task = prepare_task(cfg, base.teacher, index=i, margin=base.margin)  # estimate: True
+        except NotSeparableError as err:
+            raise ConfigError(f"{where}: {err}") from None
+        gamma = require_separable(task.margin, where=where, error=ConfigError)
         levels.append(Level(i, task, gamma))
     return levels

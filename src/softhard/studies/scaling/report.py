@@ -16,6 +16,7 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from softhard.ntk.separability import margin_info
 from softhard.report.rundir import write_run
 from softhard.studies.scaling.fit import THEORY
 from softhard.studies.scaling.levels import Level
@@ -85,10 +86,7 @@ def _range_counts(table: pd.DataFrame) -> list[dict[Hashable, Any]]:
 
 def _margin(level: Level) -> dict[str, Any]:
     m = level.task.margin
-    return {
-        "level": level.name,
-        **{k: float(getattr(m, k)) for k in ("gamma", "lower", "upper", "stderr")},
-    }
+    return {"level": level.name, **(margin_info(m) if m is not None else {})}
 
 
 def settings_line(spec: ScalingSpec, t_run: int, quick: bool) -> str:
