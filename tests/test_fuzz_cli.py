@@ -19,7 +19,7 @@ from softhard.cli import app
 
 runner = CliRunner()
 FUZZ = settings(
-    max_examples=int(os.environ.get("SOFTHARD_FUZZ_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("SOFTHARD_FUZZ_EXAMPLES", "12")),  # each draws a figure
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

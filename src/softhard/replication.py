@@ -34,6 +34,8 @@ PAIR_KEYS = (DATA_SEED, STUDENT_SEED)
 """What pairs a soft student with a hard one, besides the task, width and settings."""
 STUDENT_KEYS = ("task", "width", "label_mode", DATA_SEED, STUDENT_SEED)
 """What identifies one student of a run (one TensorBoard event run, one results row)."""
+TEACHER_KEYS = ("task", DATA_SEED)
+"""What identifies one teacher: a task at one data seed (e.g. the weak-teacher check's groups)."""
 DATA_UNITS = "data seeds"
 STUDENT_UNITS = "student seeds (1 data seed)"
 
@@ -129,6 +131,7 @@ __all__ = [
     "STUDENT_KEYS",
     "STUDENT_SEED",
     "STUDENT_UNITS",
+    "TEACHER_KEYS",
     "paired_interval",
     "replication_text",
     "unit_means",
