@@ -29,9 +29,10 @@ from softhard.studies.scaling.fit import (
     verdict_for,
 )
 from softhard.studies.scaling.report import exponents_text
-from softhard.studies.scaling.run import FITS_COLUMNS, _eps_grid, _reach, run_scaling
+from softhard.studies.scaling.run import _eps_grid, _reach, run_scaling
 from softhard.studies.scaling.search import in_range, range_counts
 from softhard.studies.scaling.spec import ScalingSpec, load_scaling_spec
+from softhard.studies.scaling.tables import FITS_COLUMNS
 from softhard.sweep.executor_config import ExecutorConfig
 from softhard.sweep.store import RunStore
 

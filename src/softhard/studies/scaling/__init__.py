@@ -1,5 +1,5 @@
 """The scaling study: the minimum width against gamma and eps, fitted and held against the theory's
-exponents (:mod:`.spec` the spec, :mod:`.levels` the prepared levels, :mod:`.run` the study, :mod:`.search` the min-width search on shared curves, :mod:`.fit`
+exponents (:mod:`.spec` the spec, :mod:`.levels` the prepared levels, :mod:`.run` the study, :mod:`.tables` its tables, :mod:`.search` the min-width search on shared curves, :mod:`.fit`
 the log-linear fits, :mod:`.report` the run folder and figures)."""
 
 from softhard.studies.scaling.fit import ScalingFit, fit_scaling

@@ -236,7 +236,7 @@ def fmt(value: float) -> str:
 
 
 class _FitRow(Protocol):
-    """A row of ``fits.csv`` (:data:`softhard.studies.scaling.run.FITS_COLUMNS`), as
+    """A row of ``fits.csv`` (:data:`softhard.studies.scaling.tables.FITS_COLUMNS`), as
     ``DataFrame.itertuples`` yields it."""
 
     loss: str
