@@ -30,6 +30,10 @@ FLOORS: list[tuple[str, ...]] = [
     ),
     (
         "softhard.config_paths",
+        "softhard.config_base",
+        "softhard.data_config",
+        "softhard.teacher_config",
+        "softhard.overrides",
         "softhard.validation",
         "softhard.yaml_files",
         "softhard.student",

@@ -7,299 +7,50 @@ message names the field and the allowed values.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from softhard.config_base import ConfigModel as ConfigModel
+from softhard.config_base import Device as Device
+from softhard.config_base import DType as DType
+from softhard.config_base import Engine as Engine
+from softhard.config_base import Init as Init
+from softhard.config_base import Optimizer as Optimizer
+from softhard.config_base import Signs as Signs
+from softhard.config_base import Source as Source
+from softhard.config_base import TeacherKind as TeacherKind
+from softhard.config_base import reject_renamed as reject_renamed
 from softhard.config_paths import file_digest as file_digest
-from softhard.errors import ConfigError
+from softhard.data_config import DataConfig as DataConfig
+from softhard.data_config import TaskList as TaskList
+from softhard.data_config import Widths as Widths
+from softhard.data_config import parse_task_specs as parse_task_specs
+from softhard.overrides import apply_overrides as apply_overrides
+from softhard.overrides import config_digest as config_digest
+from softhard.overrides import json_digest as json_digest
+from softhard.overrides import set_dotted as set_dotted
+from softhard.overrides import validate_with_overrides as validate_with_overrides
 from softhard.student import LabelMode, Student
+from softhard.teacher_config import StopRule as StopRule
+from softhard.teacher_config import TeacherCandidate as TeacherCandidate
+from softhard.teacher_config import TeacherConfig as TeacherConfig
+from softhard.teacher_config import TeacherReference as TeacherReference
+from softhard.teacher_config import TeacherStop as TeacherStop
 from softhard.validation import RENAMED_ERROR as RENAMED_ERROR
 from softhard.validation import format_validation_error as format_validation_error
 from softhard.validation import inner_model as inner_model
 from softhard.validation import validate as validate
 from softhard.yaml_files import read_yaml as read_yaml
 from softhard.yaml_files import shipped_configs as shipped_configs
-
-Source = Literal["digits", "mnist1d", "mnist", "synthetic", "file", "cifar10"]
-Optimizer = Literal["gd", "sgd", "adam"]
-Init = Literal["plain", "symmetric"]
-Signs = Literal["random", "balanced"]
-Device = Literal["cpu", "cuda", "auto"]
-DType = Literal["float32", "float64"]
-TeacherKind = Literal["network", "kernel", "logits"]
-Engine = Literal["bank", "loop"]
-
-
-class ConfigModel(BaseModel):
-    """The base of every config model: unknown keys are rejected and a loaded config is frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:
-    """Raise a ``renamed_key`` error if ``data`` (a mapping) holds one of ``renamed``'s old keys.
-
-    ``renamed`` maps each old key to a sentence naming its replacement; the error is reported by
-    :func:`format_validation_error` as one clear sentence instead of "unknown key".
-    """
-    if isinstance(data, dict):
-        for old, replacement in renamed.items():
-            if old in data:
-                raise PydanticCustomError(
-                    RENAMED_ERROR,
-                    "the key '{old}' was renamed: {replacement}",
-                    {"old": old, "replacement": replacement},
-                )
-    return data
-
-
-class DataConfig(ConfigModel):
-    """One dataset with its difficulty settings (one "difficulty level" of an experiment).
-
-    The pipeline (see :mod:`softhard.data`): load the source and pick the binary task, split
-    train/test with ``seed``, mix classes (``mix``), add Gaussian input noise (``noise``),
-    centre and project onto the unit sphere (``normalize``), flip training labels (``flip``).
-    """
-
-    source: Source = "digits"
-    task: str = Field("0-1", description="'a-b' digit pair, 'odd-even', 'low-high' or 'all'")
-    path: str | None = Field(None, description="mnist: folder of IDX files; file: .npz or .csv")
-    label_column: str | None = Field(None, description="file (.csv): name of the label column")
-    noise: float = Field(0.0, ge=0.0, description="std sigma of additive Gaussian input noise")
-    flip: float = Field(0.0, ge=0.0, le=0.5, description="rate r of training-label flips")
-    mix: float = Field(0.0, ge=0.0, le=0.5, description="class mixing lambda (1/2: inseparable)")
-    normalize: bool = Field(True, description="centre and project onto the unit sphere")
-    test_fraction: float = Field(0.25, gt=0.0, lt=1.0)
-    max_train: int | None = Field(None, ge=2, description="subsample the training set")
-    seed: int = Field(0, description="seed of the split and of every difficulty transform")
-    n_samples: int = Field(1000, ge=4, description="synthetic: number of examples")
-    dim: int = Field(16, ge=1, description="synthetic: input dimension")
-    separation: float = Field(
-        0.1,
-        ge=0.0,
-        lt=1.0,
-        description="synthetic: every point has |<u, x>| >= separation (the difficulty knob)",
-    )
-    label: str | None = Field(None, description="display name; derived from the settings if None")
-    student_max_train: int | None = Field(
-        None,
-        ge=2,
-        description="the student trains on a seeded nested subset of this many training examples; "
-        "the teacher on the whole training split (None: both on the same set)",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        return reject_renamed(
-            data,
-            {
-                "margin": "the synthetic source's difficulty knob is now 'separation' (every "
-                "point has |<u, x>| >= separation), e.g. synthetic,dim=16,separation=0.1; "
-                "'margin' names only the NTK margin gamma (the top-level 'margin' section)"
-            },
-        )
-
-    @model_validator(mode="after")
-    def _student_subset_fits(self) -> DataConfig:
-        n, m = self.student_max_train, self.max_train
-        if n is not None and m is not None and n > m:
-            raise ValueError(
-                f"student_max_train ({n}) must be <= max_train ({m}): the student's examples are "
-                "a subset of the teacher's training split"
-            )
-        return self
-
-    @property
-    def display(self) -> str:
-        """The name used in tables and plots."""
-        if self.label:
-            return self.label
-        parts = [f"{self.source}:{self.task}" if self.source != "file" else f"file:{self.path}"]
-        if self.source == "synthetic":
-            parts = [f"synthetic:d={self.dim},separation={self.separation:g}"]
-        if self.source == "file":  # the base name and the options that pick the data
-            chosen = [k for k in ("task", "label_column") if k in self.model_fields_set]
-            options = [f"{k}={getattr(self, k)}" for k in chosen if getattr(self, k) is not None]
-            parts = [f"file:{Path(self.path or '').name}", *options]
-        for knob in ("mix", "noise", "flip"):
-            value = getattr(self, knob)
-            if value:
-                parts.append(f"{knob}={value:g}")
-        if self.student_max_train is not None:
-            parts.append(f"student_n={self.student_max_train}")
-        return " ".join(parts)
-
-    @classmethod
-    def parse(cls, spec: str) -> DataConfig:
-        """Parse a dataset spec string: ``SOURCE[:TASK][,key=value...]``.
-
-        Examples: ``digits:3-8``, ``digits:3-8,mix=0.3,noise=0.1``, ``mnist:0-1,path=data/mnist``,
-        ``synthetic,n_samples=500,dim=20,separation=0.05``, ``file:data.csv,label_column=y``.
-        For ``file`` the part after the colon is the path.
-        """
-        head, *rest = [p.strip() for p in spec.split(",")]
-        source, _, task = head.partition(":")
-        fields: dict[str, Any] = {"source": source}
-        if task:
-            fields["path" if source == "file" else "task"] = task
-        for item in rest:
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise ConfigError(
-                    f"dataset spec {spec!r}: {item!r} is not of the form key=value; "
-                    f"keys: {', '.join(cls.model_fields)}"
-                )
-            fields[key.strip()] = yaml.safe_load(value)
-        parsed: DataConfig = validate(cls, fields, where=f"dataset spec {spec!r}")
-        return parsed
-
-
-def parse_task_specs(value: Any) -> Any:
-    """Turn dataset spec strings in a list of tasks into :class:`DataConfig` objects."""
-    if isinstance(value, list):
-        return [DataConfig.parse(v) if isinstance(v, str) else v for v in value]
-    return value
-
-
-def _sorted_positive(value: list[int]) -> list[int]:
-    bad = [w for w in value if w < 1]
-    if bad:
-        raise ValueError(f"every width must be >= 1, got {bad}")
-    return sorted(set(value))
-
-
-TaskList = Annotated[list[DataConfig], BeforeValidator(parse_task_specs)]
-"""A list of tasks given as :class:`DataConfig` mappings or spec strings (``digits:3-8,mix=0.3``)."""
-
-Widths = Annotated[list[int], AfterValidator(_sorted_positive)]
-"""Widths >= 1, sorted, without repeats."""
-
-
-StopRule = Literal["epochs", "val_loss", "val_acc", "train_tol"]
-
-
-class TeacherStop(ConfigModel):
-    """When a network teacher stops training (see ``docs/teachers-and-yardstick.md``).
-
-    ``epochs``: exactly ``teacher.epochs`` epochs on the whole training set (no hold-out).
-    ``val_acc``: as ``val_loss`` below, but the kept check is the one with the best validation
-    accuracy, ties broken by the lower validation loss (patience counts from its last
-    improvement). ``val_loss``: hold out a seeded ``val_fraction`` of the training set, train on the rest and
-    check the validation logistic loss every ``check_every`` epochs; stop when it has not
-    improved for ``patience`` epochs or at ``max_epochs``, and keep the weights of the best
-    check. ``train_tol``: the same hold-out, but stop when the training loss changed by less
-    than ``tol`` (relative) over the last ``check_every`` epochs; keep the last weights.
-    """
-
-    rule: StopRule = "epochs"
-    patience: int = Field(500, ge=1, description="val_loss: epochs without improvement")
-    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="held-out share of train")
-    tol: float = Field(1e-3, gt=0.0, description="train_tol: relative change per check")
-    max_epochs: int = Field(5000, ge=1, description="cap on epochs (val_loss, train_tol)")
-    check_every: int = Field(50, ge=1, description="epochs between checks")
-
-
-class TeacherCandidate(ConfigModel):
-    """One teacher to try: settings that replace the teacher's own (None: keep them)."""
-
-    width: int | None = Field(None, ge=1)
-    lr: float | None = Field(None, gt=0.0)
-    max_epochs: int | None = Field(None, ge=1, description="the stop rule's cap (horizon)")
-
-
-class TeacherReference(ConfigModel):
-    """The cheap hard-label reference a teacher candidate must not be significantly worse
-    than on validation (two-layer students trained on the teacher's fit part)."""
-
-    widths: Widths = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
-    epochs: int = Field(500, ge=1)
-    lr: float = Field(1.0, gt=0.0)
-
-
-class TeacherConfig(ConfigModel):
-    """The teacher whose logits give the soft labels sigmoid(F(x) / T).
-
-    With ``candidates`` (network teachers, a validation stop rule) each candidate is tried in
-    order and the search stops at the first one that is not significantly worse (exact McNemar
-    at ``weak_alpha``) than the hard-label ``reference`` on validation (``try_all``: train every
-    candidate); the teacher kept is the best of those tried on validation accuracy, ties broken
-    by validation loss. ``calibrate`` fits one temperature to the validation NLL.
-    """
-
-    kind: TeacherKind = Field(
-        "network", description="'network': wide two-layer net; 'kernel'; 'logits': from a file"
-    )
-    width: int = Field(4096, ge=1)
-    epochs: int = Field(300, ge=1, description="network teacher, stop.rule 'epochs': epochs")
-    stop: TeacherStop = TeacherStop()
-    lr: float = Field(1.0, gt=0.0)
-    seed: int = Field(12345, description="network teacher: seed of its initialisation")
-    beta: float | None = Field(None, gt=0.0, description="kernel teacher: logit scale (1/gamma)")
-    candidates: list[TeacherCandidate] = Field(
-        default_factory=list, description="teachers to try, in order (see TeacherConfig)"
-    )
-    try_all: bool = Field(False, description="train every candidate, not only until one is strong")
-    reference: TeacherReference = TeacherReference()
-    weak_alpha: float = Field(0.05, gt=0.0, lt=1.0, description="level of the McNemar test")
-    calibrate: bool = Field(False, description="fit one temperature to the validation NLL")
-    path: str | None = Field(
-        None, description="kind 'logits': .npz of teacher logits (relative to the config file)"
-    )
-    sha256: str | None = Field(
-        None,
-        description="kind 'logits': the file's content digest (16 hex digits), filled in when a "
-        "config file is loaded; a changed file is refused and keys new stored runs",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        return reject_renamed(
-            data,
-            {
-                "num_directions": "the directions of the NTK margin estimate (which a kernel "
-                "teacher is built from) are set in the top-level section 'margin': write "
-                "margin: {num_directions: K}"
-            },
-        )
-
-    @model_validator(mode="after")
-    def _logits_need_a_path(self) -> TeacherConfig:
-        if (self.kind == "logits") != (self.path is not None) or (
-            self.sha256 is not None and self.kind != "logits"
-        ):
-            raise ValueError(
-                "teacher.kind 'logits' reads the teacher's logits from teacher.path (a .npz "
-                "file, see docs/teachers-and-yardstick.md); give both, or neither"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _selection_needs_validation(self) -> TeacherConfig:
-        wants = [k for k in ("candidates", "calibrate") if getattr(self, k)]
-        if wants and (self.kind != "network" or self.stop.rule == "epochs"):
-            raise ValueError(
-                f"teacher.{wants[0]} needs a network teacher with a validation split: set "
-                "teacher.stop.rule to val_acc (or val_loss, train_tol)"
-            )
-        return self
-
 
 DEFAULT_NUM_DIRECTIONS = 4096
 """The one default number K of directions z_k of the NTK margin estimate: MarginConfig, the
@@ -541,63 +292,6 @@ class ExperimentConfig(ConfigModel):
         return [t.model_copy(update={"seed": s}) for t in self.tasks for s in self.data_seeds]
 
 
-def config_digest(model: BaseModel) -> str:
-    """sha256 of the model's canonical JSON, 16 hex digits."""
-    return json_digest(model.model_dump(mode="json"))
-
-
-def json_digest(data: Any, length: int = 16) -> str:
-    """sha256 of plain data's canonical JSON (sorted keys), the first ``length`` hex digits."""
-    text = json.dumps(data, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` overrides (value parsed as YAML; list items by index, ``tasks.0.mix``)."""
-    data = json.loads(json.dumps(data))  # deep copy of plain data
-    for item in overrides:
-        key, eq, raw = item.partition("=")
-        if not eq or not key.strip():
-            raise ConfigError(f"override {item!r} is not of the form key.path=value")
-        set_dotted(data, key.strip(), yaml.safe_load(raw), where=f"override {item!r}")
-    return data
-
-
-def set_dotted(data: Any, key: str, value: Any, *, where: str = "config") -> Any:
-    """Set ``value`` at a dotted ``key`` of plain data, in place; returns ``data``.
-
-    Missing sections are created, list items are addressed by index (``tasks.0.mix``) and a
-    dataset spec string on the way is expanded into a mapping so that one field can be set.
-    """
-    parts = key.split(".")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        node = _descend(node, part, parts[: i + 1], where)
-    last = parts[-1]
-    if isinstance(node, list):
-        node[_index(node, last, where)] = value
-    else:
-        node[last] = value
-    return data
-
-
-def _descend(node: Any, part: str, path: list[str], where: str) -> Any:
-    key: Any = _index(node, part, where) if isinstance(node, list) else part
-    if isinstance(node, dict) and node.get(key) is None:
-        node[key] = {}
-    if isinstance(node[key], str) and ":" in node[key]:  # a dataset spec string: expand it
-        node[key] = DataConfig.parse(node[key]).model_dump(mode="json", exclude_defaults=True)
-    if not isinstance(node[key], dict | list):
-        raise ConfigError(f"{where}: '{'.'.join(path)}' is a value, not a section")
-    return node[key]
-
-
-def _index(node: list[Any], part: str, where: str) -> int:
-    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
-        raise ConfigError(f"{where}: '{part}' is not an index of a {len(node)}-item list")
-    return int(part)
-
-
 def load_config(
     path: str | Path, overrides: list[str] | None = None, model_cls: type[BaseModel] | None = None
 ) -> Any:
@@ -605,42 +299,3 @@ def load_config(
     model_cls = model_cls or ExperimentConfig
     raw = read_yaml(path)
     return validate_with_overrides(model_cls, raw, overrides, where=f"config {path}")
-
-
-def validate_with_overrides(
-    model_cls: type[BaseModel], raw: dict[str, Any], overrides: list[str] | None, *, where: str
-) -> Any:
-    """Validate ``raw`` with ``--set`` ``overrides`` applied; an error names its source.
-
-    An invalid field that an override set is reported as that override (``--set 'widths=[0]'``),
-    not as the file; so is any error the file alone does not have.
-    """
-    data = apply_overrides(raw, overrides or [])
-    try:
-        return model_cls.model_validate(data)
-    except ValidationError as err:
-        blamed = _blamed_overrides(err, model_cls, raw, overrides or [])
-        if blamed:
-            where = f"{', '.join(f'--set {o!r}' for o in blamed)} (applied to {where})"
-        raise ConfigError(format_validation_error(err, model_cls, where)) from None
-
-
-def _blamed_overrides(
-    err: ValidationError, model_cls: type[BaseModel], raw: dict[str, Any], overrides: list[str]
-) -> list[str]:
-    """The overrides whose dotted key leads to (or lies under) a failing field's location."""
-    if not overrides:
-        return []
-    locs = [tuple(str(p) for p in e["loc"]) for e in err.errors()]
-    hits = []
-    for item in overrides:
-        parts = tuple(item.partition("=")[0].strip().split("."))
-        if any(loc[: len(parts)] == parts or (loc and parts[: len(loc)] == loc) for loc in locs):
-            hits.append(item)
-    if hits:
-        return hits
-    try:  # no field matches (a cross-field check): blame the overrides if the file alone is valid
-        model_cls.model_validate(raw)
-    except ValidationError:
-        return []
-    return list(overrides)
