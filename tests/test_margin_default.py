@@ -33,3 +33,4 @@ def test_shipped_configs_that_set_k_keep_it():
         assert cfg.base["margin"]["num_directions"] == 1024  # set explicitly: unchanged
     assert load_any("demo", None).margin.num_directions == 1024  # the demo keeps it fast
     assert load_any("soft_wins", None).margin.num_directions == DEFAULT_NUM_DIRECTIONS
+    assert "demo" in shipped_configs()
