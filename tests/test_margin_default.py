@@ -7,7 +7,12 @@ from typer.testing import CliRunner
 
 import softhard.ntk
 from softhard.cli import app
-from softhard.config import DEFAULT_NUM_DIRECTIONS, ExperimentConfig, MarginConfig
+from softhard.config import (
+    DEFAULT_NUM_DIRECTIONS,
+    ExperimentConfig,
+    MarginConfig,
+    shipped_configs,
+)
 from softhard.kinds import load_any
 from softhard.ntk import KernelTeacher, cached_margin, estimate_margin
 
@@ -33,3 +38,4 @@ def test_shipped_configs_that_set_k_keep_it():
         assert cfg.base["margin"]["num_directions"] == 1024  # set explicitly: unchanged
     assert load_any("demo", None).margin.num_directions == 1024  # the demo keeps it fast
     assert load_any("soft_wins", None).margin.num_directions == DEFAULT_NUM_DIRECTIONS
+    assert "demo" in shipped_configs()

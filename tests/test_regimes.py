@@ -294,7 +294,16 @@ def test_shipped_regime_sweep_has_levels_and_data_seeds():
         key = (c.tasks[0].display, c.widths[0], c.temperature)
         cells.setdefault(key, set()).add(c.tasks[0].seed)
     assert len(levels) >= 3 and min(len(s) for s in cells.values()) >= 8
-    assert all(r.config.train.student_lr("soft", r.config.temperature) == 1.0 for r in runs)
+    # each knob on its own against the clean pair, at the smallest widths too, arms tuned
+    tasks = {r.config.tasks[0].model_copy(update={"seed": 0}) for r in runs}
+    turned = [
+        sum(bool(getattr(t, k)) for k in ("flip", "mix", "noise", "student_max_train"))
+        for t in tasks
+    ]
+    assert max(turned) == 1 and turned.count(0) == 1
+    assert {t.flip for t in tasks} >= {0.1, 0.2, 0.3}
+    assert {r.config.widths[0] for r in runs} == {1, 2, 4, 32}
+    assert all(r.config.tune is not None and len(r.config.tune.lrs) >= 4 for r in runs)
 
 
 def test_shipped_regime_configs_train_teachers_to_the_stopping_rule():
@@ -306,4 +315,4 @@ def test_shipped_regime_configs_train_teachers_to_the_stopping_rule():
     assert isinstance(soft_wins, ExperimentConfig)
     for teacher in [r.config.teacher for r in runs] + [soft_wins.teacher]:
         assert teacher.kind == "network" and teacher.stop.rule == "val_acc"
-        assert teacher.width == 1024
+        assert teacher.width == 512 and [c.width for c in teacher.candidates] == [None, 1024]

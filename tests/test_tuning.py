@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from softhard.config import ExperimentConfig, validate
 from softhard.errors import ConfigError
+from softhard.studies.min_width.search import metric_value
 from softhard.studies.regimes.by_width import plot_paired_by_width, verdict
 from softhard.studies.regimes.compare import paired_compare
 from softhard.studies.two_layer import run_experiment
@@ -129,3 +130,11 @@ def test_the_demo_verdict_names_the_cells_that_differ(tmp_path):
     assert "hard labels won 1 (noisy width 4)" in text and "2 were not distinguishable" in text
     assert "tuned on validation data" in text
     assert plot_paired_by_width(frame, tmp_path / "f.png", title="t").stat().st_size > 0
+
+
+def test_min_width_can_choose_on_validation_error():
+    metrics = {"test_acc": 0.9, "tuned_val_acc": 0.75}
+    assert metric_value(metrics, "val_error") == pytest.approx(0.25)
+    assert metric_value(metrics, "test_error") == pytest.approx(0.1)
+    with pytest.raises(ConfigError, match="tuned on validation data"):
+        metric_value({"test_acc": 0.9}, "val_error")

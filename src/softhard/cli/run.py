@@ -51,7 +51,9 @@ def run_two_layer(cfg: ExperimentConfig, options: RunOptions) -> None:
     print_horizons_and_teachers(result)
     paired = tuned_pairs(result.results, result.curves)
     if paired is not None and result.path is not None:
-        plot_paired_by_width(paired, result.path / "soft_minus_hard.png", title=cfg.name)
+        grid = ", ".join(f"{v:g}" for v in cfg.tune.lrs) if cfg.tune else ""
+        title = f"{cfg.name}: soft (T = {cfg.temperature:g}) - hard, rates chosen from {grid}"
+        plot_paired_by_width(paired, result.path / "soft_minus_hard.png", title=title)
         paired.to_csv(result.path / "paired.csv", index=False)
         print_paired(paired, "soft - hard test accuracy, tuned arms (t, 95%)")
         console.print(verdict(paired), soft_wrap=True)

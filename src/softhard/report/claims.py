@@ -172,7 +172,18 @@ def gap_claim(number: int, table: pd.DataFrame | None, difficulty: str, source: 
         f"hardest minus easiest: {g_mean:+.4f} [{g_low:+.4f}, {g_high:+.4f}] "
         f"({'grows' if grows else 'growth not shown'})"
     )
+    lines.append(_steps_note(table))
     return Claim(number, statement, status, "; ".join(lines), GAP_RULE, source, gaps)
+
+
+def _steps_note(table: pd.DataFrame) -> str:
+    """How the arms' learning rates were set: tuned on validation data, or fixed (the
+    comparison is then at one rate per arm, which issue 19 found can decide the answer)."""
+    if "steps" in table.columns and (table["steps"] == "tuned").all():
+        return "steps: each arm's learning rate and stopping epoch chosen on validation data"
+    return (
+        "steps: fixed learning rates, not tuned per arm (a fixed-rate comparison is not a verdict)"
+    )
 
 
 def bound_claim(

@@ -47,7 +47,10 @@ from softhard.sweep.store import RunStore
 _Scores = dict[tuple[int, str], dict[int, list[float]]]
 _Searches = dict[tuple[tuple[int, str], float], "_Search"]
 
-Metric = Literal["avg_loss", "test_error", "best_loss", "yard_avg_loss", "yard_best_loss"]
+Metric = Literal[
+    "avg_loss", "test_error", "val_error", "best_loss", "yard_avg_loss", "yard_best_loss"
+]
+_ERRORS = {"test_error": "test_acc", "val_error": "tuned_val_acc"}  # metric -> accuracy column
 _SET_BY_SEARCH = ("tasks", "widths", "seeds", "label_modes")
 
 
@@ -238,16 +241,24 @@ def _record(store: RunStore, metric: str, runs: list[Run], score: dict[int, list
 
 
 def metric_value(metrics: dict[str, Any], metric: str) -> float:
-    """One stored run's value of ``metric`` (``test_error`` is ``1 - test_acc``); a metric the
-    run does not carry (a store written before it existed) is a :class:`ConfigError`."""
-    key = "test_acc" if metric == "test_error" else metric
+    """One stored run's value of ``metric`` (``test_error`` is ``1 - test_acc``; ``val_error``
+    is ``1 - tuned_val_acc``, the validation error of a student tuned on validation data, so
+    that the minimum width is chosen on validation data); a metric the run does not carry is a
+    :class:`ConfigError`."""
+    key = _ERRORS.get(metric, metric)
     if key not in metrics:
+        hint = (
+            "val_error needs students tuned on validation data: set base.tune (e.g. "
+            "{lrs: [0.5, 2, 8, 32]})"
+            if metric == "val_error"
+            else "retrain with a softhard that records it"
+        )
         raise ConfigError(
             f"metric {metric!r} is not in the stored run metrics (it has: "
-            f"{', '.join(sorted(metrics))}); retrain with a softhard that records it"
+            f"{', '.join(sorted(metrics))}); {hint}"
         )
     value = float(metrics[key])
-    return 1.0 - value if metric == "test_error" else value
+    return 1.0 - value if metric in _ERRORS else value
 
 
 def resampled_min_widths(
