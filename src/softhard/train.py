@@ -131,10 +131,7 @@ def train_two_layer(
 ) -> TrainResult:
     """Train ``model`` in place on ``(x, targets)`` with the explicit gradient (docs/theory.md section 1).
 
-    ``reference``: a point U (shape of the weights; full-batch ``gd`` only) whose online-GD
-    inequality is logged, adding the curves :data:`~softhard.inequality.INEQUALITY_COLUMNS`
-    (see :mod:`softhard.inequality`). None (the default) logs nothing and costs nothing.
-    """
+    ``reference``: U, whose online-GD inequality is logged (softhard.inequality; None: not)."""
     if not isinstance(cfg.epochs, int):
         raise ConfigError(
             f"train_two_layer needs a whole number of epochs, got train.epochs={cfg.epochs!r} "
@@ -143,9 +140,7 @@ def train_two_layer(
     weight = model.weight
     step = _stepper(cfg, weight)
     rows: dict[str, list[float]] = {c: [] for c in CURVE_COLUMNS}
-    if reference is not None:
-        _check_reference(cfg, weight, reference)
-        rows.update({c: [] for c in INEQUALITY_COLUMNS})
+    _start_inequality(rows, cfg, weight, reference)
     total, reason = 0.0, None
     for epoch in range(cfg.epochs):
         with torch.no_grad():
@@ -184,7 +179,16 @@ def train_two_layer(
     )
 
 
-def _check_reference(cfg: TrainConfig, weight: torch.Tensor, reference: torch.Tensor) -> None:
+def _start_inequality(
+    rows: dict[str, list[float]],
+    cfg: TrainConfig,
+    weight: torch.Tensor,
+    reference: torch.Tensor | None,
+) -> None:
+    """Check the reference point and add its curves to ``rows`` (nothing when it is None)."""
+    if reference is None:
+        return
+    rows.update({c: [] for c in INEQUALITY_COLUMNS})
     if cfg.optimizer != "gd":
         raise ConfigError(
             f"the GD inequality is logged for full-batch gd only, got train.optimizer="
