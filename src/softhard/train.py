@@ -158,9 +158,7 @@ def train_two_layer(
     step = _stepper(cfg, weight)
     columns = CURVE_COLUMNS if x_val is None else (*CURVE_COLUMNS, *VAL_COLUMNS)
     rows: dict[str, list[float]] = {c: [] for c in columns}
-    if reference is not None:
-        _check_reference(cfg, weight, reference)
-        rows.update({c: [] for c in INEQUALITY_COLUMNS})
+    _start_inequality(rows, cfg, weight, reference)
     total, reason = 0.0, None
 
     def val() -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -203,7 +201,16 @@ def train_two_layer(
     )
 
 
-def _check_reference(cfg: TrainConfig, weight: torch.Tensor, reference: torch.Tensor) -> None:
+def _start_inequality(
+    rows: dict[str, list[float]],
+    cfg: TrainConfig,
+    weight: torch.Tensor,
+    reference: torch.Tensor | None,
+) -> None:
+    """Check the reference point and add its curves to ``rows`` (nothing when it is None)."""
+    if reference is None:
+        return
+    rows.update({c: [] for c in INEQUALITY_COLUMNS})
     if cfg.optimizer != "gd":
         raise ConfigError(
             f"the GD inequality is logged for full-batch gd only, got train.optimizer="

@@ -43,6 +43,8 @@ class BankRange:
         coef: update coefficient ``lr_k a_i / sqrt(m_k)`` per neuron, ``(c, 1)``.
         radius: projection radius ``rho / sqrt(m_k)`` per neuron ``(c, 1)``, or None.
         tgt: stacked targets of the models (:func:`softhard.targets.stack_targets`).
+        reference: the rows of each model's point U for the GD inequality ``(c, d)`` (W0's rows
+            for a model without one), or None when no model logs it; ``logged``: which do.
     """
 
     students: list[int]
@@ -56,6 +58,8 @@ class BankRange:
     coef: torch.Tensor
     radius: torch.Tensor | None
     tgt: StackedTargets
+    reference: torch.Tensor | None = None
+    logged: list[bool] | None = None
 
     @property
     def num_neurons(self) -> int:
@@ -149,6 +153,15 @@ def build_range(
     def put(t: torch.Tensor) -> torch.Tensor:
         return t.to(device=device)
 
+    logged = [sp.reference is not None for sp in specs]
+    reference = None
+    if any(logged):
+        rows = [
+            w0 if sp.reference is None else sp.reference.detach().to("cpu", torch.float64)
+            for (w0, _), sp in zip(inits, specs, strict=True)
+        ]
+        reference = torch.cat(rows).to(dtype=dtype, device=device)
+
     return BankRange(
         students=list(members),
         widths=widths,
@@ -161,6 +174,8 @@ def build_range(
         coef=put(coef.to(dtype)[:, None]).contiguous(),
         radius=None if rho is None else put(radii.repeat_interleave(counts).to(dtype)[:, None]),
         tgt=stack_targets([sp.targets for sp in specs], dtype, device),
+        reference=reference,
+        logged=logged if reference is not None else None,
     )
 
 

@@ -62,6 +62,10 @@ class RangeTrainer:
         self.records: list[dict[str, torch.Tensor]] = []
         self.death: list[int | None] = [None] * k
         self.snapshot: dict[int, torch.Tensor] = {}
+        self.inequality: list[torch.Tensor] = []  # per epoch (k, 3): L, L^(t)(U), ||grad||^2
+        self.ref_inputs: torch.Tensor | None = None
+        if bank_range.reference is not None:  # U x^T on the training examples, once
+            self.ref_inputs = bank_range.reference @ x_all[:n_train].T
 
     # ----------------------------------------------------------------- epochs
     def gd_epoch(self, epoch: int) -> None:
@@ -77,8 +81,30 @@ class RangeTrainer:
             for i, ((cols, _, _, _), step) in enumerate(zip(self.tiles, self.steps, strict=True)):
                 f[:, cols].copy_(step.run(accumulate=i > 0))
         self._check(epoch, f)
+        if self.ref_inputs is not None:
+            self._log_inequality(f[:, : self.n])
         apply_update(self.bank_range, self.ws, self.n)
         self._advance()
+
+    def _log_inequality(self, f_train: torch.Tensor) -> None:
+        """L(W_t), L^(t)(U) and ||grad L(W_t)||^2 per model (softhard.inequality), before the
+        step: ``ws.grad`` holds sum_i l'_i 1[<w_s, x_i> > 0] x_i, so the gradient of neuron s is
+        (a_s / sqrt(m)) / n times its row."""
+        bank_range, n = self.bank_range, self.n
+        assert self.ref_inputs is not None
+        active = (bank_range.weight @ self.x_all[:n].T > 0).to(f_train.dtype)
+        moved = active.mul_(self.ref_inputs)
+        f_ref = f_train.new_empty(bank_range.num_models, n)
+        rows = (self.ws.grad * self.ws.grad).sum(1)
+        grad_sq = f_train.new_empty(bank_range.num_models)
+        for (r0, r1, j0, j1, w), r in zip(bank_range.groups, bank_range.readout, strict=True):
+            torch.bmm(r, moved[r0:r1].view(j1 - j0, w, n), out=f_ref[j0:j1].view(j1 - j0, 1, n))
+            grad_sq[j0:j1] = rows[r0:r1].view(j1 - j0, w).sum(1) / (w * n * n)
+        loss = bank_range.tgt.reported(f_train[None])[0][0]
+        ref = bank_range.tgt.reported(f_ref[None])[0][0]
+        self.inequality.append(
+            torch.stack([loss.double(), ref.double(), grad_sq.double()], 1).cpu()
+        )
 
     def sgd_epoch(self, epoch: int, batch_size: int, shuffle_seed: int) -> None:
         """Logits at ``W_t`` on every example, then the epoch's mini-batch steps."""

@@ -25,6 +25,7 @@ from softhard.engine._loop import RangeTrainer
 from softhard.engine._metrics import METRICS, VAL_METRICS
 from softhard.engine.entry import BankEntry
 from softhard.errors import ConfigError
+from softhard.inequality import INEQUALITY_COLUMNS
 from softhard.train import CURVE_COLUMNS, TrainResult, epoch_summaries
 
 _T = TypeVar("_T")
@@ -180,6 +181,9 @@ def _results(
         if not math.isfinite(end["loss"]):
             reason = f"loss became {end['loss']} after epoch {epochs}"
         model_curves = {c: whole[c][j] for c in columns}
+        if bank_range.logged is not None and bank_range.logged[j] and trainer.inequality:
+            terms = torch.stack(trainer.inequality).numpy()[:epochs, j]
+            model_curves.update({c: terms[:, i] for i, c in enumerate(INEQUALITY_COLUMNS)})
         end.update(epoch_summaries(model_curves, end))
         out.append(TrainResult(weights[j], model_curves, end, reason is not None, reason, epochs))
     return out
@@ -253,7 +257,15 @@ def _check_inputs(
         raise ConfigError("train_bank: give both x_test and y_test_pm, or neither")
     if x_test is not None and (x_test.ndim != 2 or x_test.shape[1] != x.shape[1]):
         raise ConfigError(f"x_test must be (n_test, {x.shape[1]}), got {tuple(x_test.shape)}")
+    logging = [s for s in students if s.reference is not None]
+    if logging and (cfg.optimizer != "gd" or any(s.targets.temperature != 1 for s in logging)):
+        raise ConfigError(
+            "the GD inequality (BankEntry.reference) is logged for full-batch gd at temperature "
+            f"1 only, got train.optimizer={cfg.optimizer!r}"
+        )
     for i, s in enumerate(students):
+        if s.reference is not None and tuple(s.reference.shape) != (s.width, x.shape[1]):
+            raise ConfigError(f"student {i}: its reference point must be ({s.width}, {x.shape[1]})")
         if s.weight is not None and tuple(s.weight.shape) != (s.width, x.shape[1]):
             raise ConfigError(
                 f"student {i}: its start weight has shape {tuple(s.weight.shape)}, expected "

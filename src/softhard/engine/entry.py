@@ -28,6 +28,9 @@ class BankEntry:
         weight: optional first-layer weights ``(width, dim)`` to start from instead of the
             seeded draw (the readout signs still come from ``seed``; a projection with
             ``rho`` is then around these weights): continues an earlier training.
+        reference: optional point U ``(width, dim)`` whose online-GD inequality is logged
+            (full-batch gd at temperature 1; the curves of :data:`softhard.inequality.
+            INEQUALITY_COLUMNS`, as the reference loop's ``train_two_layer(reference=U)``).
 
     Raises:
         ConfigError: targets whose kd_weight or temperature are not the student's.
@@ -39,6 +42,7 @@ class BankEntry:
     signs: Signs = "balanced"
     lr: float | None = None
     weight: torch.Tensor | None = None
+    reference: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         s, t = self.student, self.targets
@@ -70,11 +74,12 @@ class BankEntry:
         signs: Signs = "balanced",
         lr: float | None = None,
         weight: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
     ) -> BankEntry:
         """The entry of ``student`` with the targets of its label mode
         (:func:`softhard.targets.student_targets`)."""
         targets = student_targets(student, y_pm, teacher_logits, t2_scaling=t2_scaling)
-        return cls(student, targets, init, signs, lr, weight)
+        return cls(student, targets, init, signs, lr, weight, reference)
 
     @classmethod
     def from_targets(
