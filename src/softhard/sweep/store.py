@@ -380,7 +380,10 @@ class RunStore:
         frame: pd.DataFrame = pd.read_sql_query(
             query + " ORDER BY c.run_id, c.epoch", self._db, params=args
         )
-        return frame
+        # validation and tuning curves only where some run recorded them (tuned students)
+        empty = [c for c in (*VAL_COLUMNS, *TUNED_COLUMNS) if frame[c].isna().all()]
+        kept: pd.DataFrame = frame.drop(columns=empty)
+        return kept
 
     def integrity(self) -> str:
         """``PRAGMA integrity_check`` ("ok" for a sound file)."""
