@@ -13,10 +13,14 @@ import pandas as pd
 from softhard.train import CURVE_COLUMNS, VAL_COLUMNS
 from softhard.tuning import TUNED_COLUMNS
 
-STORED_CURVES = (
-    *CURVE_COLUMNS,  # every per-epoch curve (the yardstick too: the scaling study reads it)
+OPTIONAL_CURVES = (
     *VAL_COLUMNS,  # students with a validation split (tuned ones)
     *TUNED_COLUMNS,  # the per-horizon choices of tuned students (softhard.tuning)
+)
+"""Curves only some runs record: left out of a store's curve table where no run has them."""
+STORED_CURVES = (
+    *CURVE_COLUMNS,  # every per-epoch curve (the yardstick too: the scaling study reads it)
+    *OPTIONAL_CURVES,
 )
 
 
@@ -79,6 +83,7 @@ def chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 __all__ = [
+    "OPTIONAL_CURVES",
     "STORED_CURVES",
     "chunks",
     "curve_rows",

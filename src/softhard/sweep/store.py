@@ -37,6 +37,7 @@ import pandas as pd
 from softhard.sweep.executor_config import DEFAULT_LEASE
 from softhard.sweep.owners import claim_ended
 from softhard.sweep.rows import (
+    OPTIONAL_CURVES,
     STORED_CURVES,
     chunks,
     curve_rows,
@@ -380,9 +381,9 @@ class RunStore:
         frame: pd.DataFrame = pd.read_sql_query(
             query + " ORDER BY c.run_id, c.epoch", self._db, params=args
         )
-        # validation and tuning curves only where some run recorded them (tuned students)
-        empty = [c for c in (*VAL_COLUMNS, *TUNED_COLUMNS) if frame[c].isna().all()]
-        kept: pd.DataFrame = frame.drop(columns=empty)
+        kept: pd.DataFrame = frame.drop(
+            columns=[c for c in OPTIONAL_CURVES if frame[c].isna().all()]
+        )
         return kept
 
     def integrity(self) -> str:
