@@ -378,12 +378,9 @@ class RunStore:
         if sweep is not None:
             query += " JOIN sweep_runs m ON m.run_id = c.run_id WHERE m.sweep = ?"
             args.append(sweep)
-        frame: pd.DataFrame = pd.read_sql_query(
-            query + " ORDER BY c.run_id, c.epoch", self._db, params=args
-        )
-        kept: pd.DataFrame = frame.drop(
-            columns=[c for c in OPTIONAL_CURVES if frame[c].isna().all()]
-        )
+        frame = pd.read_sql_query(query + " ORDER BY c.run_id, c.epoch", self._db, params=args)
+        drop = [c for c in OPTIONAL_CURVES if frame[c].isna().all()]  # none recorded them
+        kept: pd.DataFrame = frame.drop(columns=drop)
         return kept
 
     def integrity(self) -> str:
