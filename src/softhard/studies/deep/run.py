@@ -29,8 +29,8 @@ from softhard.report.plots import plot_width_sweep
 from softhard.report.rundir import write_run
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
-from softhard.studies.deep.train import TrainResult, standardize, train_model
-from softhard.teachers.cache import TeacherCache, TeacherOutputs, teachers_dir
+from softhard.studies.deep.train import DeepTrainResult, standardize, train_model
+from softhard.teachers.cache import CachedLogits, TeacherCache, teachers_dir
 
 FIGURE = "test_acc_vs_width.png"
 
@@ -154,7 +154,7 @@ def prepare_deep_task(
 
 def train_deep_student(
     cfg: DeepExperimentConfig, task: DeepTask, student: Student, device: torch.device
-) -> tuple[dict[str, Any], TrainResult]:
+) -> tuple[dict[str, Any], DeepTrainResult]:
     """Train one student of ``cfg.student.arch`` on ``task``: its result row and training result."""
     model = build_model(
         cfg.student.arch, task.in_shape, task.num_classes, student.width, seed=student.seed
@@ -211,7 +211,7 @@ def _teacher(
     in_shape: tuple[int, ...],
     cache: TeacherCache,
     device: torch.device,
-) -> tuple[TeacherOutputs, dict[str, Any], tuple[dict[str, float], ...]]:
+) -> tuple[CachedLogits, dict[str, Any], tuple[dict[str, float], ...]]:
     """Train the teacher (or load its cached weights) and get its verified, cached outputs."""
     t = cfg.teacher
     fingerprint = ds.fingerprint()
@@ -241,7 +241,7 @@ def _teacher(
     return outputs, info, history
 
 
-def _row(res: TrainResult, params: int) -> dict[str, Any]:
+def _row(res: DeepTrainResult, params: int) -> dict[str, Any]:
     return {"test_acc": res.test_acc, "train_acc": res.train_acc, "final_loss": res.final_loss,
             "avg_loss": res.avg_loss, "params": params, "seconds": round(res.seconds, 3)}  # fmt: skip
 

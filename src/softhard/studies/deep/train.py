@@ -27,8 +27,11 @@ from softhard.studies.deep.config import DeepTrainConfig
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    """The outcome of one training run.
+class DeepTrainResult:
+    """The outcome of one deep training run (scalar summaries and a per-epoch history).
+
+    Distinct from :class:`softhard.train.TrainResult`, which holds a two-layer student's
+    weights and per-epoch curve arrays; a deep run keeps no weights.
 
     Attributes:
         test_acc: final test accuracy (eval mode).
@@ -93,7 +96,7 @@ def train_model(
     t2_scaling: bool = True,
     epochs: int | None = None,
     amp: bool = False,
-) -> TrainResult:
+) -> DeepTrainResult:
     """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)``.
 
     All tensors (and ``teacher_logits``, the teacher's logits on ``x_train``) must already be
@@ -134,7 +137,7 @@ def train_model(
              "train_acc": run_acc, "test_acc": accuracy(test_logits, y_test)}
         )  # fmt: skip
     train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
-    return TrainResult(
+    return DeepTrainResult(
         test_acc=history[-1]["test_acc"],
         train_acc=accuracy(train_logits, y_train),
         final_loss=history[-1]["loss"],
