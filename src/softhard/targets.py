@@ -24,6 +24,7 @@ from softhard import losses
 from softhard.student import LabelMode, Student, resolve_kd_weight
 
 __all__ = [
+    "ClassTargets",
     "LabelMode",
     "ObjectiveGrad",
     "StackedTargets",
@@ -104,6 +105,64 @@ class Targets:
             self.temperature,
             self.t2_scaling,
         )
+
+
+@dataclass(frozen=True)
+class ClassTargets:
+    """Targets for a k-class (deep) student: :class:`Targets`' formula with softmax for sigmoid.
+
+    The objective is ``w [T^2] KL(softmax(F/T) || softmax(f/T)) + (1 - w) CE(f, y)``, averaged
+    over the examples (Hinton's convention; docs/theory.md section 2).
+
+    Attributes:
+        labels: class indices, shape ``(n,)``.
+        teacher_logits: the teacher's logits F, shape ``(n, k)``, or None (no teacher).
+        soft_weight: the resolved weight of the soft term: 0 = hard labels, 1 = soft labels.
+        temperature: T of both the teacher's and the student's softmax.
+        t2_scaling: multiply the KL term of the objective by ``T**2``.
+    """
+
+    labels: torch.Tensor
+    teacher_logits: torch.Tensor | None
+    soft_weight: float = 0.0
+    temperature: float = 1.0
+    t2_scaling: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.soft_weight <= 1.0:
+            raise ValueError(f"soft_weight must be in [0, 1], got {self.soft_weight}")
+        if self.soft_weight > 0 and self.teacher_logits is None:
+            raise ValueError("soft or mixed targets (soft_weight > 0) need teacher logits")
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the objective differs from the reported loss (a T^2 factor other than 1)."""
+        return self.t2_scaling and self.temperature != 1.0 and self.soft_weight > 0
+
+    def rows(self, idx: torch.Tensor) -> ClassTargets:
+        """The targets of the examples ``idx`` (a mini-batch)."""
+        teacher = None if self.teacher_logits is None else self.teacher_logits[idx]
+        return replace(self, labels=self.labels[idx], teacher_logits=teacher)
+
+    def objective(self, logits: torch.Tensor) -> torch.Tensor:
+        """Mean training objective of ``logits`` ``(n, k)`` (with the T^2 factor on KL)."""
+        scale = self.temperature**2 if self.t2_scaling else 1.0
+        return self._mean(logits, scale)
+
+    def loss(self, logits: torch.Tensor) -> torch.Tensor:
+        """Mean reported loss ``w KL + (1 - w) CE`` (no T^2 factor)."""
+        return self._mean(logits, 1.0)
+
+    def _mean(self, logits: torch.Tensor, scale: float) -> torch.Tensor:
+        w = self.soft_weight
+        out = torch.zeros((), dtype=logits.dtype, device=logits.device)
+        if w < 1.0:
+            out = out + (1.0 - w) * losses.cross_entropy(logits, self.labels).mean()
+        if w > 0.0:
+            assert self.teacher_logits is not None
+            kl = losses.softmax_kl(logits, self.teacher_logits, self.temperature)
+            out = out + w * scale * kl.mean()
+        return out
 
 
 def make_targets(

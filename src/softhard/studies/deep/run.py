@@ -30,6 +30,7 @@ from softhard.report.rundir import write_run
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
 from softhard.studies.deep.train import DeepTrainResult, standardize, train_model
+from softhard.targets import ClassTargets
 from softhard.teachers.cache import CachedLogits, TeacherCache, teachers_dir
 
 FIGURE = "test_acc_vs_width.png"
@@ -159,11 +160,11 @@ def train_deep_student(
     model = build_model(
         cfg.student.arch, task.in_shape, task.num_classes, student.width, seed=student.seed
     ).to(device)
-    res = train_model(
-        model, task.data, cfg.train, seed=student.seed, teacher_logits=task.teacher_logits,
-        kd_weight=student.soft_weight, temperature=student.temperature,
-        t2_scaling=cfg.t2_scaling, amp=cfg.amp,
+    targets = ClassTargets(
+        task.data[1], task.teacher_logits, student.soft_weight, student.temperature,
+        cfg.t2_scaling,
     )  # fmt: skip
+    res = train_model(model, task.data, cfg.train, seed=student.seed, targets=targets, amp=cfg.amp)
     row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
            "label_mode": student.label_mode, **_row(res, count_parameters(model)),
            "arch": cfg.student.arch, "kd_weight": student.soft_weight,
