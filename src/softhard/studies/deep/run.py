@@ -162,7 +162,7 @@ def train_deep_student(
     ).to(device)
     targets = ClassTargets(
         task.data[1], task.teacher_logits, student.soft_weight, student.temperature,
-        cfg.t2_scaling,
+        cfg.train.t2_scaling,
     )  # fmt: skip
     res = train_model(model, task.data, cfg.train, seed=student.seed, targets=targets, amp=cfg.amp)
     row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
@@ -216,7 +216,8 @@ def _teacher(
     """Train the teacher (or load its cached weights) and get its verified, cached outputs."""
     t = cfg.teacher
     fingerprint = ds.fingerprint()
-    recipe = {"teacher": t.model_dump(mode="json"), "train": cfg.train.model_dump(mode="json"),
+    hard_train = cfg.train.model_dump(mode="json", exclude={"t2_scaling"})  # teacher: hard labels
+    recipe = {"teacher": t.model_dump(mode="json"), "train": hard_train,
               "amp": cfg.amp, "fingerprint": fingerprint, "noise_seed": task.seed}  # fmt: skip
     model = build_model(t.arch, in_shape, ds.num_classes, t.width, seed=t.seed)
     history: tuple[dict[str, float], ...] = ()
