@@ -7,6 +7,7 @@ from softhard.device import deterministic_mode, resolve_device
 from softhard.models.table import build_model, predict_logits
 from softhard.studies.deep.config import DeepTrainConfig
 from softhard.studies.deep.train import train_model
+from softhard.targets import ClassTargets
 
 pytestmark = [
     pytest.mark.cuda,
@@ -30,7 +31,9 @@ def test_cuda_training_with_augmentation_learns(amp):
     teacher = torch.nn.functional.one_hot(data[1], 10).float() * 5
     model = build_model("resnet8", (3, 32, 32), 10, 8, seed=0).to(device)
     with deterministic_mode():
-        res = train_model(model, data, cfg, seed=0, teacher_logits=teacher, kd_weight=0.5, amp=amp)
+        res = train_model(
+            model, data, cfg, seed=0, targets=ClassTargets(data[1], teacher, 0.5), amp=amp
+        )
     losses = [h["loss"] for h in res.history]
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]

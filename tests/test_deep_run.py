@@ -129,6 +129,15 @@ def test_unknown_key_and_bad_arch_are_config_errors(tmp_path):
         load_config(path, model_cls=DeepExperimentConfig)
 
 
+def test_t2_scaling_sits_under_train_as_in_the_two_layer_configs(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "t2_scaling": False}))
+    with pytest.raises(ConfigError, match="train: {t2_scaling"):
+        load_config(path, model_cls=DeepExperimentConfig)
+    path.write_text(yaml.safe_dump({**TINY, "train": {"t2_scaling": False}}))
+    assert load_config(path, model_cls=DeepExperimentConfig).train.t2_scaling is False
+
+
 def test_cli_runs_a_deep_config(tmp_path):
     from typer.testing import CliRunner
 

@@ -10,6 +10,7 @@ from softhard.errors import ConfigError
 from softhard.models.table import build_model, predict_logits
 from softhard.studies.deep.config import DeepTrainConfig
 from softhard.studies.deep.train import _lr_factor, augment, standardize, train_model
+from softhard.targets import ClassTargets
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +39,7 @@ def _train(seed, kd_weight=0.0, teacher=None, cfg=CFG):
             data,
             cfg,
             seed=seed,
-            teacher_logits=teacher,
-            kd_weight=kd_weight,
-            temperature=2.0,
+            targets=ClassTargets(data[1], teacher, kd_weight, temperature=2.0),
         )
     return model, res
 

@@ -206,7 +206,7 @@ def test_yardstick_equals_a_direct_computation(engine):
         results = [_reference(s, x, cfg, xt, yt, dtype) for s in students]
     modes = set()
     for spec, res in zip(students, results, strict=True):
-        modes.add(spec.targets.kd_weight)
+        modes.add(spec.targets.soft_weight)
         assert res.final["yard_loss"] == pytest.approx(
             _direct_logistic(spec, res.weight, x, y, dtype), rel=1e-10
         )
@@ -220,7 +220,7 @@ def test_yardstick_equals_a_direct_computation(engine):
         assert res.final["yard_best_loss"] == best
         theorem = min(res.curves["loss"].min(), res.final["loss"])
         assert res.final["best_loss"] == theorem
-        if spec.targets.kd_weight == 0.0:  # hard: the theorem loss is the yardstick
+        if spec.targets.soft_weight == 0.0:  # hard: the theorem loss is the yardstick
             np.testing.assert_allclose(res.curves["loss"], curve, rtol=1e-12)
         else:  # soft and mixed: it is not
             assert not np.allclose(res.curves["loss"], curve)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from softhard import losses
-from softhard.targets import make_targets
+from softhard.targets import ClassTargets, make_targets
 
 
 def _kl(p, q):
@@ -95,5 +95,8 @@ def test_multiclass_kd_objective_golden():
     p = torch.softmax(teacher / T, -1)[0]
     kl = float((p * (p / q).log()).sum())
     ce = float(-torch.log_softmax(logits, -1)[0, 1])
-    got = losses.kd_objective(logits, labels, teacher, kd_weight=0.3, temperature=T)
-    assert float(got) == pytest.approx(0.3 * T * T * kl + 0.7 * ce, rel=1e-12)
+    targets = ClassTargets(labels, teacher, soft_weight=0.3, temperature=T)
+    assert float(targets.objective(logits)) == pytest.approx(0.3 * T * T * kl + 0.7 * ce, rel=1e-12)
+    assert float(targets.loss(logits)) == pytest.approx(0.3 * kl + 0.7 * ce, rel=1e-12)
+    with pytest.raises(ValueError, match="teacher logits"):
+        ClassTargets(labels, None, soft_weight=0.3)

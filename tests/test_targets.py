@@ -75,9 +75,9 @@ def test_stacked_reported_loss_kl_and_logistic(which):
     _, y, teacher, f = _problem()
     targets = _mixture(y, teacher)
     if which == "soft_only":
-        targets = [t for t in targets if t.kd_weight == 1.0]
+        targets = [t for t in targets if t.soft_weight == 1.0]
     elif which == "hard_only":
-        targets = [t for t in targets if t.kd_weight == 0.0]
+        targets = [t for t in targets if t.soft_weight == 0.0]
     f = f[: len(targets)]
     stacked = stack_targets(targets, F64, CPU)
     loss, kl, logistic = stacked.reported(f[None])  # one epoch
@@ -89,15 +89,15 @@ def test_stacked_reported_loss_kl_and_logistic(which):
             direct = float(losses.binary_kl(f[j], t.p, t.temperature).mean())
             assert float(kl[0, j]) == pytest.approx(direct, rel=1e-12, abs=1e-14)
     assert stacked.has_p.tolist() == [t.p is not None for t in targets]
-    assert stacked.has_hard == any(t.kd_weight < 1 for t in targets)
-    assert stacked.has_soft == any(t.kd_weight > 0 for t in targets)
+    assert stacked.has_hard == any(t.soft_weight < 1 for t in targets)
+    assert stacked.has_soft == any(t.soft_weight > 0 for t in targets)
 
 
 def smoothed_labels(y_pm: torch.Tensor, eps: float) -> Targets:
     """A target mode added here, in the test: label smoothing. The hard label's class gets
     probability ``1 - eps / 2``, the other ``eps / 2``, trained as soft labels (KL)."""
     p = torch.where(y_pm > 0, 1.0 - eps / 2, eps / 2).to(y_pm.dtype)
-    return Targets(y_pm, p, kd_weight=1.0)
+    return Targets(y_pm, p, soft_weight=1.0)
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "sgd"])
@@ -141,7 +141,7 @@ def test_a_bank_entry_needs_the_targets_of_its_student():
     _, y, teacher, _ = _problem()
     entry = BankEntry.from_targets(4, 0, make_targets("mixed", y, teacher, kd_weight=0.25))
     assert (entry.student.label_mode, entry.student.soft_weight) == ("mixed", 0.25)
-    with pytest.raises(ConfigError, match="kd_weight"):
+    with pytest.raises(ConfigError, match="soft_weight"):
         BankEntry(Student(4, 0, "soft"), make_targets("hard", y, teacher))
     with pytest.raises(ConfigError, match="temperature"):
         BankEntry(Student(4, 0, "soft", 2.0), make_targets("soft", y, teacher))

@@ -67,27 +67,3 @@ def softmax_kl(
     log_q = F.log_softmax(logits / temperature, dim=-1)
     log_p = F.log_softmax(teacher_logits / temperature, dim=-1)
     return (log_p.exp() * (log_p - log_q)).sum(dim=-1)
-
-
-def kd_objective(
-    logits: torch.Tensor,
-    labels: torch.Tensor,
-    teacher_logits: torch.Tensor | None,
-    *,
-    kd_weight: float,
-    temperature: float = 1.0,
-    t2_scaling: bool = True,
-) -> torch.Tensor:
-    """Mean k-class distillation objective ``w [T^2] KL + (1 - w) CE`` (Hinton's convention).
-
-    ``kd_weight`` = 0 is hard-label training (the teacher may be None); 1 is pure soft labels.
-    """
-    loss = torch.zeros((), dtype=logits.dtype, device=logits.device)
-    if kd_weight < 1.0:
-        loss = loss + (1.0 - kd_weight) * cross_entropy(logits, labels).mean()
-    if kd_weight > 0.0:
-        if teacher_logits is None:
-            raise ValueError("kd_weight > 0 needs teacher logits")
-        scale = temperature**2 if t2_scaling else 1.0
-        loss = loss + kd_weight * scale * softmax_kl(logits, teacher_logits, temperature).mean()
-    return loss

@@ -2,7 +2,7 @@
 
 A :class:`Targets` holds the hard labels, the teacher's soft labels (if any) and how to weigh
 them. It knows the per-example *reported* loss (the quantity the theorem bounds: KL for soft
-labels, logistic for hard labels, their kd_weight mixture for mixed) and the derivative of the
+labels, logistic for hard labels, their soft_weight mixture for mixed) and the derivative of the
 *training objective* with respect to the logits (with Hinton's T^2 factor on the KL term when
 ``t2_scaling`` is on; see :mod:`softhard.losses`).
 
@@ -24,6 +24,7 @@ from softhard import losses
 from softhard.student import LabelMode, Student, resolve_kd_weight
 
 __all__ = [
+    "ClassTargets",
     "LabelMode",
     "ObjectiveGrad",
     "StackedTargets",
@@ -41,22 +42,22 @@ class Targets:
     Attributes:
         y_pm: hard labels in {-1, +1}, shape ``(n,)``.
         p: teacher soft labels ``sigmoid(F / T)``, shape ``(n,)``, or None (no teacher).
-        kd_weight: weight of the soft term: 0 = hard labels, 1 = soft labels.
+        soft_weight: weight of the soft term: 0 = hard labels, 1 = soft labels.
         temperature: T of both ``p`` and the student's ``sigmoid(f / T)``.
         t2_scaling: multiply the KL term of the objective by ``T**2``.
     """
 
     y_pm: torch.Tensor
     p: torch.Tensor | None
-    kd_weight: float
+    soft_weight: float
     temperature: float = 1.0
     t2_scaling: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.kd_weight <= 1.0:
-            raise ValueError(f"kd_weight must be in [0, 1], got {self.kd_weight}")
-        if self.kd_weight > 0 and self.p is None:
-            raise ValueError("soft or mixed targets (kd_weight > 0) need teacher soft labels p")
+        if not 0.0 <= self.soft_weight <= 1.0:
+            raise ValueError(f"soft_weight must be in [0, 1], got {self.soft_weight}")
+        if self.soft_weight > 0 and self.p is None:
+            raise ValueError("soft or mixed targets (soft_weight > 0) need teacher soft labels p")
 
     @property
     def _kl_scale(self) -> float:
@@ -65,33 +66,33 @@ class Targets:
     def loss(self, f: torch.Tensor) -> torch.Tensor:
         """Per-example reported loss: ``w KL(p || sigmoid(f/T)) + (1 - w) logistic(f, y)``."""
         out = torch.zeros_like(f)
-        if self.kd_weight < 1.0:
-            out = out + (1.0 - self.kd_weight) * losses.logistic(f, self.y_pm)
-        if self.kd_weight > 0.0:
+        if self.soft_weight < 1.0:
+            out = out + (1.0 - self.soft_weight) * losses.logistic(f, self.y_pm)
+        if self.soft_weight > 0.0:
             assert self.p is not None
-            out = out + self.kd_weight * losses.binary_kl(f, self.p, self.temperature)
+            out = out + self.soft_weight * losses.binary_kl(f, self.p, self.temperature)
         return out
 
     def objective_grad(self, f: torch.Tensor) -> torch.Tensor:
         """Per-example derivative of the training objective with respect to the logit f."""
         out = torch.zeros_like(f)
-        if self.kd_weight < 1.0:
-            out = out + (1.0 - self.kd_weight) * losses.logistic_grad(f, self.y_pm)
-        if self.kd_weight > 0.0:
+        if self.soft_weight < 1.0:
+            out = out + (1.0 - self.soft_weight) * losses.logistic_grad(f, self.y_pm)
+        if self.soft_weight > 0.0:
             assert self.p is not None
             grad = losses.binary_kl_grad(f, self.p, self.temperature)
-            out = out + (self.kd_weight * self._kl_scale) * grad
+            out = out + (self.soft_weight * self._kl_scale) * grad
         return out
 
     def objective(self, f: torch.Tensor) -> torch.Tensor:
         """Per-example training objective (the reported loss with the T^2 factor on KL)."""
         out = torch.zeros_like(f)
-        if self.kd_weight < 1.0:
-            out = out + (1.0 - self.kd_weight) * losses.logistic(f, self.y_pm)
-        if self.kd_weight > 0.0:
+        if self.soft_weight < 1.0:
+            out = out + (1.0 - self.soft_weight) * losses.logistic(f, self.y_pm)
+        if self.soft_weight > 0.0:
             assert self.p is not None
             kl = losses.binary_kl(f, self.p, self.temperature)
-            out = out + (self.kd_weight * self._kl_scale) * kl
+            out = out + (self.soft_weight * self._kl_scale) * kl
         return out
 
     def to(self, dtype: torch.dtype, device: torch.device | str = "cpu") -> Targets:
@@ -100,10 +101,68 @@ class Targets:
         return Targets(
             self.y_pm.to(dtype=dtype, device=device),
             p,
-            self.kd_weight,
+            self.soft_weight,
             self.temperature,
             self.t2_scaling,
         )
+
+
+@dataclass(frozen=True)
+class ClassTargets:
+    """Targets for a k-class (deep) student: :class:`Targets`' formula with softmax for sigmoid.
+
+    The objective is ``w [T^2] KL(softmax(F/T) || softmax(f/T)) + (1 - w) CE(f, y)``, averaged
+    over the examples (Hinton's convention; docs/theory.md section 2).
+
+    Attributes:
+        labels: class indices, shape ``(n,)``.
+        teacher_logits: the teacher's logits F, shape ``(n, k)``, or None (no teacher).
+        soft_weight: the resolved weight of the soft term: 0 = hard labels, 1 = soft labels.
+        temperature: T of both the teacher's and the student's softmax.
+        t2_scaling: multiply the KL term of the objective by ``T**2``.
+    """
+
+    labels: torch.Tensor
+    teacher_logits: torch.Tensor | None
+    soft_weight: float = 0.0
+    temperature: float = 1.0
+    t2_scaling: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.soft_weight <= 1.0:
+            raise ValueError(f"soft_weight must be in [0, 1], got {self.soft_weight}")
+        if self.soft_weight > 0 and self.teacher_logits is None:
+            raise ValueError("soft or mixed targets (soft_weight > 0) need teacher logits")
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the objective differs from the reported loss (a T^2 factor other than 1)."""
+        return self.t2_scaling and self.temperature != 1.0 and self.soft_weight > 0
+
+    def rows(self, idx: torch.Tensor) -> ClassTargets:
+        """The targets of the examples ``idx`` (a mini-batch)."""
+        teacher = None if self.teacher_logits is None else self.teacher_logits[idx]
+        return replace(self, labels=self.labels[idx], teacher_logits=teacher)
+
+    def objective(self, logits: torch.Tensor) -> torch.Tensor:
+        """Mean training objective of ``logits`` ``(n, k)`` (with the T^2 factor on KL)."""
+        scale = self.temperature**2 if self.t2_scaling else 1.0
+        return self._mean(logits, scale)
+
+    def loss(self, logits: torch.Tensor) -> torch.Tensor:
+        """Mean reported loss ``w KL + (1 - w) CE`` (no T^2 factor)."""
+        return self._mean(logits, 1.0)
+
+    def _mean(self, logits: torch.Tensor, scale: float) -> torch.Tensor:
+        w = self.soft_weight
+        out = torch.zeros((), dtype=logits.dtype, device=logits.device)
+        if w < 1.0:
+            out = out + (1.0 - w) * losses.cross_entropy(logits, self.labels).mean()
+        if w > 0.0:
+            assert self.teacher_logits is not None
+            kl = losses.softmax_kl(logits, self.teacher_logits, self.temperature)
+            out = out + w * scale * kl.mean()
+        return out
 
 
 def make_targets(
@@ -115,7 +174,7 @@ def make_targets(
     kd_weight: float = 0.5,
     t2_scaling: bool = True,
 ) -> Targets:
-    """Targets for a label mode: ``hard`` (kd_weight 0), ``soft`` (1) or ``mixed`` (kd_weight).
+    """Targets for a label mode: ``hard`` (soft_weight 0), ``soft`` (1) or ``mixed`` (kd_weight).
 
     The soft labels are ``sigmoid(teacher_logits / T)``; they are kept for hard targets too, so
     the KL to the teacher can be recorded for every run.
@@ -148,7 +207,7 @@ def student_targets(
 class ObjectiveGrad:
     """The derivative of ``k`` students' training objectives on ``b`` examples, stacked.
 
-    With ``w`` = kd_weight, ``s`` = T^2 or 1 (``t2_scaling``) and ``T`` the temperature,
+    With ``w`` = soft_weight, ``s`` = T^2 or 1 (``t2_scaling``) and ``T`` the temperature,
     :meth:`Targets.objective_grad` is ``(1 - w) (-y sigmoid(-y f)) + w s (sigmoid(f/T) - p) / T``,
     that is ``D = a1 sigmoid(-y f) + b1 sigmoid(f / T) + a3`` with ``a1 = -(1 - w) y``,
     ``b1 = w s / T`` and ``a3 = -b1 p``.
@@ -216,7 +275,7 @@ class StackedTargets:
         y: hard labels, ``(k, n)``.
         one_minus_p, neg_entropy: ``1 - p`` and ``p ln p + (1 - p) ln(1 - p)``, ``(k, n)``
             (p = 0 for a student without soft labels).
-        kd: kd_weight per student, ``(k, 1)``.
+        kd: the soft weight per student, ``(k, 1)``.
         has_p: whether each student has soft labels, ``(k,)`` bool.
     """
 
@@ -282,7 +341,7 @@ def stack_targets(
             for t in targets
         ]
     )
-    kd = col([t.kd_weight for t in targets])
+    kd = col([t.soft_weight for t in targets])
     inv_t = col([1.0 / t.temperature for t in targets])
     scale = col([t._kl_scale for t in targets])
     b1 = kd * scale * inv_t
@@ -296,8 +355,8 @@ def stack_targets(
         a3=put(-b1 * p),
         b1=put(b1),
         inv_t=put(inv_t),
-        has_hard=any(t.kd_weight < 1.0 for t in targets),
-        has_soft=any(t.kd_weight > 0.0 for t in targets),
+        has_hard=any(t.soft_weight < 1.0 for t in targets),
+        has_soft=any(t.soft_weight > 0.0 for t in targets),
     )
     return StackedTargets(
         grad=grad,

@@ -249,7 +249,9 @@ def _subset(targets: Targets, idx: torch.Tensor) -> Targets:
     if idx.shape[0] == targets.y_pm.shape[0]:
         return targets
     p = None if targets.p is None else targets.p[idx]
-    return Targets(targets.y_pm[idx], p, targets.kd_weight, targets.temperature, targets.t2_scaling)
+    return Targets(
+        targets.y_pm[idx], p, targets.soft_weight, targets.temperature, targets.t2_scaling
+    )
 
 
 def _stepper(cfg: TrainConfig, weight: torch.nn.Parameter) -> Callable[[], None]:

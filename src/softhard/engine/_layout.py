@@ -104,7 +104,7 @@ def plan_ranges(
 
 def plan_key(entry: BankEntry) -> tuple[int, float, float]:
     """The key :func:`plan_ranges` sorts a student by: ``(width, kd_weight, temperature)``."""
-    return (entry.width, entry.targets.kd_weight, entry.targets.temperature)
+    return (entry.width, entry.targets.soft_weight, entry.targets.temperature)
 
 
 def model_cost(width: int) -> int:

@@ -46,10 +46,10 @@ class BankEntry:
 
     def __post_init__(self) -> None:
         s, t = self.student, self.targets
-        if t.kd_weight != s.soft_weight or t.temperature != s.temperature:
+        if t.soft_weight != s.soft_weight or t.temperature != s.temperature:
             raise ConfigError(
-                f"a bank entry's targets (kd_weight {t.kd_weight}, temperature {t.temperature}) "
-                f"must be those of its student ({s.label_mode}: kd_weight {s.soft_weight}, "
+                f"a bank entry's targets (soft_weight {t.soft_weight}, temperature {t.temperature}) "
+                f"must be those of its student ({s.label_mode}: soft_weight {s.soft_weight}, "
                 f"temperature {s.temperature}); build them with BankEntry.of or "
                 "softhard.targets.student_targets."
             )
@@ -95,7 +95,7 @@ class BankEntry:
     ) -> BankEntry:
         """The entry of given targets (labels of one's own, e.g. noisy ones); its student's
         label mode is read off their kd_weight (0 hard, 1 soft, else mixed)."""
-        w = targets.kd_weight
+        w = targets.soft_weight
         mode: LabelMode = "hard" if w == 0.0 else "soft" if w == 1.0 else "mixed"
         student = Student(width, seed, mode, targets.temperature, w if mode == "mixed" else 0.5)
         return cls(student, targets, init, signs, lr, weight)

@@ -7,8 +7,8 @@ validation; :mod:`.weak` flags a weak one; :mod:`.logits` reads and writes teach
 """
 
 from softhard.teachers.cache import (
+    CachedLogits,
     TeacherCache,
-    TeacherOutputs,
     cache_dir,
     teacher_hash,
     teachers_dir,
@@ -17,9 +17,9 @@ from softhard.teachers.logits import read_teacher_logits, write_teacher_logits
 from softhard.teachers.two_layer import TeacherOutput, chosen_teacher, network_teacher
 
 __all__ = [
+    "CachedLogits",
     "TeacherCache",
     "TeacherOutput",
-    "TeacherOutputs",
     "cache_dir",
     "chosen_teacher",
     "network_teacher",

@@ -43,8 +43,12 @@ _FORMAT = 1
 
 
 @dataclass(frozen=True)
-class TeacherOutputs:
-    """Teacher logits (float32, CPU) and how they were obtained.
+class CachedLogits:
+    """Deep-teacher logits (float32, CPU, k classes) as the cache read or wrote them.
+
+    Distinct from :class:`softhard.teachers.two_layer.TeacherOutput` (one logit per input of
+    the two-layer teacher, with a free-form info dict): this one carries the cache key and
+    whether the entry was a hit, a miss or rebuilt.
 
     Attributes:
         train_logits: ``(n_train, num_classes)``.
@@ -104,7 +108,7 @@ class TeacherCache:
         fingerprint: str,
         noise_seed: int,
         batch_size: int = 1024,
-    ) -> TeacherOutputs:
+    ) -> CachedLogits:
         """The teacher's logits on ``inputs = (x_train, x_test)`` (on the model's device).
 
         Read from the cache when an entry exists and passes the checks; else computed by a
@@ -120,7 +124,7 @@ class TeacherCache:
             if entry is not None:
                 reason = self._check(entry, expected, model, inputs)
                 if not reason:
-                    return TeacherOutputs(entry["train_logits"], entry["test_logits"], key, "hit")
+                    return CachedLogits(entry["train_logits"], entry["test_logits"], key, "hit")
         train = predict_logits(model, inputs[0], batch_size=batch_size).cpu()
         test = predict_logits(model, inputs[1], batch_size=batch_size).cpu()
         entry = {
@@ -129,7 +133,7 @@ class TeacherCache:
             "meta": {**expected, "format": _FORMAT},
         }
         self._write(path, entry)
-        return TeacherOutputs(train, test, key, "rebuilt" if reason else "miss", reason)
+        return CachedLogits(train, test, key, "rebuilt" if reason else "miss", reason)
 
     def weights_path(self, recipe: dict[str, Any]) -> Path:
         """Where the weights of the teacher trained by ``recipe`` (a JSON-able dict) live."""

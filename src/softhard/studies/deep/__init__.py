@@ -12,19 +12,19 @@ from softhard.studies.deep.config import (
     DeepTrainConfig,
 )
 from softhard.studies.deep.run import run_deep_experiment, summarize_deep
-from softhard.studies.deep.train import TrainResult, train_model
-from softhard.teachers.cache import TeacherCache, TeacherOutputs, teacher_hash
+from softhard.studies.deep.train import DeepTrainResult, train_model
+from softhard.teachers.cache import CachedLogits, TeacherCache, teacher_hash
 
 __all__ = [
     "MODELS",
     "Arch",
+    "CachedLogits",
     "DeepExperimentConfig",
     "DeepStudentConfig",
     "DeepTeacherConfig",
     "DeepTrainConfig",
+    "DeepTrainResult",
     "TeacherCache",
-    "TeacherOutputs",
-    "TrainResult",
     "build_model",
     "count_parameters",
     "run_deep_experiment",

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from softhard.config import ConfigModel as _Model
-from softhard.config import DataConfig, Device, Widths, config_digest, soft_and_hard
+from softhard.config import (
+    DataConfig,
+    Device,
+    Widths,
+    config_digest,
+    reject_renamed,
+    soft_and_hard,
+)
 from softhard.models.table import Arch
 from softhard.student import LabelMode
 
@@ -46,6 +53,11 @@ class DeepTrainConfig(_Model):
     augment: bool = Field(False, description="random crop (pad 4) + horizontal flip; 32x32 only")
     standardize: bool = Field(True, description="per-channel mean/std from the training set")
     eval_batch_size: int = Field(1024, ge=1)
+    t2_scaling: bool = Field(
+        True,
+        description="multiply the students' soft (KL) term by T^2 (Hinton); the same key as the "
+        "two-layer train.t2_scaling; the teacher trains on hard labels and ignores it",
+    )
 
 
 class DeepExperimentConfig(_Model):
@@ -53,7 +65,7 @@ class DeepExperimentConfig(_Model):
 
     ``label_modes``: ``soft`` trains on ``softmax(F/T)`` of the teacher (``kd_weight`` = 1),
     ``hard`` on the labels (``kd_weight`` = 0), ``mixed`` on ``kd_weight * [T^2] KL + (1 -
-    kd_weight) * CE`` (docs/theory.md section 2; ``t2_scaling`` is Hinton's T^2 factor).
+    kd_weight) * CE`` (docs/theory.md section 2; ``train.t2_scaling`` is Hinton's T^2 factor).
     """
 
     kind: Literal["deep"] = "deep"
@@ -73,7 +85,6 @@ class DeepExperimentConfig(_Model):
     label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
     temperature: float = Field(4.0, gt=0.0)
     kd_weight: float = Field(0.9, ge=0.0, le=1.0, description="soft-term weight of 'mixed'")
-    t2_scaling: bool = True
     device: Device = "auto"
     amp: bool = Field(False, description="bfloat16 autocast on CUDA (ignored on CPU)")
     deterministic: bool = Field(True, description="deterministic kernels, no cudnn benchmark")
@@ -87,6 +98,17 @@ class DeepExperimentConfig(_Model):
         description="cache root, teachers in <root>/teachers; None: $SOFTHARD_CACHE or ~/.cache/softhard",
     )
     out_dir: str = "runs"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(
+            data,
+            {
+                "t2_scaling": "it sits under 'train', as in the two-layer configs: write "
+                "train: {t2_scaling: true|false}"
+            },
+        )
 
     @field_validator("tasks", mode="before")
     @classmethod

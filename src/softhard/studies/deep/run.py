@@ -29,8 +29,9 @@ from softhard.report.plots import plot_width_sweep
 from softhard.report.rundir import write_run
 from softhard.student import Student
 from softhard.studies.deep.config import DeepExperimentConfig
-from softhard.studies.deep.train import TrainResult, standardize, train_model
-from softhard.teachers.cache import TeacherCache, TeacherOutputs, teachers_dir
+from softhard.studies.deep.train import DeepTrainResult, standardize, train_model
+from softhard.targets import ClassTargets
+from softhard.teachers.cache import CachedLogits, TeacherCache, teachers_dir
 
 FIGURE = "test_acc_vs_width.png"
 
@@ -154,16 +155,16 @@ def prepare_deep_task(
 
 def train_deep_student(
     cfg: DeepExperimentConfig, task: DeepTask, student: Student, device: torch.device
-) -> tuple[dict[str, Any], TrainResult]:
+) -> tuple[dict[str, Any], DeepTrainResult]:
     """Train one student of ``cfg.student.arch`` on ``task``: its result row and training result."""
     model = build_model(
         cfg.student.arch, task.in_shape, task.num_classes, student.width, seed=student.seed
     ).to(device)
-    res = train_model(
-        model, task.data, cfg.train, seed=student.seed, teacher_logits=task.teacher_logits,
-        kd_weight=student.soft_weight, temperature=student.temperature,
-        t2_scaling=cfg.t2_scaling, amp=cfg.amp,
+    targets = ClassTargets(
+        task.data[1], task.teacher_logits, student.soft_weight, student.temperature,
+        cfg.train.t2_scaling,
     )  # fmt: skip
+    res = train_model(model, task.data, cfg.train, seed=student.seed, targets=targets, amp=cfg.amp)
     row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
            "label_mode": student.label_mode, **_row(res, count_parameters(model)),
            "arch": cfg.student.arch, "kd_weight": student.soft_weight,
@@ -211,11 +212,12 @@ def _teacher(
     in_shape: tuple[int, ...],
     cache: TeacherCache,
     device: torch.device,
-) -> tuple[TeacherOutputs, dict[str, Any], tuple[dict[str, float], ...]]:
+) -> tuple[CachedLogits, dict[str, Any], tuple[dict[str, float], ...]]:
     """Train the teacher (or load its cached weights) and get its verified, cached outputs."""
     t = cfg.teacher
     fingerprint = ds.fingerprint()
-    recipe = {"teacher": t.model_dump(mode="json"), "train": cfg.train.model_dump(mode="json"),
+    hard_train = cfg.train.model_dump(mode="json", exclude={"t2_scaling"})  # teacher: hard labels
+    recipe = {"teacher": t.model_dump(mode="json"), "train": hard_train,
               "amp": cfg.amp, "fingerprint": fingerprint, "noise_seed": task.seed}  # fmt: skip
     model = build_model(t.arch, in_shape, ds.num_classes, t.width, seed=t.seed)
     history: tuple[dict[str, float], ...] = ()
@@ -241,7 +243,7 @@ def _teacher(
     return outputs, info, history
 
 
-def _row(res: TrainResult, params: int) -> dict[str, Any]:
+def _row(res: DeepTrainResult, params: int) -> dict[str, Any]:
     return {"test_acc": res.test_acc, "train_acc": res.train_acc, "final_loss": res.final_loss,
             "avg_loss": res.avg_loss, "params": params, "seconds": round(res.seconds, 3)}  # fmt: skip
 

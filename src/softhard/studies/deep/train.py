@@ -1,9 +1,9 @@
 """One training loop for deep students and teachers: mini-batch SGD, momentum, cosine schedule.
 
-Soft versus hard is a choice of *target*, not of trainer: the loop minimises
-``kd_objective(f, y, F; kd_weight, T)`` = ``kd_weight [T^2] KL(softmax(F/T) || softmax(f/T)) +
-(1 - kd_weight) CE(f, y)`` (docs/theory.md section 2; :func:`softhard.losses.kd_objective`), with
-``kd_weight`` 0 for hard labels and 1 for soft labels. Reported losses are unscaled (no T^2).
+Soft versus hard is a choice of *target*, not of trainer: the loop minimises the objective of a
+:class:`~softhard.targets.ClassTargets`, ``w [T^2] KL(softmax(F/T) || softmax(f/T)) +
+(1 - w) CE(f, y)`` (docs/theory.md section 2), with the soft weight ``w`` 0 for hard labels and
+1 for soft labels. Reported losses are unscaled (no T^2).
 
 Reproducible: the initial weights come from :func:`~softhard.models.table.build_model`'s seed;
 batch order and augmentation use their own ``torch.Generator`` seeded from ``seed``; inside
@@ -21,14 +21,17 @@ import torch
 from torch import Tensor, nn
 
 from softhard.device import autocast
-from softhard.losses import kd_objective
 from softhard.models.table import predict_logits
 from softhard.studies.deep.config import DeepTrainConfig
+from softhard.targets import ClassTargets
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    """The outcome of one training run.
+class DeepTrainResult:
+    """The outcome of one deep training run (scalar summaries and a per-epoch history).
+
+    Distinct from :class:`softhard.train.TrainResult`, which holds a two-layer student's
+    weights and per-epoch curve arrays; a deep run keeps no weights.
 
     Attributes:
         test_acc: final test accuracy (eval mode).
@@ -87,19 +90,19 @@ def train_model(
     cfg: DeepTrainConfig,
     *,
     seed: int,
-    teacher_logits: Tensor | None = None,
-    kd_weight: float = 0.0,
-    temperature: float = 1.0,
-    t2_scaling: bool = True,
+    targets: ClassTargets | None = None,
     epochs: int | None = None,
     amp: bool = False,
-) -> TrainResult:
+) -> DeepTrainResult:
     """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)``.
 
-    All tensors (and ``teacher_logits``, the teacher's logits on ``x_train``) must already be
-    on the model's device. ``epochs`` overrides ``cfg.epochs`` (the teacher's own count).
+    ``targets`` are the training targets (labels ``y_train`` and, for soft or mixed students,
+    the teacher's logits on ``x_train``); None means hard labels ``y_train``. All tensors must
+    already be on the model's device. ``epochs`` overrides ``cfg.epochs`` (the teacher's own
+    count).
     """
     x_train, y_train, x_test, y_test = data
+    targets = ClassTargets(y_train, None) if targets is None else targets
     epochs = epochs or cfg.epochs
     n = x_train.shape[0]
     steps_per_epoch = max(1, n // cfg.batch_size + (n % cfg.batch_size >= 2))
@@ -123,9 +126,8 @@ def train_model(
     for epoch in range(1, epochs + 1):
         lr = optimiser.param_groups[0]["lr"]
         loss, run_acc = _epoch(
-            model, optimiser, schedule, (x_train, y_train, teacher_logits),
-            cfg.batch_size, order_gen, aug_gen if do_augment else None,
-            kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling, amp=amp,
+            model, optimiser, schedule, (x_train, targets),
+            cfg.batch_size, order_gen, aug_gen if do_augment else None, amp=amp,
         )  # fmt: skip
         loss_sum += loss
         test_logits = predict_logits(model, x_test, batch_size=cfg.eval_batch_size, amp=amp)
@@ -134,7 +136,7 @@ def train_model(
              "train_acc": run_acc, "test_acc": accuracy(test_logits, y_test)}
         )  # fmt: skip
     train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
-    return TrainResult(
+    return DeepTrainResult(
         test_acc=history[-1]["test_acc"],
         train_acc=accuracy(train_logits, y_train),
         final_loss=history[-1]["loss"],
@@ -148,18 +150,15 @@ def _epoch(
     model: nn.Module,
     optimiser: torch.optim.Optimizer,
     schedule: torch.optim.lr_scheduler.LRScheduler,
-    batch_data: tuple[Tensor, Tensor, Tensor | None],
+    batch_data: tuple[Tensor, ClassTargets],
     batch_size: int,
     order_gen: torch.Generator,
     aug_gen: torch.Generator | None,
     *,
-    kd_weight: float,
-    temperature: float,
-    t2_scaling: bool,
     amp: bool,
 ) -> tuple[float, float]:
     """One pass over the shuffled training set; returns (mean reported loss, running accuracy)."""
-    x_all, y_all, t_all = batch_data
+    x_all, targets_all = batch_data
     model.train()
     perm = torch.randperm(x_all.shape[0], generator=order_gen).to(x_all.device)
     loss_sum = torch.zeros((), device=x_all.device)
@@ -169,28 +168,20 @@ def _epoch(
         idx = perm[begin : begin + batch_size]
         if idx.numel() < 2:  # batch norm needs two examples
             continue
-        x, y = x_all[idx], y_all[idx]
-        teacher = None if t_all is None else t_all[idx]
+        x, targets = x_all[idx], targets_all.rows(idx)
         if aug_gen is not None:
             x = augment(x, aug_gen)
         with autocast(x.device, amp):
             logits = model(x).float()
-        objective = kd_objective(
-            logits, y, teacher, kd_weight=kd_weight, temperature=temperature, t2_scaling=t2_scaling
-        )
+        objective = targets.objective(logits)
         optimiser.zero_grad(set_to_none=True)
         objective.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
         schedule.step()
         with torch.no_grad():
-            reported = objective
-            if t2_scaling and temperature != 1.0 and kd_weight > 0:
-                reported = kd_objective(
-                    logits, y, teacher, kd_weight=kd_weight, temperature=temperature,
-                    t2_scaling=False,
-                )  # fmt: skip
+            reported = targets.loss(logits) if targets.scaled else objective
             loss_sum += reported.detach() * idx.numel()  # summed on the device: no sync
-            correct += (logits.argmax(dim=1) == y).sum()
+            correct += (logits.argmax(dim=1) == targets.labels).sum()
             seen += idx.numel()
     return float(loss_sum) / max(seen, 1), int(correct) / max(seen, 1)
 
