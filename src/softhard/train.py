@@ -18,7 +18,7 @@ each optionally projected onto ``||w_s - w_s(0)|| <= rho / sqrt(m)`` after every
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,10 +165,7 @@ def train_two_layer(
         return None if x_val is None or y_val_pm is None else (model(x_val), y_val_pm)
 
     for epoch in range(cfg.epochs):
-        with torch.no_grad():
-            f = model(x)
-            f_test = model(x_test) if x_test is not None else None
-            metrics = evaluate(f, targets, f_test, y_test_pm, val())
+        f, metrics = _evaluate_model(model, x, targets, x_test, y_test_pm, val)
         if not math.isfinite(metrics["loss"]):
             reason = f"loss became {metrics['loss']} at epoch {epoch}"
             break
@@ -176,21 +173,9 @@ def train_two_layer(
         metrics["avg_loss"] = total / (epoch + 1)  # running average: the curve
         for c in columns:
             rows[c].append(metrics[c])
-        for idx in batch_order(x.shape[0], _batch_size(cfg), epoch, shuffle_seed):
-            xb = x[idx]
-            with torch.no_grad():
-                fb = f if len(idx) == x.shape[0] else model(xb)
-                sub = _subset(targets, idx)
-                weight.grad = model.explicit_grad(xb, sub.objective_grad(fb))
-            if reference is not None:
-                _log_inequality(rows, model, x, f, targets, reference)
-            step()
-            if cfg.rho is not None:
-                model.project_(cfg.rho)
-    with torch.no_grad():
-        f = model(x)
-        f_test = model(x_test) if x_test is not None else None
-        final = evaluate(f, targets, f_test, y_test_pm, val())
+        order = batch_order(x.shape[0], _batch_size(cfg), epoch, shuffle_seed)
+        _epoch_steps(model, x, f, targets, cfg, order, step, rows, reference)
+    f, final = _evaluate_model(model, x, targets, x_test, y_test_pm, val)
     epochs_run = len(rows["loss"])
     if reason is None and not math.isfinite(final["loss"]):
         reason = f"loss became {final['loss']} after epoch {epochs_run}"
@@ -199,6 +184,47 @@ def train_two_layer(
     return TrainResult(
         weight.detach().clone(), curves, final, reason is not None, reason, epochs_run
     )
+
+
+def _evaluate_model(
+    model: TwoLayerReLU,
+    x: torch.Tensor,
+    targets: Targets,
+    x_test: torch.Tensor | None,
+    y_test_pm: torch.Tensor | None,
+    val: Callable[[], tuple[torch.Tensor, torch.Tensor] | None],
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The model's training logits and :func:`evaluate`'s metrics (no gradients)."""
+    with torch.no_grad():
+        f = model(x)
+        f_test = model(x_test) if x_test is not None else None
+        return f, evaluate(f, targets, f_test, y_test_pm, val())
+
+
+def _epoch_steps(
+    model: TwoLayerReLU,
+    x: torch.Tensor,
+    f: torch.Tensor,
+    targets: Targets,
+    cfg: TrainConfig,
+    order: Iterable[torch.Tensor],
+    step: Callable[[], None],
+    rows: dict[str, list[float]],
+    reference: torch.Tensor | None,
+) -> None:
+    """One epoch of explicit-gradient steps over the batches ``order`` (``f``: logits at its start)."""
+    weight = model.weight
+    for idx in order:
+        xb = x[idx]
+        with torch.no_grad():
+            fb = f if len(idx) == x.shape[0] else model(xb)
+            sub = _subset(targets, idx)
+            weight.grad = model.explicit_grad(xb, sub.objective_grad(fb))
+        if reference is not None:
+            _log_inequality(rows, model, x, f, targets, reference)
+        step()
+        if cfg.rho is not None:
+            model.project_(cfg.rho)
 
 
 def _start_inequality(

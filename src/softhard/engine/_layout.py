@@ -154,14 +154,7 @@ def build_range(
         return t.to(device=device)
 
     logged = [sp.reference is not None for sp in specs]
-    reference = None
-    if any(logged):
-        rows = [
-            w0 if sp.reference is None else sp.reference.detach().to("cpu", torch.float64)
-            for (w0, _), sp in zip(inits, specs, strict=True)
-        ]
-        reference = torch.cat(rows).to(dtype=dtype, device=device)
-
+    reference = _stacked_reference(specs, [w0 for w0, _ in inits], dtype, device)
     return BankRange(
         students=list(members),
         widths=widths,
@@ -177,6 +170,23 @@ def build_range(
         reference=reference,
         logged=logged if reference is not None else None,
     )
+
+
+def _stacked_reference(
+    specs: Sequence[BankEntry],
+    weights0: list[torch.Tensor],
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor | None:
+    """The logged reference points U stacked like the weights (a member without one: its
+    initial weights), or None when no member logs the inequality."""
+    if all(sp.reference is None for sp in specs):
+        return None
+    rows = [
+        w0 if sp.reference is None else sp.reference.detach().to("cpu", torch.float64)
+        for w0, sp in zip(weights0, specs, strict=True)
+    ]
+    return torch.cat(rows).to(dtype=dtype, device=device)
 
 
 _CACHED_ENTRIES = 4096  # small initialisations only: at most 2048 x 4096 float64 (64 MiB)

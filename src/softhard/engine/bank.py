@@ -6,6 +6,18 @@ the explicit two-matrix-product gradient of docs/theory.md section 1 (see
 Each student gets the same :class:`~softhard.train.TrainResult` as the one-model reference
 :func:`softhard.train.train_two_layer` (same metric convention, same initialisation, same batch
 order); ``tests/test_engine.py`` holds the two against each other.
+
+Chunking and threading settings of :func:`train_bank`:
+
+- ``chunk_neurons``: neurons per range (whole models; a wider model forms its own range);
+  default 2048 on CPU, 65536 on CUDA.
+- ``chunk_examples``: examples per tile; a tile never exceeds ``chunk_neurons *
+  chunk_examples`` entries. Default 512 on CPU, 16384 on CUDA.
+- ``workers``: CPU only: ranges trained side by side in this many threads, each running
+  single-threaded torch ops (torch's thread count is set to 1 meanwhile and restored after).
+  Default ``torch.get_num_threads()``. Results do not depend on it, bit for bit: ranges are cut
+  in a multiple of ``RANGE_MULTIPLE`` whatever ``workers`` is, every range uses the same example
+  block, and several ranges always run single-threaded (``tests/test_determinism.py``).
 """
 
 from __future__ import annotations
@@ -62,41 +74,24 @@ def train_bank(
         x_test, y_test_pm: optional test set for ``test_acc``.
         x_val, y_val_pm: optional validation set: adds the curves and final values
             ``val_acc`` and ``val_loss`` (logistic), as :func:`softhard.train.train_two_layer`.
-        chunk_neurons: neurons per range (whole models; a wider model forms its own range);
-            default 2048 on CPU, 65536 on CUDA.
-        chunk_examples: examples per tile; a tile never exceeds ``chunk_neurons *
-            chunk_examples`` entries. Default 512 on CPU, 16384 on CUDA.
-        workers: CPU only: ranges trained side by side in this many threads, each running
-            single-threaded torch ops (torch's thread count is set to 1 meanwhile and restored
-            after). Default ``torch.get_num_threads()``. Results do not depend on it, bit for
-            bit: ranges are cut in a multiple of ``RANGE_MULTIPLE`` whatever ``workers`` is,
-            every range uses the same example block, and several ranges always run
-            single-threaded (``tests/test_determinism.py``).
+        chunk_neurons, chunk_examples, workers: the chunking and threading settings (see the
+            module docstring).
 
     Raises:
-        ConfigError: Adam (train those with the reference loop, engine ``loop``) or mismatched
-            shapes.
+        ConfigError: Adam (train it with the reference loop, engine ``loop``) or bad shapes.
     """
     device = torch.device(device)
     epochs = _check_inputs(x, students, cfg, x_test, y_test_pm)
-    if (x_val is None) != (y_val_pm is None) or (
-        x_val is not None and x_val.shape[1:] != x.shape[1:]
-    ):
-        raise ConfigError("train_bank: give x_val (n_val, d) and y_val_pm together, or neither")
+    _check_val(x, x_val, y_val_pm)
     default_neurons, default_examples = _DEFAULT_CHUNKS.get(device.type, _DEFAULT_CHUNKS["cpu"])
     chunk_neurons = chunk_neurons or default_neurons
-    chunk_examples = chunk_examples or default_examples
     n = x.shape[0]
     parts = [p for p in (x, x_val, x_test) if p is not None]  # train | validation | test
     x_all = torch.cat([p.to(dtype=dtype, device=device) for p in parts]).contiguous()
-    y_test = None if y_test_pm is None else y_test_pm.to(dtype=dtype, device=device)
-    y_val = None if y_val_pm is None else y_val_pm.to(dtype=dtype, device=device)
-    full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
-
-    # one example block for every range, whatever the ranges hold: the order of the sums over
-    # examples then does not depend on how students are cut into ranges (so not on `workers`)
-    widest = max(chunk_neurons, max(s.width for s in students))
-    block = max(1, min(chunk_examples, chunk_neurons * chunk_examples // widest, x_all.shape[0]))
+    y_test, y_val = (
+        None if y is None else y.to(dtype=dtype, device=device) for y in (y_test_pm, y_val_pm)
+    )
+    block = _example_block(students, chunk_neurons, chunk_examples or default_examples, x_all)
 
     def train_range(members: list[int]) -> list[tuple[int, TrainResult]]:
         bank_range = build_range(
@@ -105,15 +100,52 @@ def train_bank(
         trainer = RangeTrainer(
             bank_range, x_all, n, y_test, block * bank_range.num_neurons, block, y_val
         )
-        for epoch in range(epochs):
-            if full_batch:
-                trainer.gd_epoch(epoch)
-            else:
-                assert cfg.batch_size is not None
-                trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
+        _run_epochs(trainer, epochs, cfg, n, shuffle_seed)
         final = trainer.finish()
         return list(zip(bank_range.students, _results(trainer, final, epochs), strict=True))
 
+    return _train_ranges(train_range, students, chunk_neurons, device, workers)
+
+
+def _run_epochs(
+    trainer: RangeTrainer, epochs: int, cfg: TrainConfig, n: int, shuffle_seed: int
+) -> None:
+    """``epochs`` epochs of full-batch GD (``gd``, or a batch of all ``n``), else of SGD."""
+    full_batch = cfg.optimizer == "gd" or cfg.batch_size is None or cfg.batch_size >= n
+    for epoch in range(epochs):
+        if full_batch:
+            trainer.gd_epoch(epoch)
+        else:
+            assert cfg.batch_size is not None
+            trainer.sgd_epoch(epoch, cfg.batch_size, shuffle_seed)
+
+
+def _example_block(
+    students: Sequence[BankEntry], chunk_neurons: int, chunk_examples: int, x_all: torch.Tensor
+) -> int:
+    """Examples per tile, one block for every range, whatever the ranges hold: the order of the
+    sums over examples then does not depend on how students are cut into ranges (so not on
+    ``workers``)."""
+    widest = max(chunk_neurons, max(s.width for s in students))
+    return max(1, min(chunk_examples, chunk_neurons * chunk_examples // widest, x_all.shape[0]))
+
+
+def _check_val(x: torch.Tensor, x_val: torch.Tensor | None, y_val_pm: torch.Tensor | None) -> None:
+    """A ConfigError unless the validation set is given whole (with ``x``'s features) or not at all."""
+    if (x_val is None) != (y_val_pm is None) or (
+        x_val is not None and x_val.shape[1:] != x.shape[1:]
+    ):
+        raise ConfigError("train_bank: give x_val (n_val, d) and y_val_pm together, or neither")
+
+
+def _train_ranges(
+    train_range: Callable[[list[int]], list[tuple[int, TrainResult]]],
+    students: Sequence[BankEntry],
+    chunk_neurons: int,
+    device: torch.device,
+    workers: int | None,
+) -> list[TrainResult]:
+    """Cut ``students`` into ranges, train each with ``train_range``; results in student order."""
     workers = workers or torch.get_num_threads()
     # ranges are cut in a fixed multiple, not for `workers`: the same students always form the
     # same ranges, so results are bitwise the same whatever the number of workers or cores

@@ -18,6 +18,23 @@ the first-order phase stalls (the relative gap did not halve over the last 20 it
 positive lower bound after 5 iterations: the signatures of a near-zero margin), projected Newton steps on the smoothed dual
 (:mod:`softhard.ntk._newton`) finish the job: near-zero margins (gamma ~ 1e-3) need thousands of
 first-order iterations but tens of Newton steps (see docs/margin.md).
+
+Solver settings of :func:`estimate_margin`:
+
+- ``tol``: stop when ``upper - lower <= tol * upper``; ``max_iter``: iteration cap
+  (``converged`` is False if it is hit first).
+- ``device``: where to compute ("cpu", "cuda", ...); ``dtype``: compute dtype (float64 by
+  default: gaps of 1e-3 on margins of 1e-2 need it).
+- ``chunk_size``: directions per chunk; memory besides the pattern cache is O(n * chunk_size).
+  ``max_cache_bytes``: cache the (K, n) pattern if it fits, else recompute it block by block.
+- ``directions``: explicit z_k, shape ``(K, d)``, instead of sampling them.
+  ``fresh_directions``: number of fresh directions for ``fresh_lower``/``fresh_upper``
+  (default K; 0 skips them and sets them to NaN).
+- ``max_newton_steps``: cap on the projected Newton steps (each costs O(n^2 K); see
+  docs/margin.md). With ``max_iter`` it bounds the work whatever the data.
+- ``max_seconds``: optional wall-clock budget of the solver (checked once per iteration, so it
+  may be overrun by one iteration). ``None`` (the default) keeps the answer deterministic; a
+  budget makes it depend on the machine's speed.
 """
 
 from __future__ import annotations
@@ -175,63 +192,26 @@ def estimate_margin(
         num_directions: K, the number of directions z_k ~ N(0, I_d) (ignored if ``directions``).
         seed: seed of the directions (drawn on CPU, so CPU and CUDA see the same z_k; default
             :data:`softhard.config.DEFAULT_MARGIN_SEED`, shared with configs and the CLI).
-        tol: stop when ``upper - lower <= tol * upper``.
-        max_iter: iteration cap; ``converged`` is False if it is hit first.
-        device: where to compute ("cpu", "cuda", ...).
-        dtype: compute dtype (float64 by default: gaps of 1e-3 on margins of 1e-2 need it).
-        chunk_size: directions per chunk; memory besides the pattern cache is O(n * chunk_size).
-        directions: explicit z_k, shape ``(K, d)``, instead of sampling them.
-        fresh_directions: number of fresh directions for ``fresh_lower``/``fresh_upper``
-            (default K; 0 skips them and sets them to NaN).
-        max_cache_bytes: cache the (K, n) pattern if it fits, else recompute it block by block.
-        max_newton_steps: cap on the projected Newton steps (each costs O(n^2 K); see
-            docs/margin.md). With ``max_iter`` it bounds the work whatever the data.
-        max_seconds: optional wall-clock budget of the solver (checked once per iteration, so
-            it may be overrun by one iteration). ``None`` (the default) keeps the answer
-            deterministic; a budget makes it depend on the machine's speed.
+        tol, max_iter, device, dtype, ...: the solver settings (see the module docstring).
 
-    Returns:
-        A :class:`MarginEstimate`; check its ``status`` before using gamma as a number.
-
-    Raises:
-        DataError: bad ``x``/``y`` (shapes, NaN/inf, empty, labels, zero rows).
-        ConfigError: bad solver settings, or a device torch cannot use.
+    Returns a :class:`MarginEstimate` (check its ``status`` before using gamma as a number).
+    Raises DataError on bad ``x``/``y`` (shapes, NaN/inf, empty, labels, zero rows) and
+    ConfigError on bad solver settings or a device torch cannot use.
     """
     start = time.perf_counter()
-    check_settings(
-        num_directions,
-        tol,
-        max_iter,
-        chunk_size,
-        fresh_directions,
-        max_newton_steps,
-        max_seconds,
-        seed=seed,
-    )
+    settings = (num_directions, tol, max_iter, chunk_size, fresh_directions, max_newton_steps)
+    check_settings(*settings, max_seconds, seed=seed)
     device = resolve_device(device)
     xt, yt = signed_labels_and_inputs(x, y, dtype=dtype, device=device)
     z_solve, z_fresh = _solve_and_fresh(
         directions, num_directions, xt.shape[1], seed, fresh_directions
     )
-    # small problems on one thread: see softhard.ntk._newton (parallel regions on a busy machine)
-    with cpu_threads(1 if xt.shape[0] * len(z_solve) <= _ONE_THREAD_WORK else None):
-        op = PatternOperator(
-            xt,
-            yt,
-            z_solve.to(device, dtype),
-            chunk_size=chunk_size,
-            max_cache_bytes=max_cache_bytes,
-        )
-        resolution = _ABS_TOL * tol * float(torch.linalg.vector_norm(xt, dim=1).max())
-        limits = Limits(
-            max_iter=max_iter,
-            max_newton_steps=max_newton_steps,
-            deadline=math.inf if max_seconds is None else start + max_seconds,
-        )
-        sol = solve_dual(op, len(xt), tol=tol, atol=resolution, limits=limits)
-        conflicts = has_exact_conflicts(xt, yt)
-        est = _certify(op, sol, tol=tol, resolution=resolution, conflicts=conflicts)
-        fresh = _fresh(xt, yt, sol.q, z_fresh.to(device, dtype), chunk_size, max_cache_bytes)
+    deadline = math.inf if max_seconds is None else start + max_seconds
+    limits = Limits(max_iter=max_iter, max_newton_steps=max_newton_steps, deadline=deadline)
+    z = (z_solve.to(device, dtype), z_fresh.to(device, dtype))
+    est, fresh = _solve_and_certify(
+        xt, yt, z, tol=tol, chunk_size=chunk_size, max_cache_bytes=max_cache_bytes, limits=limits
+    )
     return MarginEstimate(
         **est,
         fresh_lower=fresh[0],
@@ -241,6 +221,31 @@ def estimate_margin(
         tol=tol,
         seed=seed if directions is None else None,
     )
+
+
+def _solve_and_certify(
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    z: tuple[torch.Tensor, torch.Tensor],
+    *,
+    tol: float,
+    chunk_size: int,
+    max_cache_bytes: int,
+    limits: Limits,
+) -> tuple[dict[str, Any], tuple[float, float]]:
+    """Solve the dual on the solve directions ``z[0]``, certify it, and bound it on ``z[1]``."""
+    z_solve, z_fresh = z
+    # small problems on one thread: see softhard.ntk._newton (parallel regions on a busy machine)
+    with cpu_threads(1 if xt.shape[0] * len(z_solve) <= _ONE_THREAD_WORK else None):
+        op = PatternOperator(
+            xt, yt, z_solve, chunk_size=chunk_size, max_cache_bytes=max_cache_bytes
+        )
+        resolution = _ABS_TOL * tol * float(torch.linalg.vector_norm(xt, dim=1).max())
+        sol = solve_dual(op, len(xt), tol=tol, atol=resolution, limits=limits)
+        conflicts = has_exact_conflicts(xt, yt)
+        est = _certify(op, sol, tol=tol, resolution=resolution, conflicts=conflicts)
+        fresh = _fresh(xt, yt, sol.q, z_fresh, chunk_size, max_cache_bytes)
+    return est, fresh
 
 
 def _solve_and_fresh(

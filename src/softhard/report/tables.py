@@ -124,19 +124,9 @@ def print_table(
             del cells[col]
     if _needed(widths()) > limit and not legend:
         shorten()
-    table = Table(title=title)
     sizes = _fit(widths(), {c: max(len(headers[c]), *map(len, cells[c])) for c in cells}, limit)
-    for col in cells:
-        is_text = col in tasks or col in fold or not pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(
-            headers[col],
-            justify="left" if is_text else "right",
-            overflow="fold",
-            width=sizes[col],
-        )
-    for i in range(len(frame)):
-        table.add_row(*[cells[c][i] for c in cells])
-    console.print(table)
+    text_columns = {c for c in cells if c in tasks or c in fold}
+    console.print(_rich_table(frame, title, headers, cells, sizes, text_columns))
     for label, task in legend.items():
         console.print(f"{label} = {task}", soft_wrap=True, highlight=False, markup=False)
     if dropped:
@@ -145,3 +135,27 @@ def print_table(
         if where_full:
             text += f" (all columns in {where_full})"
         console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def _rich_table(
+    frame: pd.DataFrame,
+    title: str,
+    headers: dict[Any, str],
+    cells: dict[Any, list[str]],
+    sizes: dict[Any, int],
+    text_columns: set[Any],
+) -> Table:
+    """The rich table of ``cells`` at column widths ``sizes``; text columns left-justified
+    (``text_columns`` and every non-numeric column of ``frame``), numbers right-justified."""
+    table = Table(title=title)
+    for col in cells:
+        is_text = col in text_columns or not pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(
+            headers[col],
+            justify="left" if is_text else "right",
+            overflow="fold",
+            width=sizes[col],
+        )
+    for i in range(len(frame)):
+        table.add_row(*[cells[c][i] for c in cells])
+    return table

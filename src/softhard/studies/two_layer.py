@@ -2,16 +2,17 @@
 
 The unit of work is a :class:`~softhard.student.Student` (width, seed, label mode, temperature,
 kd_weight) on one task (dataset + difficulty).
-:func:`prepare_task` loads the data, builds the teacher and (optionally) estimates the NTK
-margin gamma; :func:`train_students` trains a list of students of one task with the configured
-engine (``bank``: all at once, :mod:`softhard.engine`; ``loop``: one at a time with the
-reference trainer); :func:`run_experiment` does both for a whole config and writes a run folder.
+:func:`prepare_task` (:mod:`softhard.studies.two_layer_task`) loads the data, builds the teacher
+and (optionally) estimates the NTK margin gamma; :func:`train_students` trains a list of students
+of one task with the configured engine (``bank``: all at once, :mod:`softhard.engine`; ``loop``:
+one at a time with the reference trainer); :func:`run_experiment` does both for a whole config
+and writes a run folder. Rows, curves and the summary live in
+:mod:`softhard.studies.two_layer_rows`; both modules' public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,68 +23,40 @@ import numpy as np
 import pandas as pd
 import torch
 
-from softhard.config import (
-    DataConfig,
-    ExperimentConfig,
-    MarginConfig,
-    TeacherConfig,
-    TrainConfig,
-)
-from softhard.data import Dataset, load_dataset, student_subset
+from softhard.config import ExperimentConfig, TrainConfig
 from softhard.device import resolve_device
 from softhard.engine import BankEntry, train_bank
 from softhard.errors import ConfigError
 from softhard.horizon import Horizon, choose_epochs, mean_curve
 from softhard.models.two_layer import TwoLayerReLU
-from softhard.ntk import KernelTeacher, MarginEstimate, cached_margin
-from softhard.ntk.separability import certified_gamma, margin_info, margin_row
 from softhard.progress import student_progress
-from softhard.replication import unit_summary
 from softhard.report import plot_width_sweep, write_run
-from softhard.report.rundir import environment
 from softhard.resources import check_experiment
 from softhard.student import Student
-from softhard.targets import make_targets
-from softhard.teachers.logits import logits_teacher_output
-from softhard.teachers.two_layer import TeacherOutput, chosen_teacher, validation_split
+from softhard.studies.two_layer_rows import (
+    _margin_info,
+    _task_titles,
+    curves_frame,
+    result_row,
+    summarize,
+)
+from softhard.studies.two_layer_task import PreparedTask, prepare_task
+from softhard.targets import Targets, make_targets
 from softhard.teachers.weak import task_predictions, teacher_checks, weak_teacher_text
-from softhard.train import CURVE_COLUMNS, VAL_COLUMNS, TrainResult, train_two_layer
-from softhard.tuning import TUNED_COLUMNS, tuned_result, tuned_row
+from softhard.train import TrainResult, train_two_layer
+from softhard.tuning import tuned_result
 
-
-@dataclass(frozen=True)
-class PreparedTask:
-    """One difficulty level, ready to train on: data (float64, flattened), teacher and gamma.
-
-    Attributes:
-        index: position of the task in the experiment.
-        config: the dataset settings.
-        dataset: the loaded dataset.
-        x, x_test: inputs ``(n, d)``; y_pm, y_test_pm: labels in {-1, +1}.
-        teacher: teacher logits on train and test and the teacher's description.
-        margin: the NTK margin estimate of the training set (``softhard.ntk``), or None.
-        n_train_teacher: examples the teacher trained on (the whole training split); ``x`` and
-            ``y_pm`` hold the student's examples, a nested subset when the task sets
-            ``student_max_train`` (teacher logits restricted to them).
-        x_val, y_val_pm: the students' validation examples (``val_fraction``), else None.
-    """
-
-    index: int
-    config: DataConfig
-    dataset: Dataset
-    x: torch.Tensor
-    x_test: torch.Tensor
-    y_pm: torch.Tensor
-    y_test_pm: torch.Tensor
-    teacher: TeacherOutput
-    margin: MarginEstimate | None = None
-    n_train_teacher: int | None = None
-    x_val: torch.Tensor | None = None
-    y_val_pm: torch.Tensor | None = None
-
-    @property
-    def name(self) -> str:
-        return self.config.display
+__all__ = [
+    "ExperimentResult",
+    "PreparedTask",
+    "curves_frame",
+    "prepare_task",
+    "result_row",
+    "run_experiment",
+    "summarize",
+    "task_horizon",
+    "train_students",
+]
 
 
 @dataclass(frozen=True)
@@ -102,94 +75,6 @@ class ExperimentResult:
     horizons: list[Horizon] = field(default_factory=list)
     weak_teachers: list[dict[str, Any]] = field(default_factory=list)
     teacher_checks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def prepare_task(
-    task: DataConfig,
-    teacher: TeacherConfig,
-    *,
-    index: int = 0,
-    margin: MarginConfig | None = None,
-    cache: Path | None = None,
-    val_fraction: float | None = None,
-) -> PreparedTask:
-    """Load a task, build its teacher and estimate its NTK margin gamma (if ``margin.estimate``).
-
-    ``margin`` (default :class:`~softhard.config.MarginConfig`): whether to estimate gamma and
-    with how many directions and which seed; a kernel teacher is built from that estimate
-    whatever ``margin.estimate`` says.
-
-    The teacher trains on the whole training split (never on the test split); with
-    ``task.student_max_train`` the student's inputs, labels and soft labels are then restricted
-    to a seeded nested subset (:func:`softhard.data.student_subset`), whose margin is reported.
-    With ``val_fraction`` (students tuned on validation data, ``ExperimentConfig.tune``) the
-    teacher's seeded validation split is held out of the student's examples and kept as
-    ``x_val``/``y_val_pm``.
-    """
-    dataset = load_dataset(task)
-    if dataset.num_classes != 2:
-        raise ConfigError(
-            f"two-layer experiments need a binary task, but task '{task.task}' of "
-            f"{task.display} has {dataset.num_classes} classes; pick two with task=a-b "
-            "(e.g. digits:3-8) or a binary grouping (odd-even, low-high)."
-        )
-    x, x_test = (t.to(torch.float64) for t in dataset.flat())
-    y_pm, y_test_pm = dataset.y_train_pm, dataset.y_test_pm
-    margin = margin or MarginConfig()
-    estimate: MarginEstimate | None = None
-    keep = student_subset(task, dataset.y_train.numpy())
-    val = None
-    if val_fraction is not None:  # the teacher's split (the teacher seed picks it)
-        val = validation_split(x.shape[0], val_fraction, teacher.seed)[0]
-        keep = np.setdiff1d(keep, val.numpy())
-    subset = len(keep) < x.shape[0]  # the student sees a subset: its margin is estimated below
-    if (margin.estimate and not subset) or teacher.kind == "kernel":
-        estimate = cached_margin(
-            x, y_pm, num_directions=margin.num_directions, seed=margin.seed, cache=cache
-        )
-    if teacher.kind == "kernel":
-        assert estimate is not None  # estimated above for every kernel teacher
-        output = _kernel_teacher(teacher, estimate, x, y_pm, x_test, y_test_pm)
-    elif teacher.kind == "logits":
-        output = TeacherOutput(*logits_teacher_output(teacher, dataset))
-    else:
-        output = chosen_teacher(
-            teacher, x, y_pm, x_test, y_test_pm, data_fingerprint=dataset.fingerprint(), cache=cache
-        )
-    n_teacher = int(x.shape[0])
-    x_val, y_val = (None, None) if val is None else (x[val], y_pm[val])
-    if subset:
-        idx = torch.from_numpy(keep)
-        x, y_pm = x[idx], y_pm[idx]
-        output = TeacherOutput(output.train_logits[idx], output.test_logits, output.info)
-        if margin.estimate:
-            estimate = cached_margin(
-                x, y_pm, num_directions=margin.num_directions, seed=margin.seed, cache=cache
-            )
-    return PreparedTask(
-        index, task, dataset, x, x_test, y_pm, y_test_pm, output, estimate, n_teacher, x_val, y_val
-    )
-
-
-def _kernel_teacher(
-    cfg: TeacherConfig,
-    estimate: MarginEstimate,
-    x: torch.Tensor,
-    y_pm: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test_pm: torch.Tensor,
-) -> TeacherOutput:
-    """The kernel-limit teacher of docs/theory.md section 3 from the task's margin solution."""
-    teacher = KernelTeacher.from_estimate(x, y_pm, estimate, beta=cfg.beta)
-    train_logits, test_logits = teacher.logits(x).cpu(), teacher.logits(x_test).cpu()
-    info = {
-        "kind": "kernel",
-        "beta": teacher.beta,
-        "num_directions": teacher.num_directions,
-        "train_acc": float(((train_logits > 0) == (y_pm > 0)).double().mean()),
-        "test_acc": float(((test_logits > 0) == (y_test_pm > 0)).double().mean()),
-    }
-    return TeacherOutput(train_logits, test_logits, info)
 
 
 def train_students(
@@ -248,17 +133,7 @@ def _train_runs(
     ``per_student``: consecutive runs of one student (``on_done`` counts students)."""
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
-    targets = {
-        st: make_targets(
-            st.label_mode,
-            task.y_pm,
-            task.teacher.train_logits,
-            temperature=st.temperature,
-            kd_weight=st.kd_weight,
-            t2_scaling=cfg.train.t2_scaling,
-        ).to(dtype, device)
-        for st in dict.fromkeys(st for st, _ in runs)
-    }
+    targets = _run_targets(task, runs, cfg, dtype, device)
     x, x_test = task.x.to(device, dtype), task.x_test.to(device, dtype)
     y_test = task.y_test_pm.to(device, dtype)
     x_val, y_val = (None if t is None else t.to(device, dtype) for t in (task.x_val, task.y_val_pm))
@@ -302,6 +177,27 @@ def _train_runs(
     return out
 
 
+def _run_targets(
+    task: PreparedTask,
+    runs: Sequence[tuple[Student, float]],
+    cfg: ExperimentConfig,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> dict[Student, Targets]:
+    """The training targets of each distinct student of ``runs`` (on ``device``, in ``dtype``)."""
+    return {
+        st: make_targets(
+            st.label_mode,
+            task.y_pm,
+            task.teacher.train_logits,
+            temperature=st.temperature,
+            kd_weight=st.kd_weight,
+            t2_scaling=cfg.train.t2_scaling,
+        ).to(dtype, device)
+        for st in dict.fromkeys(st for st, _ in runs)
+    }
+
+
 def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: ExperimentConfig) -> Horizon:
     """The horizon T for ``task``: ``cfg.train.epochs``, or chosen by ``train.epochs: auto``.
 
@@ -321,111 +217,6 @@ def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: Experimen
         return {mode: mean_curve(curves, epochs) for mode, curves in modes.items()}
 
     return choose_epochs(avg_curves, cfg.train.auto)
-
-
-def result_row(
-    task: PreparedTask,
-    student: Student,
-    result: TrainResult,
-    cfg: ExperimentConfig,
-    horizon: Horizon | None = None,
-) -> dict[str, Any]:
-    """One tidy row: the task's settings, the student's, its final metrics and the versions.
-
-    Theorem loss (KL for soft, logistic for hard, their mixture for mixed): ``final_loss`` at
-    ``W_T``, ``avg_loss`` over epochs ``t < T``, ``best_loss`` over ``t <= T``. Yardstick, the
-    same for every label mode (logistic loss against the training labels y):
-    ``yard_final_loss``, ``yard_avg_loss``, ``yard_best_loss``, ``train_error`` (0-1 error
-    against y at ``W_T``) and ``test_loss`` (logistic on the test set at ``W_T``).
-    ``epochs`` is the horizon T used (``horizon.epochs``; else ``cfg.train.epochs``) and
-    ``epochs_auto`` whether it was chosen by ``train.epochs: auto``.
-    """
-    env = environment()
-    margin = task.margin
-    return {
-        "task": task.name,
-        "task_index": task.index,
-        "source": task.config.source,
-        "task_spec": task.config.task,
-        "noise": task.config.noise,
-        "flip": task.config.flip,
-        "mix": task.config.mix,
-        **margin_row(margin),  # gamma NaN unless separable, with its gap and stop reason
-        "width": student.width,
-        "seed": student.seed,
-        "label_mode": student.label_mode,
-        "temperature": student.temperature,
-        "kd_weight": student.soft_weight,
-        "optimizer": cfg.train.optimizer,
-        "lr": cfg.train.student_lr(student.label_mode, student.temperature),
-        "epochs": horizon.epochs if horizon else cfg.train.epochs,
-        "epochs_auto": bool(horizon and horizon.auto),
-        "epochs_run": result.epochs_run,
-        "final_loss": result.final["loss"],
-        "avg_loss": result.final["avg_loss"],
-        "best_loss": result.final["best_loss"],
-        "train_acc": result.final["train_acc"],
-        "test_acc": result.final["test_acc"],
-        "kl_to_teacher": result.final["kl"],
-        "yard_final_loss": result.final["yard_loss"],
-        "yard_avg_loss": result.final["yard_avg_loss"],
-        "yard_best_loss": result.final["yard_best_loss"],
-        "train_error": 1.0 - result.final["train_acc"],
-        "test_loss": result.final["test_loss"],
-        "diverged": result.diverged,
-        "reason": result.reason or "",
-        "n_train": int(task.y_pm.shape[0]),
-        "n_test": task.dataset.n_test,
-        "dim": task.dataset.dim,
-        "teacher_test_acc": task.teacher.info.get("test_acc", math.nan),
-        "softhard_version": env["softhard"],
-        "torch_version": env["torch"],
-        "git_revision": env["git_revision"] or "",
-        # paired regimes (softhard.studies.regimes.compare): data seed and the settings of both arms
-        "data_seed": task.config.seed,
-        "max_train": task.config.max_train,
-        "student_max_train": task.config.student_max_train,
-        "n_train_teacher": task.n_train_teacher or task.dataset.n_train,
-        # the configured teacher: epochs only where they are a setting (a network teacher with
-        # stop.rule 'epochs'); what the stop rule chose is the outcome teacher_epochs_used
-        "teacher_stop_rule": _teacher_rule(cfg),
-        "teacher_epochs": _teacher_epochs(cfg),
-        "teacher_epochs_used": task.teacher.info.get("epochs_used", math.nan),
-        "batch_size": cfg.train.batch_size,
-        "t2_scaling": cfg.train.t2_scaling,
-        "lr_soft": cfg.train.student_lr("soft", student.temperature),
-        "lr_hard": cfg.train.student_lr("hard", student.temperature),
-        **({} if cfg.tune is None else tuned_row(result, cfg.tune.lrs, task.y_val_pm)),
-    }
-
-
-def _teacher_rule(cfg: ExperimentConfig) -> str:
-    """The teacher's stop rule as a setting (the kind for kernel and logits teachers: no rule)."""
-    return cfg.teacher.stop.rule if cfg.teacher.kind == "network" else cfg.teacher.kind
-
-
-def _teacher_epochs(cfg: ExperimentConfig) -> int | None:
-    """``teacher.epochs`` where it is used (network teacher, stop rule 'epochs'), else None."""
-    if cfg.teacher.kind == "network" and cfg.teacher.stop.rule == "epochs":
-        return cfg.teacher.epochs
-    return None
-
-
-def curves_frame(task: PreparedTask, student: Student, result: TrainResult) -> pd.DataFrame:
-    """Per-epoch curves of one student as a tidy frame."""
-    columns = [c for c in (*CURVE_COLUMNS, *VAL_COLUMNS, *TUNED_COLUMNS) if c in result.curves]
-    frame: pd.DataFrame = pd.DataFrame({c: result.curves[c] for c in columns})
-    frame.insert(0, "epoch", range(len(frame)))
-    for key, value in (
-        ("label_mode", student.label_mode),
-        ("seed", student.seed),
-        ("width", student.width),
-        ("task", task.name),
-    ):
-        frame.insert(0, key, value)
-    frame["task_index"] = task.index
-    frame["data_seed"] = task.config.seed
-    return frame
 
 
 def run_experiment(
@@ -528,69 +319,3 @@ def _write_run(
             "teacher_checks": result.teacher_checks,
         },
     )
-
-
-def _task_titles(
-    tasks: list[PreparedTask], horizons: list[Horizon], weak: dict[str, Any]
-) -> dict[str, str]:
-    """One panel title per task name: gamma (its mean, and its range over the task's data seeds
-    where there are several, as in :mod:`softhard.replication`) and the horizon (epochs)."""
-    by_name: dict[str, list[tuple[PreparedTask, Horizon]]] = {}
-    for task, horizon in zip(tasks, horizons, strict=True):
-        by_name.setdefault(task.name, []).append((task, horizon))
-    return {name: _task_title(name, group, weak.get(name)) for name, group in by_name.items()}
-
-
-def _task_title(
-    name: str, group: list[tuple[PreparedTask, Horizon]], weak: dict[str, Any] | None
-) -> str:
-    margins = [t.margin for t, _ in group if t.margin is not None]
-    apart = [m for m in margins if not m.separable]
-    gammas = [certified_gamma(m) for m in margins if m not in apart]
-    title = name
-    if apart:
-        statuses = sorted({m.status.replace("_", " ") for m in apart})
-        title += f"\n(gamma: {', '.join(statuses)} on {len(margins) - len(gammas)} data seeds)"
-    elif len(gammas) == 1:
-        title += f"\n(gamma = {gammas[0]:.4f})"
-    elif gammas:
-        title += (
-            f"\n(gamma = {np.mean(gammas):.4f}, {min(gammas):.4f}..{max(gammas):.4f}"
-            f" over {len(gammas)} data seeds)"
-        )
-    epochs = sorted({h.epochs for _, h in group})
-    auto = any(h.auto for _, h in group)
-    capped = any(h.auto and not h.converged for _, h in group)
-    title += (
-        "\nhorizon "
-        + (str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}..{epochs[-1]}")
-        + " epochs"
-    )
-    title += "" if not auto else " (auto, hit cap)" if capped else " (auto)"
-    if weak:  # said once, in the figure's red suptitle (which lists the weak tasks)
-        title += "\n(weak teacher: see title)"
-    return title
-
-
-def _margin_info(task: PreparedTask) -> dict[str, Any] | None:
-    return None if task.margin is None else margin_info(task.margin)
-
-
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over the units of replication per task x width x label mode: test accuracy, the
-    epoch-averaged theorem loss (``avg_loss``: KL for soft, logistic for hard) and the
-    epoch-averaged yardstick (``yard_avg_loss``: logistic loss against the true training labels,
-    every mode). The units are those of :mod:`softhard.replication` (data seeds, each the mean of
-    its student seeds; the student seeds where there is one data seed). Tasks keep run order."""
-    keys = ["task", "width", "label_mode"]
-    metrics = [m for m in ("test_acc", "avg_loss", "yard_avg_loss") if m in table]
-    agg = unit_summary(table, keys, metrics)[[*keys, *metrics]]
-    wide = agg.pivot_table(index=["task", "width"], columns="label_mode", values=metrics)
-    order = {m: i for i, m in enumerate(metrics)}
-    wide = wide[sorted(wide.columns, key=lambda c: (order[c[0]], c[1] != "soft", c[1]))]
-    wide.columns = [f"{metric}_{mode}" for metric, mode in wide.columns]
-    first = table.groupby("task", sort=False)["task_index"].min()
-    summary = wide.reset_index()
-    summary = summary.iloc[np.lexsort((summary["width"], summary["task"].map(first)))]
-    out: pd.DataFrame = summary.reset_index(drop=True)
-    return out

@@ -106,20 +106,8 @@ def execute_runs(
                 first = False
                 if claimed:
                     ex = ex or make_executor(executor)
-                    mine = set(claimed)  # in the order given: a bank's order is part of
-                    todo = [r for i, r in by_id.items() if i in mine]  # its float sums
-                    groups = plan_groups(
-                        todo, units=ex.workers, threads=ex.threads(), max_size=executor.group_size
-                    )
-                    for outcomes in ex.map(groups):
-                        for outcome in outcomes:
-                            if store.finish(outcome, owner):
-                                trained += 1
-                                tick(outcome.ok)
-                left = [
-                    i for i, (s, _) in store.statuses(by_id).items() if s in ("pending", "running")
-                ]
-                if not left:
+                    trained += _train_claimed(store, by_id, claimed, ex, executor, owner, tick)
+                if not _unfinished(store, by_id):
                     break
                 if not claimed:
                     time.sleep(poll)  # another driver is training them
@@ -131,6 +119,33 @@ def execute_runs(
         if ex is not None and ex is not pool:
             ex.close()
     return trained
+
+
+def _train_claimed(
+    store: RunStore,
+    by_id: dict[str, Run],
+    claimed: Sequence[str],
+    ex: Executor,
+    executor: ExecutorConfig,
+    owner: str,
+    tick: Callable[[bool | None], None],
+) -> int:
+    """Train the ``claimed`` runs in groups on ``ex``; how many of them this owner finished."""
+    trained = 0
+    mine = set(claimed)  # in the order given: a bank's order is part of
+    todo = [r for i, r in by_id.items() if i in mine]  # its float sums
+    groups = plan_groups(todo, units=ex.workers, threads=ex.threads(), max_size=executor.group_size)
+    for outcomes in ex.map(groups):
+        for outcome in outcomes:
+            if store.finish(outcome, owner):
+                trained += 1
+                tick(outcome.ok)
+    return trained
+
+
+def _unfinished(store: RunStore, by_id: dict[str, Run]) -> bool:
+    """Whether any of the runs is still pending or running."""
+    return any(s in ("pending", "running") for s, _ in store.statuses(by_id).values())
 
 
 def check_sweep_memory(runs: Sequence[Run], executor: ExecutorConfig, *, what: str) -> None:

@@ -33,7 +33,7 @@ from rich.console import Console
 
 from softhard.config import ExperimentConfig
 from softhard.studies.scaling import search as S
-from softhard.studies.scaling.levels import prepare_levels
+from softhard.studies.scaling.levels import Level, prepare_levels
 from softhard.studies.scaling.report import write_folder
 from softhard.studies.scaling.spec import ScalingSpec
 from softhard.studies.scaling.tables import eps_choices, fit_table, min_width_table, studied_losses
@@ -173,11 +173,7 @@ def run_scaling(
         (lv.index, m): S.PairCurves() for lv in levels for m in spec.label_modes
     }
     first = {p: {spec.min_width, spec.max_width} for p in data}
-    check_sweep_memory(
-        [r for rs in _round_runs(spec, base, first).values() for r in rs],
-        executor,
-        what=f"scaling study {spec.name!r}",
-    )
+    _check_first_round(spec, base, first, executor)
     trained = 0
     pool: Executor | None = None
     with RunStore(Path(store_dir or DEFAULT_STORE)) as store:
@@ -207,6 +203,36 @@ def run_scaling(
         finally:
             if pool is not None:
                 pool.close()
+    out = Path(out_dir or base.out_dir)
+    return _tabulate_and_write(spec, levels, targets, data, out, quick, trained, start, t_run)
+
+
+def _check_first_round(
+    spec: ScalingSpec,
+    base: ExperimentConfig,
+    first: dict[tuple[int, str], set[int]],
+    executor: ExecutorConfig,
+) -> None:
+    """Refuse a study whose first round (the widest and narrowest width) cannot fit in memory."""
+    check_sweep_memory(
+        [r for rs in _round_runs(spec, base, first).values() for r in rs],
+        executor,
+        what=f"scaling study {spec.name!r}",
+    )
+
+
+def _tabulate_and_write(
+    spec: ScalingSpec,
+    levels: list[Level],
+    targets: list[S.Target],
+    data: dict[tuple[int, str], S.PairCurves],
+    out_dir: Path,
+    quick: bool,
+    trained: int,
+    start: float,
+    t_run: int,
+) -> ScalingResult:
+    """The min-width table and its fits, written to a run folder under ``out_dir``."""
     table = min_width_table(spec, levels, targets, data)
     by_choice, fits = fit_table(spec, table, targets, data)
     seconds = time.perf_counter() - start
@@ -219,7 +245,7 @@ def run_scaling(
         quick=quick,
         trained=trained,
         seconds=seconds,
-        out_dir=Path(out_dir or base.out_dir),
+        out_dir=out_dir,
         t_run=t_run,
     )
     return ScalingResult(path, table, fits, by_choice, trained, seconds, t_run)
