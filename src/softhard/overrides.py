@@ -112,3 +112,20 @@ def _blamed_overrides(
     except ValidationError:
         return []
     return list(overrides)
+
+
+def merge_delta(data: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``delta`` laid over it, mappings merged key by key (a new dict)."""
+    out = dict(data)
+    for key, value in delta.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_delta(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def with_quick_delta(data: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """A spec's data with its ``quick`` section laid over the rest (``quick``), or without it."""
+    rest = {k: v for k, v in data.items() if k != "quick"}
+    return merge_delta(rest, data.get("quick") or {}) if quick else data

@@ -17,6 +17,7 @@ from softhard.config import (
     read_yaml,
     validate,
 )
+from softhard.overrides import merge_delta, with_quick_delta
 from softhard.student import LabelMode
 from softhard.studies.scaling import search as S
 
@@ -189,18 +190,8 @@ class ScalingSpec(_Model):
         data = self.model_dump(mode="json")
         delta = data.pop("quick")
         if quick:
-            data = _merge(data, delta)
+            data = merge_delta(data, delta)
         return load_scaling_data(data, where=f"scaling spec {self.name!r}" + (" (quick)" * quick))
-
-
-def _merge(data: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
-    out = dict(data)
-    for key, value in delta.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def load_scaling_data(data: dict[str, Any], *, where: str) -> ScalingSpec:
@@ -215,7 +206,6 @@ def load_scaling_spec(
 ) -> ScalingSpec:
     """Read a spec file; with ``quick`` its ``quick`` delta is applied before ``overrides``."""
     data = read_yaml(path)
-    if quick:
-        data = _merge({k: v for k, v in data.items() if k != "quick"}, data.get("quick") or {})
+    data = with_quick_delta(data, quick)
     data = apply_overrides(data, overrides or [])
     return load_scaling_data(data, where=f"scaling spec {path}" + (" (quick)" * quick))

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from softhard.config import ConfigModel, apply_overrides, read_yaml, validate
 from softhard.models.two_layer import Init
+from softhard.overrides import with_quick_delta
 from softhard.studies.theorem.families import Family
 from softhard.studies.theorem.gd import GDSettings
 from softhard.studies.theorem.reference import HARD_CONSTANT
@@ -102,23 +103,12 @@ class TheoremSpec(ConfigModel):
         return self
 
 
-def _merge(data: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
-    out = dict(data)
-    for key, value in delta.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def load_theorem_spec(
     path: str | Path, overrides: list[str] | None = None, *, quick: bool = False
 ) -> TheoremSpec:
     """Read a spec file; with ``quick`` its ``quick`` delta is applied before ``overrides``."""
     data = read_yaml(path)
-    if quick:
-        data = _merge({k: v for k, v in data.items() if k != "quick"}, data.get("quick") or {})
+    data = with_quick_delta(data, quick)
     data = apply_overrides(data, overrides or [])
     spec: TheoremSpec = validate(
         TheoremSpec, data, where=f"theorem spec {path}" + (" (quick)" * quick)
