@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -16,6 +17,7 @@ from pydantic import (
 from softhard.data_config import DataConfig
 from softhard.errors import ConfigError
 from softhard.validation import format_validation_error
+from softhard.yaml_files import read_yaml
 
 
 def config_digest(model: BaseModel) -> str:
@@ -125,7 +127,13 @@ def merge_delta(data: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def with_quick_delta(data: dict[str, Any], quick: bool) -> dict[str, Any]:
-    """A spec's data with its ``quick`` section laid over the rest (``quick``), or without it."""
-    rest = {k: v for k, v in data.items() if k != "quick"}
-    return merge_delta(rest, data.get("quick") or {}) if quick else data
+def read_spec_data(
+    path: str | Path, overrides: list[str] | None = None, *, quick: bool = False
+) -> dict[str, Any]:
+    """A spec file's data: read, its ``quick`` section laid over the rest (with ``quick``; else
+    kept as it is), then the ``--set`` ``overrides`` applied."""
+    data = read_yaml(path)
+    if quick:
+        rest = {k: v for k, v in data.items() if k != "quick"}
+        data = merge_delta(rest, data.get("quick") or {})
+    return apply_overrides(data, overrides or [])

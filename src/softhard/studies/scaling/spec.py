@@ -13,11 +13,9 @@ from softhard.config import (
     DataConfig,
     ExperimentConfig,
     TaskList,
-    apply_overrides,
-    read_yaml,
     validate,
 )
-from softhard.overrides import merge_delta, with_quick_delta
+from softhard.overrides import merge_delta, read_spec_data
 from softhard.student import LabelMode
 from softhard.studies.scaling import search as S
 
@@ -205,7 +203,5 @@ def load_scaling_spec(
     path: str | Path, overrides: list[str] | None = None, *, quick: bool = False
 ) -> ScalingSpec:
     """Read a spec file; with ``quick`` its ``quick`` delta is applied before ``overrides``."""
-    data = read_yaml(path)
-    data = with_quick_delta(data, quick)
-    data = apply_overrides(data, overrides or [])
+    data = read_spec_data(path, overrides, quick=quick)
     return load_scaling_data(data, where=f"scaling spec {path}" + (" (quick)" * quick))

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from softhard.config import ConfigModel, apply_overrides, read_yaml, validate
+from softhard.config import ConfigModel, validate
 from softhard.models.two_layer import Init
-from softhard.overrides import with_quick_delta
+from softhard.overrides import read_spec_data
 from softhard.studies.theorem.families import Family
 from softhard.studies.theorem.gd import GDSettings
 from softhard.studies.theorem.reference import HARD_CONSTANT
@@ -107,9 +107,7 @@ def load_theorem_spec(
     path: str | Path, overrides: list[str] | None = None, *, quick: bool = False
 ) -> TheoremSpec:
     """Read a spec file; with ``quick`` its ``quick`` delta is applied before ``overrides``."""
-    data = read_yaml(path)
-    data = with_quick_delta(data, quick)
-    data = apply_overrides(data, overrides or [])
+    data = read_spec_data(path, overrides, quick=quick)
     spec: TheoremSpec = validate(
         TheoremSpec, data, where=f"theorem spec {path}" + (" (quick)" * quick)
     )
