@@ -20,6 +20,13 @@ render_results = importlib.util.module_from_spec(_spec)
 sys.modules["render_results"] = render_results  # dataclasses look their module up
 _spec.loader.exec_module(render_results)
 
+_NUMBERS = ROOT / "scripts" / "measured_numbers.py"
+_spec = importlib.util.spec_from_file_location("measured_numbers", _NUMBERS)
+assert _spec is not None and _spec.loader is not None
+measured_numbers = importlib.util.module_from_spec(_spec)
+sys.modules["measured_numbers"] = measured_numbers
+_spec.loader.exec_module(measured_numbers)
+
 PAGES = render_results.pages(ROOT)
 
 
@@ -115,3 +122,43 @@ def test_every_module_file_in_the_docs_exists(page: str, path: str) -> None:
     assert found or (not suffixes.isdisjoint(_FILES) and "/" not in path), (
         f"{page} names {path}, which is no file of the repository"
     )
+
+
+def test_no_measured_number_outside_a_results_block() -> None:
+    hits = measured_numbers.unexplained(ROOT)
+    listing = "\n".join(f"{h.page}:{h.line}: {h.kind} {h.match!r}" for h in hits)
+    assert hits == [], (
+        "measured-looking numbers outside <!-- results:... --> blocks (move them into a "
+        "summary, or justify them in scripts/measured_numbers.py ALLOWED):\n" + listing
+    )
+
+
+def test_every_allow_list_entry_names_a_line_that_exists() -> None:
+    lines = {(h.page, h.text) for h in measured_numbers.find(ROOT)}
+    for page, phrase in measured_numbers.ALLOWED:
+        assert any(p == page and phrase in text for p, text in lines), (
+            f"ALLOWED entry ({page!r}, {phrase!r}) matches no measured-looking line: remove it"
+        )
+
+
+def test_the_number_guard_catches_a_planted_line(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    page = (
+        "# x\n\nThe demo took 1 min 2 s.\n\n<!-- results:x -->\nIt took 12.3 s.\n"
+        "<!-- /results:x -->\n\n```bash\nsleep 12.5 s\n```\n\n    took 9.9 s (indented code)\n"
+        "\nSoft wins by +0.031 [+0.010, +0.052] in 3 of 24 cells, 2.6x faster, 476 MiB.\n"
+    )
+    (tmp_path / "README.md").write_text("# fine\n")
+    (tmp_path / "docs" / "page.md").write_text(page)
+    hits = measured_numbers.unexplained(tmp_path)
+    assert {h.line for h in hits} == {3, 15}  # not the block, the fence or the indented code
+    assert {h.kind for h in hits if h.line == 15} >= {
+        "interval",
+        "signed",
+        "count",
+        "ratio",
+        "memory",
+    }
+    (tmp_path / "docs" / "page.md").write_text("Lease: default 300 s, `--lease 12.5`.\n")
+    (hit,) = measured_numbers.unexplained(tmp_path)
+    assert hit.match == "300 s"  # code spans are skipped, prose is not
