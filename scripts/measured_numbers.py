@@ -40,6 +40,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "interval": re.compile(rf"\[\s*[-+]?{_NUM}\s*,\s*[-+]?{_NUM}\s*\]"),
     "signed": re.compile(r"(?<![\w.=^)\]])[-+]\d*\.\d+"),
     "decimal": re.compile(r"(?<![\w.^=])\d+\.\d{3,}\b"),
+    "scientific": re.compile(r"(?<![\w.^=])\d\.\d+e[-+]?\d+\b"),
+    "instead": re.compile(r"\b\d+(?:\.\d+)? (?:\w+ ){0,2}instead of \d"),
     "count": re.compile(r"\b\d+ of \d+\b(?! (?:the )?(?:grid|levels?|widths?|seeds?)\b)"),
     "accuracy": re.compile(
         r"\b(?:accuracy|test|loss|gap|exponent|slope|gamma|margin|kappa)\b[^.;:\d]{0,20}?"
@@ -141,6 +143,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("docs/margin.md", "deterministic; `…`, default 120 s)"): "config default (max_seconds)",
     ("docs/margin.md", "the time budget ran out (`…`, default 120 s"): "config default",
     ("docs/teachers-and-yardstick.md", "over log T_c in [-5, 5]"): "the search's bounds (code)",
+    ("docs/reproduce.md", "K = 2048 directions instead of 8192"): "the quick mode's config",
     ("docs/teachers-and-yardstick.md", "WEAK TEACHER (data seed 1): teacher 0.867"): (
         "the format of the CLI's warning line, shown as an example"
     ),
