@@ -162,3 +162,20 @@ def test_the_number_guard_catches_a_planted_line(tmp_path: Path) -> None:
     (tmp_path / "docs" / "page.md").write_text("Lease: default 300 s, `--lease 12.5`.\n")
     (hit,) = measured_numbers.unexplained(tmp_path)
     assert hit.match == "300 s"  # code spans are skipped, prose is not
+
+
+LINKS = sorted(
+    {
+        (page.name, target)
+        for page in PAGES
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+    }
+)
+
+
+@pytest.mark.parametrize(("page", "target"), LINKS)
+def test_every_link_stays_inside_the_repository(page: str, target: str) -> None:
+    folder = ROOT if page == "README.md" else ROOT / "docs"
+    path = (folder / target.split("#")[0]).resolve()
+    assert "://" not in target, f"{page} links {target}, outside the repository"
+    assert path.exists() and path.is_relative_to(ROOT), f"{page} links {target}, which is missing"
