@@ -4,7 +4,7 @@ A measured number (a time, a speed-up, memory, an accuracy, a gap with its inter
 a count of cells that came out one way) belongs in a results summary (``results/<name>.json``) and
 reaches a page only through a rendered ``<!-- results:<name> -->`` block
 (``scripts/render_results.py``). This script finds the numbers that look measured but sit outside
-such blocks, fenced code and inline code, so a person can move them into a summary, label them,
+such blocks, fenced or indented code and inline code, so a person can move them into a summary, label them,
 or justify them in the allow-list ``ALLOWED`` below (config values, theory constants, sizes).
 
     python scripts/measured_numbers.py           # list every hit not on the allow-list
@@ -76,8 +76,8 @@ def pages(root: Path = ROOT) -> list[Path]:
 
 
 def prose_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, prose) for every line outside fenced code and results blocks, with inline
-    code, link targets and HTML comments blanked out."""
+    """(line number, prose) for every line outside results blocks and fenced or indented code,
+    with inline code, link targets, HTML comments and citations blanked out."""
     out = []
     fenced, block, indented, previous = False, None, False, ""
     for number, line in enumerate(text.splitlines(), start=1):
