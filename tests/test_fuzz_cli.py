@@ -89,3 +89,13 @@ def test_random_report_paths_and_outputs(run_folder, name, content):
         (paths["text"] / "results.csv").write_text(content)
         out = root / "out" if content[:1] != "/" else paths["file"]  # an output that is a file
         _clean(["report", str(paths[name]), "--out", str(out)])
+
+
+def test_report_out_that_is_a_file_is_a_clean_error(run_folder, tmp_path):
+    # found by the fuzz test above: --out naming an existing file ended in FileExistsError (exit 1)
+    target = tmp_path / "taken.txt"
+    target.write_text("not a folder")
+    result = runner.invoke(app, ["report", str(run_folder), "--out", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "--out a folder" in result.output and "Traceback" not in result.output
+    assert target.read_text() == "not a folder"

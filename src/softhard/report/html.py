@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from softhard.errors import ConfigError
 from softhard.report.claims import Claim
 from softhard.report.document import MAX_ROWS, Report, Section, collect, require_exists
 
@@ -199,7 +200,13 @@ def write_report(path: str | Path, out: str | Path | None = None) -> tuple[Path,
     """
     source = require_exists(path)
     folder = Path(out) if out is not None else (source.parent if source.is_file() else source)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ConfigError(
+            f"the report folder {folder} cannot be created: {(exc.strerror or 'exists').lower()} ({exc.filename}). "
+            "Pass --out a folder path (new or existing), not a file."
+        ) from None
     report = collect(source, scratch=folder)
     command = shlex.join(["softhard", "report", str(source), *(["--out", str(out)] if out else [])])
     pages = {
