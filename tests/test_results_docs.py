@@ -179,3 +179,26 @@ def test_every_link_stays_inside_the_repository(page: str, target: str) -> None:
     path = (folder / target.split("#")[0]).resolve()
     assert "://" not in target, f"{page} links {target}, outside the repository"
     assert path.exists() and path.is_relative_to(ROOT), f"{page} links {target}, which is missing"
+
+
+def _superseded_blocks() -> list[tuple[str, str, str]]:
+    """(page, block name, rendered text plus the three lines above it) of superseded summaries."""
+    out = []
+    for page in PAGES:
+        text = page.read_text()
+        for m in render_results.BLOCK.finditer(text):
+            design = render_results.load_summary(m["name"], ROOT / "results")["design"]
+            if str(design).startswith("superseded"):
+                above = "\n".join(text[: m.start()].splitlines()[-3:])
+                out.append((page.name, m["name"], above + "\n" + m.group(0)))
+    return out
+
+
+@pytest.mark.parametrize(("page", "name", "near"), _superseded_blocks())
+def test_every_superseded_result_is_labelled_where_it_is_shown(
+    page: str, name: str, near: str
+) -> None:
+    # issue 21 item 7: a result measured under an older design is labelled so where a reader sees it
+    assert "superseded" in near.lower(), (
+        f"{page}: block {name} shows a superseded summary unlabelled"
+    )
