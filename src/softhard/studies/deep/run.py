@@ -167,7 +167,7 @@ def train_deep_student(
     res = train_model(model, task.data, cfg.train, seed=student.seed, targets=targets, amp=cfg.amp)
     row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
            "label_mode": student.label_mode, **_row(res, count_parameters(model)),
-           "arch": cfg.student.arch, "kd_weight": student.soft_weight,
+           "arch": cfg.student.arch, "soft_weight": student.soft_weight,
            "temperature": student.temperature,
            "teacher_test_acc": task.teacher["test_acc"]}  # fmt: skip
     return row, res

@@ -39,7 +39,7 @@ def constant_settings(results: pd.DataFrame) -> dict[str, Any]:
     """The settings (and the teacher's test accuracy) the same in every run of ``results``, as
     plain JSON values: the heat map's title and the comparison's manifest name them; a teacher
     accuracy that varies is given as its range ``min..max``."""
-    keep = [*SETTING_COLUMNS, "kd_weight", "dim", "teacher_test_acc"]
+    keep = [*SETTING_COLUMNS, "soft_weight", "dim", "teacher_test_acc"]
     out = {}
     for col in keep:
         if col in results.columns and results[col].nunique(dropna=False) == 1:
