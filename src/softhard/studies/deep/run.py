@@ -129,12 +129,7 @@ class DeepTask:
 
 def students_of(cfg: DeepExperimentConfig) -> list[Student]:
     """Every student of ``cfg``, in the order the study trains them (width, seed, label mode)."""
-    return [
-        Student(width, seed, mode, cfg.temperature, cfg.kd_weight)
-        for width in cfg.widths
-        for seed in cfg.seeds
-        for mode in cfg.label_modes
-    ]
+    return cfg.students(width_major=True)
 
 
 def prepare_deep_task(
