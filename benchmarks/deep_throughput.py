@@ -19,6 +19,7 @@ from softhard.device import cpu_threads, deterministic_mode, resolve_device
 from softhard.models.table import build_model, count_parameters
 from softhard.studies.deep.config import DeepTrainConfig
 from softhard.studies.deep.train import train_model
+from softhard.targets import ClassTargets
 
 
 def main() -> None:
@@ -45,10 +46,10 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device {name}, torch threads {args.threads or torch.get_num_threads()}, amp {args.amp}")
     with cpu_threads(args.threads), deterministic_mode(not args.no_deterministic):
-        for mode, kd in (("hard", 0.0), ("soft", 1.0)):
+        for mode, kd in (("hard", 0.0), ("soft", 1.0)):  # the resolved soft weight
             model = build_model(args.arch, (3, 32, 32), 10, args.width, seed=0).to(device)
-            run = {"seed": 0, "teacher_logits": teacher.to(device), "kd_weight": kd,
-                   "temperature": 4.0, "amp": args.amp}  # fmt: skip
+            targets = ClassTargets(y.to(device), teacher.to(device), kd, temperature=4.0)
+            run = {"seed": 0, "targets": targets, "amp": args.amp}
             train_model(model, data, cfg, epochs=1, **run)  # warm-up
             if device.type == "cuda":
                 torch.cuda.synchronize()

@@ -59,14 +59,14 @@ _VOLATILE = re.compile(
 )
 # float columns that are settings or grid values, not measurements: compared exactly
 _SETTINGS = re.compile(
-    r"^(noise|flip|mix|temperature|kd_weight|lr|lr_soft|lr_hard|theory|"
+    r"^(noise|flip|mix|temperature|soft_weight|lr|lr_soft|lr_hard|theory|"
     r"student_max_train|max_train|min_width|rho|alpha)$"
 )
 _ACCURACY = re.compile(r"acc|^train_error$")
 # columns of a sweep's runs table that key its curves in place of the run id
 _RUN_KEYS = (
     "task", "task_index", "data_seed", "width", "seed", "label_mode", "lr", "temperature",
-    "kd_weight", "t2_scaling", "optimizer", "batch_size", "n_train", "n_test",
+    "soft_weight", "t2_scaling", "optimizer", "batch_size", "n_train", "n_test",
 )  # fmt: skip
 
 

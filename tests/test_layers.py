@@ -37,6 +37,7 @@ FLOORS: list[tuple[str, ...]] = [
         "softhard.validation",
         "softhard.yaml_files",
         "softhard.student",
+        "softhard.student_grid",
         "softhard.theory",
         "softhard.replication",
     ),

@@ -1,5 +1,6 @@
 """Paired soft-vs-hard comparison (softhard.studies.regimes.compare) and the knobs it needs."""
 
+import json
 import math
 
 import numpy as np
@@ -15,7 +16,9 @@ from softhard.config import MarginConfig, TrainConfig, validate
 from softhard.data import load_dataset, student_subset
 from softhard.engine import BankEntry, train_bank
 from softhard.student import Student
+from softhard.studies.regimes import run as regimes_run
 from softhard.studies.regimes.compare import load_results, paired_interval
+from softhard.studies.regimes.run import compare_runs
 from softhard.studies.two_layer import prepare_task, run_experiment
 from softhard.sweep import SweepSpec, run_sweep
 from softhard.sweep.executor_config import ExecutorConfig
@@ -262,6 +265,37 @@ def test_compare_cli_end_to_end(tmp_path):
     assert api["mean_diff"].to_numpy() == pytest.approx(paired["mean_diff"].to_numpy())
     bad = runner.invoke(app, ["compare", str(run.path), "--epochs", "fifty"])
     assert bad.exit_code == 2 and "--epochs" in bad.output
+    _same_as_the_driver(run.path, folder, tmp_path)
+
+
+def _same_as_the_driver(source, cli_folder, tmp_path):
+    """``softhard compare`` writes what the regime map's one driver, compare_runs, writes."""
+    _, folder = compare_runs(
+        source, tmp_path / "api", "compare-api", method="t", epochs=[5, "last"]
+    )
+    for table in ("paired.csv", "config.yaml"):
+        assert (folder / table).read_text() == (cli_folder / table).read_text()
+    api, cli = (json.loads((f / "manifest.json").read_text()) for f in (folder, cli_folder))
+    assert list(api) == list(cli)  # the same keys in the same order
+    for key in ("constant_settings", "pairing", "intervals", "heatmap_axes", "cells", "epochs"):
+        assert api[key] == cli[key]
+    assert cli["constant_settings"]["student_max_train"] == 40
+    assert cli["heatmap_axes"] == ["width", "task"]
+
+
+def test_regimes_stage_uses_the_driver(tmp_path, monkeypatch):
+    """Reproduce's regimes stage compares through compare_runs (no second assembly)."""
+    calls = []
+
+    def fake_compare(source, out, name, **kw):
+        calls.append((name, kw))
+        return pd.DataFrame(), out / name
+
+    monkeypatch.setattr(regimes_run, "run_sweep", lambda *a, **k: None)
+    monkeypatch.setattr(regimes_run, "compare_runs", fake_compare)
+    path = regimes_run.regimes_stage(tmp_path, quick=True, progress=False)
+    ((name, kw),) = calls
+    assert path == tmp_path / name and kw["sweep"] == "regimes_digits" and kw["kind"] == "regimes"
 
 
 def test_compare_reads_a_sweep_store(tmp_path):

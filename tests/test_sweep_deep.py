@@ -70,7 +70,7 @@ def test_deep_sweep_equals_the_deep_study(tmp_path):
     a = result.table.set_index(keys).sort_index()
     b = study.set_index(keys).sort_index()
     assert len(a) == len(b) == 8
-    for col in [*METRICS, "params", "kd_weight"]:
+    for col in [*METRICS, "params", "soft_weight"]:
         np.testing.assert_array_equal(a[col].astype(float), b[col].astype(float))
     with RunStore(tmp_path / "store") as store:
         curves = store.curves("d")

@@ -39,7 +39,8 @@ from softhard.overrides import config_digest as config_digest
 from softhard.overrides import json_digest as json_digest
 from softhard.overrides import set_dotted as set_dotted
 from softhard.overrides import validate_with_overrides as validate_with_overrides
-from softhard.student import LabelMode, Student
+from softhard.student_grid import SoftTermScaling, StudentGrid
+from softhard.student_grid import soft_and_hard as soft_and_hard
 from softhard.teacher_config import StopRule as StopRule
 from softhard.teacher_config import TeacherCandidate as TeacherCandidate
 from softhard.teacher_config import TeacherConfig as TeacherConfig
@@ -118,8 +119,9 @@ class ModeLrs(ConfigModel):
     mixed: float | None = Field(None, gt=0.0)
 
 
-class TrainConfig(ConfigModel):
-    """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam."""
+class TrainConfig(SoftTermScaling):
+    """The training loop: full-batch GD (optionally projected), mini-batch SGD or Adam
+    (``t2_scaling``: :class:`~softhard.student_grid.SoftTermScaling`, shared with deep)."""
 
     optimizer: Optimizer = "gd"
     lr: float = Field(1.0, gt=0.0)
@@ -131,7 +133,6 @@ class TrainConfig(ConfigModel):
     rho: float | None = Field(
         None, gt=0.0, description="project each w_s onto ||w_s - w_s(0)|| <= rho/sqrt(m)"
     )
-    t2_scaling: bool = Field(True, description="multiply the soft (KL) term by T^2 (Hinton)")
     lr_by_mode: ModeLrs | None = Field(
         None, description="learning rate per label mode ({soft: .., hard: ..}); others use lr"
     )
@@ -201,13 +202,12 @@ class TuneConfig(ConfigModel):
         return sorted(set(value))
 
 
-def soft_and_hard() -> list[LabelMode]:
-    """The default label modes: soft and hard."""
-    return ["soft", "hard"]
+class ExperimentConfig(StudentGrid):
+    """A soft-vs-hard width sweep of two-layer students over one or more difficulty levels.
 
-
-class ExperimentConfig(ConfigModel):
-    """A soft-vs-hard width sweep of two-layer students over one or more difficulty levels."""
+    The students (``widths``, ``seeds``, ``label_modes``, ``temperature``, ``kd_weight``) are
+    the :class:`~softhard.student_grid.StudentGrid` the deep config shares; its defaults are
+    this study's."""
 
     kind: Literal["two_layer"] = "two_layer"
     name: str = "experiment"
@@ -215,11 +215,6 @@ class ExperimentConfig(ConfigModel):
     teacher: TeacherConfig = TeacherConfig()
     student: StudentConfig = StudentConfig()
     train: TrainConfig = TrainConfig()
-    widths: Widths = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
-    temperature: float = Field(1.0, gt=0.0)
-    kd_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the soft term (mixed)")
     engine: Engine = "bank"
     device: Device = "cpu"
     dtype: DType = "float64"
@@ -274,16 +269,6 @@ class ExperimentConfig(ConfigModel):
     def digest(self) -> str:
         """A stable hash of the resolved config (16 hex digits)."""
         return config_digest(self)
-
-    def students(self) -> list[Student]:
-        """Every width x seed x label mode as a :class:`~softhard.student.Student`, label mode
-        major, then width, then seed (a single-student config gives one)."""
-        return [
-            Student(w, s, mode, self.temperature, self.kd_weight)
-            for mode in self.label_modes
-            for w in self.widths
-            for s in self.seeds
-        ]
 
     def task_list(self) -> list[DataConfig]:
         """The tasks to run: each task at each of ``data_seeds`` (task-major), or as given."""

@@ -26,8 +26,9 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag, TypeAdapter
 
-from softhard.config import ExperimentConfig, apply_overrides, read_yaml, shipped_configs
+from softhard.config import ExperimentConfig, shipped_configs
 from softhard.errors import ConfigError
+from softhard.overrides import read_spec_data
 from softhard.studies.deep import DeepExperimentConfig
 from softhard.studies.min_width import MinWidthSpec
 from softhard.studies.scaling import ScalingSpec
@@ -88,7 +89,7 @@ def load_any(config: str | Path, overrides: list[str] | None = None) -> Any:
     """Load a config file (or shipped config name) of any kind, with ``--set`` overrides (an
     :data:`AnyConfig`, or the model of a kind added to the table)."""
     path = resolve_config_path(config)
-    data = apply_overrides(read_yaml(path), overrides or [])
+    data = read_spec_data(path, overrides)
     return entry_for(kind_of(data), where=f"config {path}").load(path, overrides)
 
 
@@ -106,7 +107,7 @@ def expect_kind(config: str | Path, overrides: list[str] | None, kind: Kind) -> 
     """The path of ``config`` if it is of ``kind``; otherwise a :class:`ConfigError` that names
     the command for the kind it is (a file without ``kind``: :func:`_implied_kind`)."""
     path = resolve_config_path(config)
-    data = apply_overrides(read_yaml(path), overrides or [])
+    data = read_spec_data(path, overrides)
     found = str(data.get("kind", _implied_kind(data, kind)))
     if found != kind:
         entry = entry_for(found, where=f"config {path}")

@@ -1,8 +1,10 @@
-"""``softhard compare``: paired soft-vs-hard differences of a run or a sweep, table and heatmap."""
+"""``softhard compare``: paired soft-vs-hard differences of a run or a sweep, table and heatmap.
+
+The comparison is assembled by :func:`softhard.studies.regimes.run.compare_runs`, the regime
+map's one driver (reproduce's regimes stage calls it too); this module parses and prints."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,18 +14,9 @@ from rich.table import Table
 
 from softhard.cli._app import app, console, friendly_errors
 from softhard.errors import ConfigError
-from softhard.studies.regimes.compare import (
-    IN_TASK_NAME,
-    OUTPUT_COLUMNS,
-    SETTING_COLUMNS,
-    load_results,
-    paired_compare,
-    varying_axes,
-)
-from softhard.studies.regimes.plot import write_comparison
+from softhard.studies.regimes.compare import IN_TASK_NAME, OUTPUT_COLUMNS
+from softhard.studies.regimes.run import compare_runs
 from softhard.sweep import DEFAULT_STORE
-
-_CELL_ORDER = ("task", "width")
 
 
 @app.command("compare")
@@ -51,36 +44,17 @@ def compare(
 ) -> None:
     """Soft minus hard test accuracy per cell and horizon, paired by data and student seed."""
     folder, sweep = _resolve_source(source, sweep)
-    results, curves = load_results(folder, sweep)
-    horizons = _parse_epochs(epochs)
-    axes = varying_axes(results)
-    x = x or next((a for a in axes if a not in _CELL_ORDER), "width")
-    y = y or ("task" if x != "task" else "width")
-    extra = [a for a in (x, y) if a not in (*_CELL_ORDER, *axes)]
-    frame = paired_compare(
-        results,
-        curves=curves,
-        axes=[*axes, *extra],
-        method=method,  # type: ignore[arg-type]
-        epochs=horizons,
-    )
-    settings = _constant_settings(results)
-    print_paired(frame, f"soft - hard test accuracy ({frame['method'].iloc[0]}, 95%)")
-    path = write_comparison(
-        frame,
+    frame, path = compare_runs(
+        folder,
         out,
         f"compare-{sweep or folder.name}",
+        sweep=sweep,
         x=x,
         y=y,
-        settings=settings,
-        source=str(folder),
-        sweep=sweep,
-        method=method,
-        epochs=horizons,
-        constant_settings=settings,
-        pairing="task (name without data seed), width, data seed, student seed, settings",
-        intervals="over data seeds, student seeds averaged within each data seed",
+        method=method,  # type: ignore[arg-type]
+        epochs=_parse_epochs(epochs),
     )
+    print_paired(frame, f"soft - hard test accuracy ({frame['method'].iloc[0]}, 95%)")
     console.print(
         f"{_steps_line(frame)}; units: {', '.join(sorted(set(frame['unit'])))}; "
         f"folder: [bold]{path}[/bold]",
@@ -130,20 +104,6 @@ def _parse_epochs(text: str) -> list[Any]:
     if not out:
         raise ConfigError("--epochs needs at least one horizon (an epoch or 'last')")
     return out
-
-
-def _constant_settings(results: pd.DataFrame) -> dict[str, Any]:
-    keep = [*SETTING_COLUMNS, "kd_weight", "dim", "teacher_test_acc"]
-    out = {}
-    for col in keep:
-        if col in results.columns and results[col].nunique(dropna=False) == 1:
-            value = results[col].iloc[0]
-            out[col] = value.item() if hasattr(value, "item") else value
-    if "teacher_test_acc" not in out and "teacher_test_acc" in results.columns:
-        acc = results["teacher_test_acc"]
-        out["teacher_test_acc"] = f"{acc.min():.3f}..{acc.max():.3f}"
-    plain: dict[str, Any] = json.loads(json.dumps(out, default=str))
-    return plain
 
 
 def print_paired(frame: pd.DataFrame, title: str) -> None:

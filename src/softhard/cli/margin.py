@@ -16,7 +16,7 @@ from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS, DataCon
 from softhard.data import Dataset, load_dataset
 from softhard.device import resolve_device
 from softhard.errors import ConfigError
-from softhard.ntk import MarginEstimate, estimate_margin
+from softhard.ntk import MarginEstimate, bound_problems, estimate_margin
 from softhard.ntk.separability import conflicting_pairs
 
 __all__ = ["check_options", "fresh_note", "margin", "not_converged_note", "resolve_spec"]
@@ -112,20 +112,22 @@ def check_options(
     problems = []
     if not 0 < eps < 1:
         problems.append(f"--eps must be a target loss in (0, 1) (got {eps:g})")
-    if num_directions < 1:
-        problems.append(f"--num-directions (num_directions) must be >= 1 (got {num_directions})")
-    if not 0 < tol < 1:
-        problems.append(f"--tol must be a relative gap in (0, 1) (got {tol:g})")
     if top < 0:
         problems.append(f"--top must be >= 0 (got {top}; 0 lists none)")
-    if not max_seconds > 0:
-        problems.append(f"--max-seconds must be a positive number of seconds (got {max_seconds:g})")
-    if seed < 0:
-        problems.append(f"--seed must be >= 0 (got {seed})")
+    problems += bound_problems(  # the estimator's own bounds, one table with the Python API
+        {"num_directions": num_directions, "tol": tol, "max_seconds": max_seconds, "seed": seed},
+        label=_flag,
+    )
     if device != "auto" and device.split(":")[0] not in ("cpu", "cuda"):
         problems.append(f"--device must be cpu, cuda, cuda:N or auto (got {device!r})")
     if problems:
         raise ConfigError("softhard margin: " + "; ".join(problems) + ".")
+
+
+def _flag(name: str) -> str:
+    """The option of a setting: ``--tol``; ``--num-directions (num_directions)``."""
+    flag = "--" + name.replace("_", "-")
+    return f"{flag} ({name})" if "_" in name else flag
 
 
 def _print_notes(

@@ -3,6 +3,8 @@ the estimator's settings (ConfigErrors)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -70,6 +72,32 @@ def given_directions(directions: torch.Tensor, d: int) -> torch.Tensor:
     return z
 
 
+SETTING_BOUNDS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "num_directions": (lambda v: v >= 1, ">= 1"),
+    "seed": (lambda v: v >= 0, ">= 0"),
+    "tol": (lambda v: 0 < v < 1, "a relative gap in (0, 1)"),
+    "max_iter": (lambda v: v >= 1, ">= 1"),
+    "chunk_size": (lambda v: v >= 1, ">= 1"),
+    "fresh_directions": (lambda v: v >= 0, ">= 0"),
+    "max_newton_steps": (lambda v: v >= 0, ">= 0"),
+    "max_seconds": (lambda v: v > 0, "a positive number of seconds"),
+}
+"""The one table of the margin estimator's setting bounds: ``name -> (holds, allowed)``, read by
+:func:`check_settings` (the Python API) and ``softhard margin``'s option check."""
+
+
+def bound_problems(values: dict[str, float | None], label: Callable[[str], str] = str) -> list[str]:
+    """``'<label> must be <allowed> (got <value>)'`` for each value outside its
+    :data:`SETTING_BOUNDS` (a None value is not set and is skipped)."""
+    problems = []
+    for name, value in values.items():
+        holds, allowed = SETTING_BOUNDS[name]
+        if value is not None and not holds(value):
+            shown = f"{value:g}" if isinstance(value, float) else value
+            problems.append(f"{label(name)} must be {allowed} (got {shown})")
+    return problems
+
+
 def check_settings(
     num_directions: int,
     tol: float,
@@ -80,22 +108,17 @@ def check_settings(
     max_seconds: float | None,
     seed: int = 0,
 ) -> None:
-    problems = []
-    if num_directions < 1:
-        problems.append(f"num_directions must be >= 1 (got {num_directions})")
-    if seed < 0:
-        problems.append(f"seed must be >= 0 (got {seed})")
-    if not 0 < tol < 1:
-        problems.append(f"tol must be in (0, 1) (got {tol})")
-    if max_iter < 1:
-        problems.append(f"max_iter must be >= 1 (got {max_iter})")
-    if chunk_size < 1:
-        problems.append(f"chunk_size must be >= 1 (got {chunk_size})")
-    if fresh is not None and fresh < 0:
-        problems.append(f"fresh_directions must be >= 0 (got {fresh})")
-    if max_newton_steps < 0:
-        problems.append(f"max_newton_steps must be >= 0 (got {max_newton_steps})")
-    if max_seconds is not None and not max_seconds > 0:
-        problems.append(f"max_seconds must be > 0 or None (got {max_seconds})")
+    problems = bound_problems(
+        {
+            "num_directions": num_directions,
+            "seed": seed,
+            "tol": tol,
+            "max_iter": max_iter,
+            "chunk_size": chunk_size,
+            "fresh_directions": fresh,
+            "max_newton_steps": max_newton_steps,
+            "max_seconds": max_seconds,
+        }
+    )
     if problems:
         raise ConfigError("estimate_margin: " + "; ".join(problems) + ".")

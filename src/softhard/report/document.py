@@ -24,6 +24,7 @@ from softhard.errors import DataError
 from softhard.replication import replication_text, unit_summary
 from softhard.report.claims import Claim, evaluate_claims
 from softhard.report.plots import plot_width_sweep
+from softhard.sweep.rows import current_columns
 from softhard.sweep.store import STORE_FILE, RunStore
 
 PLAN_FILE = "reproduce-plan.json"
@@ -130,7 +131,7 @@ def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
         file = folder / f"{stem}{suffix}"
         if file.is_file():
             try:
-                return reader(file)
+                return current_columns(reader(file))  # older folders: renamed columns
             except Exception as err:  # corrupt table: name the file
                 raise DataError(f"report: cannot read {file} ({err})") from None
     return None

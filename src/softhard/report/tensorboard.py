@@ -19,11 +19,12 @@ import pandas as pd
 
 from softhard.errors import ConfigError, DataError
 from softhard.replication import PAIR_KEYS
+from softhard.sweep.rows import current_columns
 from softhard.sweep.store import RunStore
 
 # one event run per student: its task, role, label mode, width and units of replication
 KEYS = ("task", "role", "label_mode", "width", *PAIR_KEYS)
-SETTINGS = ("noise", "mix", "flip", "temperature", "kd_weight", "lr", "epochs", "gamma", "arch")
+SETTINGS = ("noise", "mix", "flip", "temperature", "soft_weight", "lr", "epochs", "gamma", "arch")
 CURVE_SKIP = (*KEYS, "epoch", "run_id", "noise", "mix", "flip", "task_index")
 FINAL = ("final_loss", "avg_loss", "train_acc", "test_acc", "kl_to_teacher", "gamma", "epochs_run")
 
@@ -108,6 +109,7 @@ def export_run_folder(run: str | Path, out: str | Path) -> list[Path]:
         )
     writer_cls = _writer_class()
     table = pd.read_parquet(results) if results.suffix == ".parquet" else pd.read_csv(results)
+    table = current_columns(table)  # run folders written before a column was renamed
     curves = pd.read_parquet(curves_file)
     if "role" not in curves:
         curves = curves.assign(role="student")

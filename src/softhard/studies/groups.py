@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from softhard.device import cpu_threads, deterministic_mode, resolve_device
-from softhard.student import Student
 from softhard.studies.deep.run import prepare_deep_task, train_deep_student
 from softhard.studies.two_layer import prepare_task, result_row, train_students
 from softhard.sweep.store import RunOutcome
@@ -47,9 +46,7 @@ def deep_group(cfgs: Sequence[Any], run_ids: Sequence[str]) -> list[RunOutcome]:
             head, head.tasks[0], TeacherCache(teachers_dir(head.cache_dir)), device
         )
         for run_id, cfg in zip(run_ids, cfgs, strict=True):
-            student = Student(
-                cfg.widths[0], cfg.seeds[0], cfg.label_modes[0], cfg.temperature, cfg.kd_weight
-            )
+            (student,) = cfg.students()  # a run's config holds one student
             row, res = train_deep_student(cfg, task, student, device)
             curves = {k: [float(h[k]) for h in res.history] for k in _DEEP_CURVES}
             ok = math.isfinite(res.final_loss)

@@ -30,7 +30,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel
 
-from softhard.config import ExperimentConfig, read_yaml, validate_with_overrides
+from softhard.config import ExperimentConfig, load_config
 from softhard.report.document import (
     FOLDER_TABLES,
     Handler,
@@ -89,9 +89,7 @@ def plain_loader(model: type[BaseModel]) -> Loader:
     """The loader of a kind whose model checks everything itself."""
 
     def load(path: Path, overrides: list[str] | None) -> BaseModel:
-        loaded: BaseModel = validate_with_overrides(
-            model, read_yaml(path), overrides, where=f"config {path}"
-        )
+        loaded: BaseModel = load_config(path, overrides, model)
         return loaded
 
     return load

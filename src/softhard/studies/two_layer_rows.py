@@ -70,7 +70,7 @@ def _outcome_columns(
         "seed": student.seed,
         "label_mode": student.label_mode,
         "temperature": student.temperature,
-        "kd_weight": student.soft_weight,
+        "soft_weight": student.soft_weight,
         "optimizer": cfg.train.optimizer,
         "lr": cfg.train.student_lr(student.label_mode, student.temperature),
         "epochs": horizon.epochs if horizon else cfg.train.epochs,

@@ -74,7 +74,27 @@ def expand_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     if "task" in extra.columns:
         extra = extra.drop(columns="task")
     out: pd.DataFrame = pd.concat([frame, extra], axis=1)
-    return out
+    return current_columns(out)
+
+
+RENAMED_COLUMNS = {"kd_weight": "soft_weight"}
+"""Result columns renamed since older run folders and run stores were written: old -> new (the
+resolved soft-term weight was called ``kd_weight``, the name of the mixed-mode weight)."""
+
+
+def current_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a results table, store runs or an export) with :data:`RENAMED_COLUMNS` under
+    their current names; where both names are present (a store resumed across the rename) the
+    new column is filled from the old one, row by row."""
+    for old, new in RENAMED_COLUMNS.items():
+        if old not in frame.columns:
+            continue
+        if new in frame.columns:
+            frame = frame.assign(**{new: frame[new].fillna(frame[old])})
+            frame = frame.drop(columns=old)
+        else:
+            frame = frame.rename(columns={old: new})
+    return frame
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -84,8 +104,10 @@ def chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 __all__ = [
     "OPTIONAL_CURVES",
+    "RENAMED_COLUMNS",
     "STORED_CURVES",
     "chunks",
+    "current_columns",
     "curve_rows",
     "expand_metrics",
     "finite_or_none",

@@ -231,7 +231,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
             "label_mode",
             "width",
             "temperature",
-            "kd_weight",
+            "soft_weight",
             "optimizer",
             "lr",
             "epochs",

@@ -42,6 +42,7 @@ from softhard.config import (
 )
 from softhard.errors import ConfigError
 from softhard.student import Student
+from softhard.student_grid import GRID_FIELDS
 from softhard.sweep.study import sweepable
 
 StudyConfig = Any
@@ -49,8 +50,8 @@ StudyConfig = Any
 
 _NOT_IN_ID = ("name", "out_dir", "cache_dir")
 # fields of a single-student config that do not change how its task is prepared and trained
-# together with others (see group_key): the Student's (width, seed, label mode, T, kd_weight).
-_PER_STUDENT = ("widths", "seeds", "label_modes", "temperature", "kd_weight")
+# together with others (see group_key): the student grid's, one Student per run.
+_PER_STUDENT = GRID_FIELDS
 
 
 class SweepSpec(ConfigModel):

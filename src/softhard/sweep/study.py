@@ -27,8 +27,8 @@ class SweepStudy:
     """A study whose runs a sweep can train.
 
     Attributes:
-        config: its config model (``tasks``, ``widths``, ``seeds``, ``label_modes``,
-            ``temperature``, ``kd_weight`` and ``name`` fields, as every study config has).
+        config: its config model (``tasks`` and ``name`` fields and the student grid's,
+            :class:`~softhard.student_grid.StudentGrid`, which study configs subclass).
         tasks: a config -> its tasks, and the update that makes a one-task copy of it (a
             two-layer config expands ``data_seeds``, so it clears them).
         train_group: trains a group of its runs (see :data:`GroupTrainer`).

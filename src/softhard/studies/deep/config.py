@@ -15,13 +15,11 @@ from softhard.config import ConfigModel as _Model
 from softhard.config import (
     DataConfig,
     Device,
-    Widths,
     config_digest,
     reject_renamed,
-    soft_and_hard,
 )
 from softhard.models.table import Arch
-from softhard.student import LabelMode
+from softhard.student_grid import MixedWeight, SoftTermScaling, StudentGrid, Temperature, Widths
 
 
 class DeepTeacherConfig(_Model):
@@ -39,8 +37,11 @@ class DeepStudentConfig(_Model):
     arch: Arch = "resnet8"
 
 
-class DeepTrainConfig(_Model):
-    """Mini-batch SGD with momentum, weight decay and a cosine learning-rate schedule."""
+class DeepTrainConfig(SoftTermScaling):
+    """Mini-batch SGD with momentum, weight decay and a cosine learning-rate schedule.
+
+    ``t2_scaling`` (:class:`~softhard.student_grid.SoftTermScaling`, the same key as the
+    two-layer ``train.t2_scaling``) applies to the students; the teacher trains on hard labels."""
 
     lr: float = Field(0.05, gt=0.0, description="peak learning rate")
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
@@ -53,19 +54,17 @@ class DeepTrainConfig(_Model):
     augment: bool = Field(False, description="random crop (pad 4) + horizontal flip; 32x32 only")
     standardize: bool = Field(True, description="per-channel mean/std from the training set")
     eval_batch_size: int = Field(1024, ge=1)
-    t2_scaling: bool = Field(
-        True,
-        description="multiply the students' soft (KL) term by T^2 (Hinton); the same key as the "
-        "two-layer train.t2_scaling; the teacher trains on hard labels and ignores it",
-    )
 
 
-class DeepExperimentConfig(_Model):
+class DeepExperimentConfig(StudentGrid):
     """A width sweep of deep students over tasks (noise levels), seeds and label modes.
 
-    ``label_modes``: ``soft`` trains on ``softmax(F/T)`` of the teacher (``kd_weight`` = 1),
-    ``hard`` on the labels (``kd_weight`` = 0), ``mixed`` on ``kd_weight * [T^2] KL + (1 -
-    kd_weight) * CE`` (docs/theory.md section 2; ``train.t2_scaling`` is Hinton's T^2 factor).
+    The students are the :class:`~softhard.student_grid.StudentGrid` the two-layer config
+    shares, with this study's defaults for ``widths``, ``temperature`` and ``kd_weight``.
+
+    ``label_modes``: ``soft`` trains on ``softmax(F/T)`` of the teacher (soft weight 1),
+    ``hard`` on the labels (0), ``mixed`` on ``kd_weight * [T^2] KL + (1 - kd_weight) * CE``
+    (docs/theory.md section 2; ``train.t2_scaling`` is Hinton's T^2 factor).
     """
 
     kind: Literal["deep"] = "deep"
@@ -81,10 +80,8 @@ class DeepExperimentConfig(_Model):
     student: DeepStudentConfig = DeepStudentConfig()
     train: DeepTrainConfig = DeepTrainConfig()
     widths: Widths = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1)
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    label_modes: list[LabelMode] = Field(default_factory=soft_and_hard, min_length=1)
-    temperature: float = Field(4.0, gt=0.0)
-    kd_weight: float = Field(0.9, ge=0.0, le=1.0, description="soft-term weight of 'mixed'")
+    temperature: Temperature = 4.0
+    kd_weight: MixedWeight = 0.9
     device: Device = "auto"
     amp: bool = Field(False, description="bfloat16 autocast on CUDA (ignored on CPU)")
     deterministic: bool = Field(True, description="deterministic kernels, no cudnn benchmark")

@@ -129,12 +129,7 @@ class DeepTask:
 
 def students_of(cfg: DeepExperimentConfig) -> list[Student]:
     """Every student of ``cfg``, in the order the study trains them (width, seed, label mode)."""
-    return [
-        Student(width, seed, mode, cfg.temperature, cfg.kd_weight)
-        for width in cfg.widths
-        for seed in cfg.seeds
-        for mode in cfg.label_modes
-    ]
+    return cfg.students(width_major=True)
 
 
 def prepare_deep_task(
@@ -167,7 +162,7 @@ def train_deep_student(
     res = train_model(model, task.data, cfg.train, seed=student.seed, targets=targets, amp=cfg.amp)
     row = {"task": task.name, "noise": task.noise, "width": student.width, "seed": student.seed,
            "label_mode": student.label_mode, **_row(res, count_parameters(model)),
-           "arch": cfg.student.arch, "kd_weight": student.soft_weight,
+           "arch": cfg.student.arch, "soft_weight": student.soft_weight,
            "temperature": student.temperature,
            "teacher_test_acc": task.teacher["test_acc"]}  # fmt: skip
     return row, res

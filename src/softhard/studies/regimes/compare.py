@@ -35,6 +35,7 @@ import pandas as pd
 
 from softhard.errors import ConfigError, DataError
 from softhard.replication import PAIR_KEYS, paired_interval, unit_means
+from softhard.sweep.rows import current_columns
 from softhard.sweep.store import STORE_FILE, RunStore
 
 Method = Literal["bootstrap", "t"]
@@ -327,13 +328,14 @@ def load_results(source: str | Path, sweep: str | None = None) -> tuple[pd.DataF
     """
     folder = Path(source)
     if (folder / "results.parquet").is_file():
-        results = pd.read_parquet(folder / "results.parquet")
+        results = current_columns(pd.read_parquet(folder / "results.parquet"))
         curves = _read_curves(folder)
         for frame in (results, curves):
             frame[_KEY] = _default_keys(frame)
         return results, curves
     if (folder / "runs.parquet").is_file():
-        runs, curves = pd.read_parquet(folder / "runs.parquet"), _read_curves(folder)
+        runs = current_columns(pd.read_parquet(folder / "runs.parquet"))
+        curves = _read_curves(folder)
     elif (folder / STORE_FILE).is_file():
         with RunStore(folder) as store:
             runs, curves = store.runs(sweep, status="done"), store.curves(sweep)
