@@ -30,7 +30,8 @@ __all__ = ["Pair", "ratio_slope", "ratio_tables"]
 
 _STATUS = {0: "ok", -1: "below", 1: "censored"}
 
-Pivots = dict[tuple[str, float, str, float], pd.DataFrame]
+Pivots = dict[tuple[str, float, str, float], tuple[np.ndarray, np.ndarray]]
+"""(level, gamma, mode, eps) -> (grid widths, readout[width, seed position])."""
 
 
 @dataclass(frozen=True)
@@ -52,24 +53,29 @@ class Pair:
 
 
 def pivots(runs: pd.DataFrame, readout: str = "avg_loss") -> Pivots:
-    """(level, gamma, mode, eps) -> the width x seed table of ``readout``."""
+    """Per (level, gamma, mode, eps): the widths and the width x seed array of ``readout``
+    (seeds in sorted order, so a bootstrap draw of seed positions serves every key)."""
     out: Pivots = {}
     for (level, mode, eps), sub in runs.groupby(["level", "mode", "eps"], sort=False):
         key = (str(level), float(sub["gamma"].iloc[0]), str(mode), float(eps))  # type: ignore[arg-type]
-        out[key] = sub.pivot_table(index="width", columns="seed", values=readout).sort_index()
+        table = sub.pivot_table(index="width", columns="seed", values=readout).sort_index()
+        out[key] = (table.index.to_numpy(), table[sorted(table.columns)].to_numpy(dtype=float))
     return out
 
 
-def _mstar(pivot: pd.DataFrame, seeds: np.ndarray, pair: Pair, mode: str) -> tuple[float, int]:
-    curve = pivot[list(seeds)].mean(axis=1)
-    values = curve.to_numpy(dtype=float)
-    target = pair.eps_of(mode) if pair.delta is None else (1 + pair.delta) * values[-1]
-    m, status = min_widths(values[None, :], curve.index.to_numpy(), np.array([target]))
+def _mstar(
+    pivot: tuple[np.ndarray, np.ndarray], seeds: np.ndarray, pair: Pair, mode: str
+) -> tuple[float, int]:
+    widths, values = pivot
+    curve = values[:, seeds].mean(axis=1)
+    target = pair.eps_of(mode) if pair.delta is None else (1 + pair.delta) * curve[-1]
+    m, status = min_widths(curve[None, :], widths, np.array([target]))
     return float(m[0]), int(status[0])
 
 
 def level_rows(pivs: Pivots, pair: Pair, seeds: np.ndarray) -> list[dict[str, object]]:
-    """Per level with both runs: m*_soft, m*_hard, their status and the ratio (NaN unless both)."""
+    """Per level with both runs: m*_soft, m*_hard, their status and the ratio (NaN unless both);
+    ``seeds`` are positions in the sorted seeds (a bootstrap draw repeats some)."""
     levels = {(lv, g) for (lv, g, _, _) in pivs}
     rows = []
     for level, gamma in sorted(levels, key=lambda k: -k[1]):
@@ -103,7 +109,7 @@ def ratio_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """(per-level ratios, one slope row per pair with its 95% seed-bootstrap interval)."""
     pivs = pivots(runs, readout)
-    seeds = np.array(sorted(runs["seed"].unique()))
+    seeds = np.arange(runs["seed"].nunique())  # positions in the sorted seeds
     rng = np.random.default_rng(seed)
     draws = [rng.choice(seeds, len(seeds)) for _ in range(n_boot)]
     per_level, slopes = [], []
