@@ -243,7 +243,7 @@ def theorem_section(
     )
     section.tables.append(("Fitted m*_ref law (theorem_fits.csv)", table))
     for stem in ("theorem_levels", "theorem_min_widths", "theorem_gd_min_widths",
-                 "theorem_gd_ratio", "theorem_inequality"):  # fmt: skip
+                 "theorem_gd_ratio", "theorem_gd_ratio_levels", "theorem_inequality"):  # fmt: skip
         extra = _read_table(folder, stem)
         if extra is not None:
             section.tables.append((f"{stem}.csv", extra))

@@ -7,7 +7,8 @@ run per eps. Symmetric initialisation, full-batch GD with step ``lr``, each step
 Readouts at T(eps): the epoch average (1/T) sum_t L(W_t) (the theorem's) and the best loss over
 those epochs; the fraction of neurons at the radius tells whether the projection binds.
 m*_gd(level, eps) is the smallest width whose mean readout is <= eps (:func:`fit.min_widths`);
-the ratio m*_hard/m*_soft at a common eps is regressed on log(1/gamma) with a seed bootstrap.
+the ratio m*_hard/m*_soft for each configured pairing (:mod:`.ratio`) is regressed on
+log(1/gamma) with a seed bootstrap.
 
 Beside it, the online-GD inequality of the proof (:mod:`softhard.inequality`) is logged with the
 reference loop for a few widths (plain GD, no projection, so it holds for any U).
@@ -16,6 +17,7 @@ reference loop for a few widths (plain GD, no projection, so it holds for any U)
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -30,11 +32,12 @@ from softhard.models.two_layer import TwoLayerReLU
 from softhard.student import Student
 from softhard.studies.theorem.families import Level
 from softhard.studies.theorem.fit import min_widths
+from softhard.studies.theorem.ratio import Pair
 from softhard.studies.theorem.reference import hard_scale, reference_point
 from softhard.targets import Targets
 from softhard.train import train_two_layer
 
-__all__ = ["GDSettings", "gd_ratio_fit", "gd_runs", "inequality_runs"]
+__all__ = ["GDSettings", "gd_pairs", "gd_runs", "inequality_runs"]
 
 _AT_RADIUS = 1e-4  # a neuron within this relative distance of the radius is at it (float32)
 
@@ -52,6 +55,16 @@ class GDSettings(ConfigModel):
     lr: float = Field(1.0, gt=0)
     inequality_widths: list[int] = Field(default_factory=lambda: [16, 256])
     inequality_epochs: int = Field(300, ge=1)
+    inequality_lr: float | None = Field(
+        None, gt=0, description="the inequality runs' step; None: lr"
+    )
+    pairs: list[tuple[float, float]] | None = Field(
+        None, description="(soft eps, hard eps) pairs of the hard/soft ratio; None: common eps"
+    )
+    relative: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [0.2, 0.1],
+        description="deltas of the relative targets (1 + delta) x the widest width's loss",
+    )
 
     def widths(self) -> list[int]:
         return [2**k for k in range(self.min_log2_width, self.max_log2_width + 1)]
@@ -123,48 +136,13 @@ def gd_min_widths(runs: pd.DataFrame, readout: str = "avg_loss") -> pd.DataFrame
     return table
 
 
-def gd_ratio_fit(runs: pd.DataFrame, *, n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
-    """Slope of log(m*_hard / m*_soft) on log(1/gamma) at each common eps, with a seed bootstrap
-    (seeds resampled jointly for every level and mode). NaN where fewer than 2 levels have both."""
-    soft = set(runs.loc[runs["mode"] == "soft", "eps"])
-    common = sorted(soft & set(runs.loc[runs["mode"] == "hard", "eps"]))
-    seeds = np.array(sorted(runs["seed"].unique()))
-    rng = np.random.default_rng(seed)
-    rows = []
-    for eps in common:
-        part = runs[np.isclose(runs["eps"], eps)]
-        pivots = {
-            (str(level), str(mode), float(sub["gamma"].iloc[0])): sub.pivot_table(
-                index="width", columns="seed", values="avg_loss"
-            )
-            for (level, mode), sub in part.groupby(["level", "mode"], sort=False)
-        }
-        slope = _ratio_slope(pivots, seeds, eps)
-        boots = [_ratio_slope(pivots, rng.choice(seeds, len(seeds)), eps) for _ in range(n_boot)]
-        fin = np.array([b for b in boots if np.isfinite(b)])
-        lo, hi = np.percentile(fin, [2.5, 97.5]) if len(fin) >= 10 else (math.nan, math.nan)
-        rows.append({"eps": eps, "slope": slope, "slope_lo": float(lo), "slope_hi": float(hi),
-                     "boot_estimable": len(fin) / n_boot})  # fmt: skip
-    table: pd.DataFrame = pd.DataFrame(rows)
-    return table
-
-
-def _ratio_slope(
-    pivots: dict[tuple[str, str, float], pd.DataFrame], seeds: np.ndarray, eps: float
-) -> float:
-    m_star: dict[tuple[str, float], dict[str, float]] = {}
-    for (level, mode, gamma), pivot in pivots.items():
-        curve = pivot[list(seeds)].mean(axis=1)
-        m, _ = min_widths(curve.to_numpy()[None, :], curve.index.to_numpy(), np.array([eps]))
-        m_star.setdefault((level, gamma), {})[mode] = float(m[0])
-    xs, ys = [], []
-    for (_, gamma), ms in m_star.items():
-        if np.isfinite(ms.get("hard", math.nan)) and np.isfinite(ms.get("soft", math.nan)):
-            xs.append(math.log(1 / gamma))
-            ys.append(math.log(ms["hard"] / ms["soft"]))
-    if len(xs) < 2 or np.ptp(xs) == 0:
-        return math.nan
-    return float(np.polyfit(xs, ys, 1)[0])
+def gd_pairs(eps: dict[str, list[float]], gd: GDSettings) -> list[Pair]:
+    """The hard/soft pairings of the ratio: ``gd.pairs`` (soft eps, hard eps), else every eps
+    common to both grids; each with absolute targets and with each relative delta."""
+    common = sorted(set(eps.get("soft", [])) & set(eps.get("hard", [])), reverse=True)
+    runs = gd.pairs if gd.pairs is not None else [(e, e) for e in common]
+    deltas: list[float | None] = [None, *gd.relative]
+    return [Pair(s, h, d) for d in deltas for s, h in runs]
 
 
 def inequality_runs(
@@ -173,22 +151,23 @@ def inequality_runs(
     """The online-GD inequality per run (reference loop, plain GD, U the reference point):
     one row per run, and the running terms over epochs (for the figure)."""
     q = level.estimate.q
+    lr = gd.inequality_lr or gd.lr
     rows, curves = [], []
     p = soft_targets(level.betas[0] * teacher_h.to(torch.float64))
     for mode in level.modes:
         scale = level.betas[0] if mode == "soft" else hard_scale(level.gamma, eps)
         targets = Targets(level.y, p, 1.0) if mode == "soft" else Targets(level.y, None, 0.0)
-        cfg = TrainConfig(optimizer="gd", lr=gd.lr, epochs=gd.inequality_epochs)
+        cfg = TrainConfig(optimizer="gd", lr=lr, epochs=gd.inequality_epochs)
         for width in gd.inequality_widths:
             u = reference_point(level.x, level.y, q, width=width, scale=scale, seed=0)
             net = TwoLayerReLU(level.x.shape[1], width, seed=0, init="symmetric")
             res = train_two_layer(net, level.x, targets, cfg, reference=u.weight)
             dist = float(((u.weight - u.weight0) ** 2).sum())
-            terms = inequality_terms(res.curves, lr=gd.lr, distance_sq=dist)
+            terms = inequality_terms(res.curves, lr=lr, distance_sq=dist)
             key = {"family": level.family, "level": level.name, "gamma": level.gamma,
                    "mode": mode, "width": width, "scale": scale}  # fmt: skip
             rows.append({**key, **terms, "distance_sq": dist})
-            curves.append(pd.DataFrame({**key, **_running(res.curves, gd.lr, dist)}))
+            curves.append(pd.DataFrame({**key, **_running(res.curves, lr, dist)}))
     return width_terms(pd.DataFrame(rows)), pd.concat(curves, ignore_index=True)
 
 

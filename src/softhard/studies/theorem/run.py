@@ -22,8 +22,9 @@ from softhard.report.rundir import write_run
 from softhard.studies.theorem.curves import Target, reference_curves
 from softhard.studies.theorem.families import Level, prepare_family
 from softhard.studies.theorem.fit import CurveSet, fits_table, min_widths
-from softhard.studies.theorem.gd import gd_min_widths, gd_ratio_fit, gd_runs, inequality_runs
+from softhard.studies.theorem.gd import gd_min_widths, gd_pairs, gd_runs, inequality_runs
 from softhard.studies.theorem.plots import draw_figures
+from softhard.studies.theorem.ratio import ratio_tables
 from softhard.studies.theorem.reference import hard_scale
 from softhard.studies.theorem.spec import TheoremSpec
 from softhard.studies.theorem.teacher import TeacherField, teacher_field
@@ -53,13 +54,19 @@ def _targets(level: Level, spec: TheoremSpec) -> list[Target]:
 
 
 def _level_row(
-    level: Level, teacher_k: int, spec: TheoremSpec
+    level: Level, teacher_k: int, spec: TheoremSpec, shared: dict[tuple[str, float], TeacherField]
 ) -> tuple[dict[str, object], TeacherField]:
+    """The level's row and teacher field; a level whose data (task name) and margin (gamma) a
+    level of an earlier family already had reuses that field (the beta sweep's task is one of
+    the digits levels): the same inputs give the same field, computed once."""
     est = level.estimate
-    teacher = teacher_field(
-        level.x, level.y, est.q, gamma=est.gamma, num_directions=teacher_k,
-        seed=spec.reference.teacher_seed,
-    )  # fmt: skip
+    key = (level.name, est.gamma)
+    if key not in shared:
+        shared[key] = teacher_field(
+            level.x, level.y, est.q, gamma=est.gamma, num_directions=teacher_k,
+            seed=spec.reference.teacher_seed,
+        )  # fmt: skip
+    teacher = shared[key]
     row: dict[str, object] = {
         "family": level.family,
         "level": level.name,
@@ -131,9 +138,10 @@ def _reference_part(
     widths = spec.reference.widths()
     teacher_k = spec.reference.num_teacher_directions()
     level_rows, curve_parts, fields = [], [], {}
+    shared: dict[tuple[str, float], TeacherField] = {}
     for level in levels:
         t0 = time.perf_counter()
-        row, teacher = _level_row(level, teacher_k, spec)
+        row, teacher = _level_row(level, teacher_k, spec, shared)
         part = reference_curves(
             level.x, level.y, level.estimate.q, teacher.h,
             targets=_targets(level, spec), widths=widths, seeds=spec.reference.seeds,
@@ -171,10 +179,14 @@ def _gd_part(
     mins = pd.concat(
         [gd_min_widths(table, "avg_loss"), gd_min_widths(table, "best_loss")], ignore_index=True
     )
+    per_level, slopes = ratio_tables(
+        table, gd_pairs(spec.eps, spec.gd), n_boot=spec.n_boot, seed=spec.boot_seed
+    )
     return {
         "theorem_gd": table,
         "theorem_gd_min_widths": mins,
-        "theorem_gd_ratio": gd_ratio_fit(table, n_boot=spec.n_boot, seed=spec.boot_seed),
+        "theorem_gd_ratio": slopes,
+        "theorem_gd_ratio_levels": per_level,
         "theorem_inequality": pd.concat(ineq, ignore_index=True),
         "theorem_inequality_curves": pd.concat(ineq_curves, ignore_index=True),
     }

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from softhard.config import ConfigModel, validate
+from softhard.config import DEFAULT_MARGIN_SEED, DEFAULT_NUM_DIRECTIONS, ConfigModel, validate
 from softhard.models.two_layer import Init
 from softhard.overrides import read_spec_data
 from softhard.studies.theorem.families import Family
@@ -49,10 +49,12 @@ class ReferenceSettings(ConfigModel):
 
 
 class MarginSettings(ConfigModel):
-    """The certified margin of each level (``softhard.ntk.estimate_margin``, cached on disk)."""
+    """The certified margin of each level (``softhard.ntk.estimate_margin``, cached on disk).
+    ``seed`` defaults to the project's one margin seed (``DEFAULT_MARGIN_SEED``); the shipped
+    theorem_digits pins 0, the seed its committed results were measured with (docs/theorem.md)."""
 
-    num_directions: int = Field(4096, ge=16)
-    seed: int = 0
+    num_directions: int = Field(DEFAULT_NUM_DIRECTIONS, ge=16)
+    seed: int = DEFAULT_MARGIN_SEED
 
 
 class TheoremSpec(ConfigModel):
@@ -100,6 +102,13 @@ class TheoremSpec(ConfigModel):
         unknown = sorted(set(self.gd.families) - {f.name for f in self.families})
         if unknown:
             raise ValueError(f"gd.families names unknown families: {', '.join(unknown)}")
+        for soft, hard in self.gd.pairs or []:
+            if soft not in self.eps.get("soft", []) or hard not in self.eps.get("hard", []):
+                raise ValueError(
+                    f"gd.pairs: ({soft:g}, {hard:g}) must pair a soft eps from eps.soft "
+                    f"{self.eps.get('soft', [])} with a hard eps from eps.hard "
+                    f"{self.eps.get('hard', [])}"
+                )
         return self
 
 
