@@ -137,10 +137,7 @@ def train_model(
         history.append(row)
         if keep_best and val is not None and tracker.improves({**row, "epochs_used": epoch}):
             tracker.offer({**row, "epochs_used": epoch, "state": copy.deepcopy(model.state_dict())})
-    best_epoch = None
-    if keep_best and tracker.best:
-        model.load_state_dict(tracker.best["state"])
-        best_epoch = int(tracker.best["epoch"])
+    best_epoch = _restore_best(model, tracker) if keep_best else None
     end = history[(best_epoch or epochs) - 1]
     train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
     return DeepTrainResult(
@@ -152,6 +149,14 @@ def train_model(
         history=tuple(history),
         best_epoch=best_epoch,
     )
+
+
+def _restore_best(model: nn.Module, tracker: CheckTracker) -> int | None:
+    """Load the tracker's kept checkpoint into ``model``; its epoch (None if none was kept)."""
+    if not tracker.best:
+        return None
+    model.load_state_dict(tracker.best["state"])
+    return int(tracker.best["epoch"])
 
 
 def _optimiser(
