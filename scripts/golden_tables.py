@@ -46,10 +46,11 @@ ATOL = 1e-9  # absolute floor for values that are 0 up to rounding (measured: 8e
 ACC_EXAMPLES = 2  # accuracies: examples of the evaluated set that may change (measured: 0)
 
 # test and train set sizes of the cases whose tables carry no n_test / n_train (deep students):
-# digits' 1797 examples split 1347 / 450; the synthetic CIFAR files of _cifar_folder, 100 / 20
+# digits' 1797 examples split 1347 / 450, of which tune holds 269 (20%) out for validation; the
+# synthetic CIFAR files of _cifar_folder, 100 / 20, of which 10 (10%) are held out
 EVAL_SIZES: dict[str, dict[str, int]] = {
-    "deep_digits": {"n_test": 450, "n_train": 1347},
-    "deep_cifar10": {"n_test": 20, "n_train": 100},
+    "deep_digits": {"n_test": 450, "n_train": 1078},
+    "deep_cifar10": {"n_test": 20, "n_train": 90},
 }
 
 # columns that change from run to run without any number of the study changing

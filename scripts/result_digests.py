@@ -89,6 +89,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             "widths=[1,2]",
             "seeds=[0]",
+            "data_seeds=[0]",
+            "tune.lrs=[0.05,0.4]",
             "train.epochs=1",
             "teacher.epochs=1",
             "teacher.width=4",
@@ -99,6 +101,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             "widths=[2]",
             "seeds=[0]",
+            "tune.lrs=[0.1,0.4]",
             "train.epochs=1",
             "teacher.width=2",
             "teacher.epochs=1",

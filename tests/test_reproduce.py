@@ -85,7 +85,8 @@ def test_shipped_stage_configs() -> None:
         cfg = motivating_config(quick)
         assert len(cfg.tasks) >= 3 and {"soft", "hard"} <= set(cfg.label_modes)
         deep = deep_config(quick)
-        assert len(deep.tasks) >= 3 and len(deep.seeds) >= 2
+        assert len(deep.tasks) >= 3 and len(deep.data_seeds or deep.seeds) >= 2  # units
+        assert deep.tune is not None  # each arm at its own rate, chosen on validation data
     assert motivating_config(True).tasks == motivating_config(False).tasks
 
 

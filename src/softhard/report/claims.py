@@ -78,10 +78,12 @@ def _per_seed_gap(table: pd.DataFrame, level: str) -> pd.Series:
     student seed and setting, averaged over widths and settings per pair, then over the student
     seeds within each data seed (:func:`softhard.replication.unit_means`, as ``softhard
     compare`` does)."""
+    # a tuned student's lr is its chosen rate (an outcome, different per arm), not a setting
+    tuned = "steps" in table.columns and bool((table["steps"] == "tuned").any())
     settings = [
         c
         for c in ("width", "temperature", "lr", "epochs", "optimizer", "noise", "mix", "flip")
-        if c in table.columns
+        if c in table.columns and not (c == "lr" and tuned)
     ]
     keys = [*PAIR_KEYS, *settings]
     sub = with_data_seed(table[table["_level"] == level])

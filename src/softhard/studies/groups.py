@@ -64,5 +64,5 @@ def two_layer_tasks(cfg: Any) -> tuple[list[Any], dict[str, Any]]:
 
 
 def deep_tasks(cfg: Any) -> tuple[list[Any], dict[str, Any]]:
-    """A deep config's tasks, as given."""
-    return list(cfg.tasks), {}
+    """A deep config's tasks: each task at each of its ``data_seeds``, if set."""
+    return cfg.task_list(), {"data_seeds": None}

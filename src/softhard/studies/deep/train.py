@@ -13,6 +13,7 @@ CPU the same seed gives the same numbers; on CUDA, ``amp`` uses bfloat16 autocas
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from softhard.device import autocast
 from softhard.models.table import predict_logits
 from softhard.studies.deep.config import DeepTrainConfig
 from softhard.targets import ClassTargets
+from softhard.teachers.selection import CheckTracker
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,10 @@ class DeepTrainResult:
         avg_loss: the mean over epochs of the epoch losses, ``(1/E) sum_e L_e`` (docs/theory.md section 2).
         seconds: wall time of the training.
         history: one dict per epoch: ``epoch, lr, loss, avg_loss, train_acc`` (running accuracy
-            over the epoch's training batches, train mode, augmented inputs), ``test_acc``.
+            over the epoch's training batches, train mode, augmented inputs), ``test_acc`` and,
+            with a validation set, ``val_acc`` and ``val_loss``.
+        best_epoch: the kept checkpoint's epoch (``keep_best``), else None (the last epoch).
+        grid: a tuned student's per-rate histories (:mod:`softhard.studies.deep.tune`), else ().
     """
 
     test_acc: float
@@ -49,6 +54,8 @@ class DeepTrainResult:
     avg_loss: float
     seconds: float
     history: tuple[dict[str, float], ...]
+    best_epoch: int | None = None
+    grid: tuple[tuple[dict[str, float], ...], ...] = ()
 
 
 def standardize(x_train: Tensor, x_test: Tensor) -> tuple[Tensor, Tensor]:
@@ -93,18 +100,69 @@ def train_model(
     targets: ClassTargets | None = None,
     epochs: int | None = None,
     amp: bool = False,
+    val: tuple[Tensor, Tensor] | None = None,
+    keep_best: bool = False,
 ) -> DeepTrainResult:
     """Train ``model`` in place on ``data = (x_train, y_train, x_test, y_test)``.
 
     ``targets`` are the training targets (labels ``y_train`` and, for soft or mixed students,
     the teacher's logits on ``x_train``); None means hard labels ``y_train``. All tensors must
     already be on the model's device. ``epochs`` overrides ``cfg.epochs`` (the teacher's own
-    count).
+    count). ``val = (x_val, y_val)`` adds ``val_acc`` and ``val_loss`` (cross-entropy on the
+    labels) to every epoch of the history; with ``keep_best`` the model ends at the checkpoint
+    with the best validation accuracy, ties broken by the lower validation loss
+    (:class:`softhard.teachers.selection.CheckTracker`, rule ``val_acc``), and ``best_epoch``
+    names it (the final values then describe that checkpoint).
     """
-    x_train, y_train, x_test, y_test = data
+    x_train, y_train = data[0], data[1]
     targets = ClassTargets(y_train, None) if targets is None else targets
     epochs = epochs or cfg.epochs
-    n = x_train.shape[0]
+    optimiser, schedule = _optimiser(model, cfg, epochs, x_train.shape[0])
+    order_gen = torch.Generator().manual_seed(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 7919)
+    do_augment = cfg.augment and x_train.dim() == 4 and tuple(x_train.shape[2:]) == (32, 32)
+    tracker = CheckTracker("val_acc", patience=epochs + 1)
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    loss_sum = 0.0
+    for epoch in range(1, epochs + 1):
+        lr = optimiser.param_groups[0]["lr"]
+        loss, run_acc = _epoch(
+            model, optimiser, schedule, (x_train, targets),
+            cfg.batch_size, order_gen, aug_gen if do_augment else None, amp=amp,
+        )  # fmt: skip
+        loss_sum += loss
+        row = {"epoch": epoch, "lr": lr, "loss": loss, "avg_loss": loss_sum / epoch,
+               "train_acc": run_acc, **_evaluate(model, data, val, cfg, amp)}  # fmt: skip
+        history.append(row)
+        if keep_best and val is not None and tracker.improves({**row, "epochs_used": epoch}):
+            tracker.offer({**row, "epochs_used": epoch, "state": copy.deepcopy(model.state_dict())})
+    best_epoch = _restore_best(model, tracker) if keep_best else None
+    end = history[(best_epoch or epochs) - 1]
+    train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
+    return DeepTrainResult(
+        test_acc=end["test_acc"],
+        train_acc=accuracy(train_logits, y_train),
+        final_loss=end["loss"],
+        avg_loss=loss_sum / epochs,
+        seconds=time.perf_counter() - start,
+        history=tuple(history),
+        best_epoch=best_epoch,
+    )
+
+
+def _restore_best(model: nn.Module, tracker: CheckTracker) -> int | None:
+    """Load the tracker's kept checkpoint into ``model``; its epoch (None if none was kept)."""
+    if not tracker.best:
+        return None
+    model.load_state_dict(tracker.best["state"])
+    return int(tracker.best["epoch"])
+
+
+def _optimiser(
+    model: nn.Module, cfg: DeepTrainConfig, epochs: int, n: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """SGD (momentum, weight decay, optional Nesterov) and its per-step schedule."""
     steps_per_epoch = max(1, n // cfg.batch_size + (n % cfg.batch_size >= 2))
     optimiser = torch.optim.SGD(
         model.parameters(),
@@ -117,33 +175,24 @@ def train_model(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: _lr_factor(step, total, cfg.warmup_epochs * steps_per_epoch, cfg)
     )
-    order_gen = torch.Generator().manual_seed(seed)
-    aug_gen = torch.Generator().manual_seed(seed + 7919)
-    do_augment = cfg.augment and x_train.dim() == 4 and tuple(x_train.shape[2:]) == (32, 32)
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    loss_sum = 0.0
-    for epoch in range(1, epochs + 1):
-        lr = optimiser.param_groups[0]["lr"]
-        loss, run_acc = _epoch(
-            model, optimiser, schedule, (x_train, targets),
-            cfg.batch_size, order_gen, aug_gen if do_augment else None, amp=amp,
-        )  # fmt: skip
-        loss_sum += loss
-        test_logits = predict_logits(model, x_test, batch_size=cfg.eval_batch_size, amp=amp)
-        history.append(
-            {"epoch": epoch, "lr": lr, "loss": loss, "avg_loss": loss_sum / epoch,
-             "train_acc": run_acc, "test_acc": accuracy(test_logits, y_test)}
-        )  # fmt: skip
-    train_logits = predict_logits(model, x_train, batch_size=cfg.eval_batch_size, amp=amp)
-    return DeepTrainResult(
-        test_acc=history[-1]["test_acc"],
-        train_acc=accuracy(train_logits, y_train),
-        final_loss=history[-1]["loss"],
-        avg_loss=loss_sum / epochs,
-        seconds=time.perf_counter() - start,
-        history=tuple(history),
-    )
+    return optimiser, schedule
+
+
+def _evaluate(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    val: tuple[Tensor, Tensor] | None,
+    cfg: DeepTrainConfig,
+    amp: bool,
+) -> dict[str, float]:
+    """Test accuracy and, with ``val``, validation accuracy and cross-entropy (eval mode)."""
+    test_logits = predict_logits(model, data[2], batch_size=cfg.eval_batch_size, amp=amp)
+    out = {"test_acc": accuracy(test_logits, data[3])}
+    if val is not None:
+        logits = predict_logits(model, val[0], batch_size=cfg.eval_batch_size, amp=amp).float()
+        out["val_acc"] = accuracy(logits, val[1])
+        out["val_loss"] = float(nn.functional.cross_entropy(logits, val[1]))
+    return out
 
 
 def _epoch(
