@@ -80,6 +80,27 @@ def knob_table(diffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def choice_summary(results: pd.DataFrame) -> dict[str, float]:
+    """How often the grids censor the choice: per arm, the share of arm-cells (task x width)
+    whose median chosen rate is the grid's largest (or smallest), the share of students at the
+    top, and for a tuned temperature the share of soft students that chose each value."""
+    out: dict[str, float] = {}
+    grid = [float(v) for v in str(results["lr_grid"].iloc[0]).split(",")]
+    for arm, rows in results.groupby("label_mode"):
+        cells = rows.groupby(["task", "width"])["lr"].median()
+        out[f"arm_cells_{arm}"] = len(cells)
+        out[f"top_share_{arm}"] = float(np.isclose(cells, max(grid)).mean())
+        out[f"bottom_share_{arm}"] = float(np.isclose(cells, min(grid)).mean())
+        out[f"students_top_share_{arm}"] = float(np.isclose(rows["lr"], max(grid)).mean())
+    both = results.groupby(["label_mode", "task", "width"])["lr"].median()
+    out["top_share"] = float(np.isclose(both, max(grid)).mean())
+    if "tuned_temperature" in results.columns:
+        temps = results.loc[results["label_mode"] == "soft", "tuned_temperature"].astype(float)
+        for value in sorted(temps.dropna().unique()):
+            out[f"soft_temperature_{value:g}_share"] = float((temps == value).mean())
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store")
@@ -90,9 +111,12 @@ def main() -> None:
     table = knob_table(paired_diffs(results))
     pd.set_option("display.width", 160)
     print(table.to_string(index=False))
+    choices = choice_summary(results)
+    print(json.dumps(choices, indent=1))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(table.to_dict(orient="records"), fh, indent=1, default=str)
+            records = {"knobs": table.to_dict(orient="records"), "choices": choices}
+            json.dump(records, fh, indent=1, default=str)
 
 
 if __name__ == "__main__":

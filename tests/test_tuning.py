@@ -1,5 +1,7 @@
 """Per-arm tuning on validation data: planted best rates and epochs, and the tuned comparison."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +140,62 @@ def test_min_width_can_choose_on_validation_error():
     assert metric_value(metrics, "test_error") == pytest.approx(0.1)
     with pytest.raises(ConfigError, match="tuned on validation data"):
         metric_value({"test_acc": 0.9}, "val_error")
+
+
+def test_the_soft_temperature_is_chosen_with_the_rate_and_recorded():
+    # run order: (T=1, lr 1), (T=1, lr 4), (T=4, lr 1), (T=4, lr 4); the planted best is T=4, lr 1
+    runs = [_result([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]) for _ in range(4)]
+    runs[2] = _result([0.5, 0.8, 0.9], [0.5, 0.8, 0.85])
+    tuned = tuned_result(runs, [1.0, 4.0, 1.0, 4.0], temperatures=[1.0, 1.0, 4.0, 4.0])
+    assert tuned.final["tuned_temperature"] == 4.0 and tuned.final["tuned_lr"] == 1.0
+    assert tuned.final["test_acc"] == pytest.approx(0.85)
+    np.testing.assert_allclose(tuned.curves["tuned_temperature"], [1.0, 4.0])
+    assert "tuned_temperature" not in tuned_result(runs, [1.0, 4.0, 1.0, 4.0]).final
+    with pytest.raises(ValueError, match="one temperature per run"):
+        tuned_result(runs, [1.0, 4.0, 1.0, 4.0], temperatures=[1.0])
+
+
+def test_a_temperature_grid_tunes_the_soft_arm_only_and_beats_each_single_temperature(tmp_path):
+    both = run_experiment(
+        _tuned_config(tune={"lrs": [0.5, 4.0], "temperatures": [1.0, 4.0]}),
+        write=False,
+        progress=False,
+        cache=tmp_path,
+    ).results
+    soft, hard = both[both["label_mode"] == "soft"], both[both["label_mode"] == "hard"]
+    assert set(soft["tuned_temperature"]) <= {1.0, 4.0} and hard["tuned_temperature"].isna().all()
+    assert (both["temperature_grid"] == "1,4").all()
+    singles = []
+    for t in (1.0, 4.0):
+        cfg = _tuned_config(temperature=t)
+        one = run_experiment(cfg, write=False, progress=False, cache=tmp_path).results
+        singles.append(one[one["label_mode"] == "soft"]["tuned_val_acc"].to_numpy())
+        hard_one = one[one["label_mode"] == "hard"]
+        # the hard arm has no temperature: the same runs, the same choices
+        np.testing.assert_allclose(hard_one["test_acc"], hard["test_acc"], atol=1e-9)
+    # the soft arm chooses over both temperatures: its validation accuracy is the better one's
+    best = np.maximum(*singles)
+    np.testing.assert_allclose(soft["tuned_val_acc"].to_numpy(), best, atol=1e-9)
+
+
+def test_a_diverged_run_loses_on_validation_from_the_epoch_it_diverged():
+    # the fast rate is best until it diverges at epoch 2 (NaN losses, frozen): it keeps its
+    # pre-divergence checkpoint under early stopping, and never wins a later epoch
+    fast = _result([0.5, 0.9, np.nan, np.nan], [0.5, 0.88, np.nan, np.nan], diverged=True)
+    fast = dataclasses.replace(fast, epochs_run=2)
+    slow = _result([0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.7, 0.75])
+    tuned = tuned_result([fast, slow], [64.0, 1.0], early_stop=False)
+    np.testing.assert_allclose(tuned.curves["tuned_lr"], [64.0, 64.0, 1.0])
+    assert tuned.final["tuned_lr"] == 1.0 and tuned.final["test_acc"] == pytest.approx(0.75)
+    stopped = tuned_result([fast, slow], [64.0, 1.0])
+    assert stopped.final["test_acc"] == pytest.approx(0.88)  # its checkpoint at epoch 1
+    assert np.isfinite(stopped.final["tuned_val_acc"])
+
+
+def test_huge_rates_run_without_crashing(tmp_path):
+    """At rates far above the grid the students saturate (their ReLUs die or the logistic loss
+    goes flat) rather than overflow; the run completes and every chosen value is finite."""
+    cfg = _tuned_config(tune={"lrs": [0.5, 1e38]}, dtype="float32")
+    table = run_experiment(cfg, write=False, progress=False, cache=tmp_path).results
+    assert len(table) == 12 and set(table["lr"]) <= {0.5, 1e38}
+    assert np.isfinite(table["test_acc"]).all() and np.isfinite(table["tuned_val_acc"]).all()

@@ -181,11 +181,13 @@ class TuneConfig(ConfigModel):
     ``val_fraction``, default ``teacher.stop.val_fraction``). For each horizon e the rate and
     the stopping epoch t <= e with the best validation accuracy (ties: lower validation loss,
     then the earlier epoch and the smaller rate) are chosen; the test accuracy there is
-    reported (:mod:`softhard.tuning`). Test data never choose anything.
+    reported (:mod:`softhard.tuning`). With ``temperatures`` every student whose targets have a
+    temperature (soft, mixed) also trains at each of them, and the pair (temperature, rate)
+    is chosen together; the hard arm has no temperature. Test data never choose anything.
     """
 
     lrs: list[float] = Field(
-        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        default_factory=lambda: [0.25 * 2**i for i in range(12)],  # 0.25 .. 512
         min_length=1,
         description="learning-rate grid, the same for every label mode",
     )
@@ -193,6 +195,12 @@ class TuneConfig(ConfigModel):
         None, gt=0.0, lt=1.0, description="held-out share of train [teacher.stop.val_fraction]"
     )
     early_stop: bool = Field(True, description="choose the stopping epoch t <= e (else t = e)")
+    temperatures: list[float] | None = Field(
+        None,
+        min_length=1,
+        description="the soft arm's temperature grid, chosen on validation with the rate "
+        "[the config's temperature]",
+    )
 
     @field_validator("lrs")
     @classmethod
@@ -200,6 +208,13 @@ class TuneConfig(ConfigModel):
         if any(v <= 0 for v in value):
             raise ValueError(f"every tune.lrs rate must be > 0, got {value}")
         return sorted(set(value))
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive_temperatures(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(v <= 0 for v in value):
+            raise ValueError(f"every tune.temperatures value must be > 0, got {value}")
+        return None if value is None else sorted(set(value))
 
 
 class ExperimentConfig(StudentGrid):

@@ -30,8 +30,9 @@ import torch
 
 from softhard.train import TrainResult
 
-TUNED_COLUMNS = ("tuned_lr", "tuned_epoch")
-"""Per-horizon choices of a tuned student (curves and final values)."""
+TUNED_COLUMNS = ("tuned_lr", "tuned_epoch", "tuned_temperature")
+"""Per-horizon choices of a tuned student (curves and final values); ``tuned_temperature`` only
+where the soft arm's temperature is chosen too (``tune.temperatures``)."""
 _LOSS_WEIGHT = 1e-6  # val_loss (clipped to [0, 50]) only breaks ties of val_acc (steps >= 1e-4)
 
 
@@ -72,10 +73,22 @@ def choose(keys: np.ndarray, *, early_stop: bool = True) -> tuple[np.ndarray, np
 
 
 def tuned_result(
-    results: Sequence[TrainResult], lrs: Sequence[float], *, early_stop: bool = True
+    results: Sequence[TrainResult],
+    lrs: Sequence[float],
+    *,
+    early_stop: bool = True,
+    temperatures: Sequence[float] | None = None,
 ) -> TrainResult:
     """The student tuned on validation data from its runs at each rate of ``lrs`` (module
-    docstring); every run needs the ``val_acc``/``val_loss`` curves (a validation set)."""
+    docstring); every run needs the ``val_acc``/``val_loss`` curves (a validation set).
+
+    With ``temperatures`` (one per run, beside its rate) the soft labels' temperature is a
+    setting chosen with the rate: ``tuned_temperature`` records it. Ties go to the earlier run.
+    A run whose losses turned NaN or infinite has ``-inf`` keys from there on, so a diverged
+    rate is never chosen past the epoch it diverged at.
+    """
+    if temperatures is not None and len(temperatures) != len(results):
+        raise ValueError(f"tuned_result needs one temperature per run, got {temperatures}")
     if len(results) != len(lrs) or not results:
         raise ValueError(f"tuned_result needs one result per rate, got {len(results)} for {lrs}")
     if any("val_acc" not in r.curves for r in results):
@@ -100,21 +113,39 @@ def tuned_result(
     curves = dict(chosen.curves)
     curves["test_acc"] = tuned_test[:horizon]
     curves["tuned_lr"], curves["tuned_epoch"] = tuned_lr[:horizon], epoch[:horizon] * 1.0
+    tuned_t = None if temperatures is None else np.asarray(temperatures, dtype=np.float64)[rate]
+    if tuned_t is not None:
+        curves["tuned_temperature"] = tuned_t[:horizon]
     val_acc = np.stack([_padded(r, "val_acc", horizon) for r in results])[rate, epoch]
     final = dict(chosen.final)
     final["last_test_acc"] = chosen.final.get("test_acc", np.nan)
     final["test_acc"], final["tuned_val_acc"] = float(tuned_test[-1]), float(val_acc[-1])
     final["tuned_lr"], final["tuned_epoch"] = float(tuned_lr[-1]), float(epoch[-1])
+    if tuned_t is not None:
+        final["tuned_temperature"] = float(tuned_t[-1])
     return dataclasses.replace(chosen, curves=curves, final=final)
 
 
 def tuned_row(
-    result: TrainResult, lrs: Sequence[float], y_val: torch.Tensor | None
+    result: TrainResult,
+    lrs: Sequence[float],
+    y_val: torch.Tensor | None,
+    temperatures: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """A tuned student's columns of the results table: ``lr`` the rate chosen at the horizon,
     ``lr_soft``/``lr_hard`` NaN (neither is a setting), ``steps`` "tuned", the grid, the
-    stopping epoch, the validation accuracy there, ``last_test_acc`` and ``n_val``."""
+    stopping epoch, the validation accuracy there, ``last_test_acc`` and ``n_val``.
+    With a temperature grid: ``temperature_grid`` and ``tuned_temperature`` (NaN for a student
+    whose targets have no temperature, the hard arm)."""
     end = result.final
+    temps = (
+        {}
+        if temperatures is None
+        else {
+            "temperature_grid": ",".join(f"{v:g}" for v in temperatures),
+            "tuned_temperature": end.get("tuned_temperature", math.nan),
+        }
+    )
     return {
         "lr": end.get("tuned_lr", math.nan),
         "lr_soft": math.nan,
@@ -125,7 +156,19 @@ def tuned_row(
         "tuned_val_acc": end.get("tuned_val_acc", math.nan),
         "last_test_acc": end.get("last_test_acc", math.nan),
         "n_val": 0 if y_val is None else int(y_val.shape[0]),
+        **temps,
     }
 
 
-__all__ = ["TUNED_COLUMNS", "choose", "selection_keys", "tuned_result", "tuned_row"]
+def on_edge(lr: float, lrs: Sequence[float]) -> str:
+    """``"top"`` or ``"bottom"`` when a chosen rate is the grid's largest or smallest (the
+    grid may censor it: the best rate may lie beyond), else ``""`` (interior, or a one-rate
+    grid, or NaN)."""
+    if len(lrs) < 2 or not math.isfinite(lr):
+        return ""
+    if math.isclose(lr, max(lrs)):
+        return "top"
+    return "bottom" if math.isclose(lr, min(lrs)) else ""
+
+
+__all__ = ["TUNED_COLUMNS", "choose", "on_edge", "selection_keys", "tuned_result", "tuned_row"]

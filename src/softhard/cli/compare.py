@@ -125,7 +125,7 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
             f"{r['mean_diff']:+.4f}",
             f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
             str(r["n_seeds"]),
-            r["sign"] if r["significant"] else "ns",
+            (r["sign"] if r["significant"] else "ns") + ("*" if r.get("lr_edge") else ""),
         )
     console.print(table)
     units = ", ".join(sorted(set(frame["unit"])))
@@ -141,6 +141,14 @@ def print_paired(frame: pd.DataFrame, title: str) -> None:
         ),
         soft_wrap=True,
     )
+    edge = frame["lr_edge"].fillna("").astype(bool) if "lr_edge" in frame.columns else None
+    if edge is not None and edge.any():
+        console.print(
+            f"[bold]*[/bold] an arm's chosen learning rate is on the edge of its grid in "
+            f"{int(edge.sum())} of {len(frame)} rows (paired.csv, lr_edge): its best rate may "
+            "lie beyond the grid, so that arm is not fully tuned there; widen tune.lrs",
+            soft_wrap=True,
+        )
 
 
 def _short(col: str) -> str:

@@ -49,6 +49,7 @@ from softhard.tuning import tuned_result
 __all__ = [
     "ExperimentResult",
     "PreparedTask",
+    "checkpoints",
     "curves_frame",
     "prepare_task",
     "result_row",
@@ -105,20 +106,32 @@ def train_students(
             "prepare_task(..., val_fraction=cfg.val_fraction())"
         )
     train_cfg = cfg.train.model_copy(update={"epochs": horizon})
-    grid = cfg.tune.lrs if cfg.tune is not None else None
-    runs = [
-        (st, lr)
-        for st in students
-        for lr in (grid or [cfg.train.student_lr(st.label_mode, st.temperature)])
-    ]
-    results = _train_runs(task, runs, cfg, train_cfg, on_done, len(grid or [0]))
-    if cfg.tune is None or grid is None:
+    grids = [_student_grid(st, cfg) for st in students]
+    runs = [run for grid in grids for run in grid]
+    ends = {int(i) for i in np.cumsum([len(g) for g in grids]) - 1}
+    results = _train_runs(task, runs, cfg, train_cfg, on_done, ends)
+    if cfg.tune is None:
         return results
-    k = len(grid)
-    stop = cfg.tune.early_stop
-    return [
-        tuned_result(results[i : i + k], grid, early_stop=stop) for i in range(0, len(results), k)
-    ]
+    out, start = [], 0
+    for grid in grids:
+        part, start = results[start : start + len(grid)], start + len(grid)
+        has_t = cfg.tune.temperatures and grid[0][0].label_mode != "hard"
+        temps = [st.temperature for st, _ in grid] if has_t else None
+        lrs = [lr for _, lr in grid]
+        out.append(tuned_result(part, lrs, early_stop=cfg.tune.early_stop, temperatures=temps))
+    return out
+
+
+def _student_grid(student: Student, cfg: ExperimentConfig) -> list[tuple[Student, float]]:
+    """The runs ``(student, learning rate)`` behind one student: its one rate, or with
+    ``cfg.tune`` every rate of ``tune.lrs`` (and, for a student whose targets have a
+    temperature, every temperature of ``tune.temperatures``, temperature major)."""
+    if cfg.tune is None:
+        return [(student, cfg.train.student_lr(student.label_mode, student.temperature))]
+    temps = cfg.tune.temperatures
+    if not temps or student.label_mode == "hard":
+        temps = [student.temperature]
+    return [(dataclasses.replace(student, temperature=t), lr) for t in temps for lr in cfg.tune.lrs]
 
 
 def _train_runs(
@@ -127,10 +140,12 @@ def _train_runs(
     cfg: ExperimentConfig,
     train_cfg: TrainConfig,
     on_done: Callable[[int], None] | None,
-    per_student: int = 1,
+    ends: set[int] | None = None,
 ) -> list[TrainResult]:
     """Each ``(student, learning rate)`` trained on ``task`` (one bank, or the reference loop);
-    ``per_student``: consecutive runs of one student (``on_done`` counts students)."""
+    ``ends``: the indices of each student's last run (``on_done`` counts students; default:
+    one run per student)."""
+    ends = set(range(len(runs))) if ends is None else ends
     dtype = getattr(torch, cfg.dtype)
     device = resolve_device(cfg.device)
     targets = _run_targets(task, runs, cfg, dtype, device)
@@ -152,7 +167,7 @@ def _train_runs(
             dtype=dtype,
         )
         if on_done:
-            on_done(len(runs) // per_student)
+            on_done(len(ends))
         return results
     out = []
     for i, (student, lr) in enumerate(runs):
@@ -172,7 +187,7 @@ def _train_runs(
                 y_val_pm=y_val,
             )
         )
-        if on_done and (i + 1) % per_student == 0:
+        if on_done and i in ends:
             on_done(1)
     return out
 
@@ -196,6 +211,49 @@ def _run_targets(
         ).to(dtype, device)
         for st in dict.fromkeys(st for st, _ in runs)
     }
+
+
+def checkpoints(
+    task: PreparedTask,
+    students: Sequence[Student],
+    results: Sequence[TrainResult],
+    cfg: ExperimentConfig,
+) -> list[TrainResult]:
+    """``results`` with each tuned hard-label student's weights at its chosen (early-stopped)
+    epoch, the weights its reported test accuracy comes from (the weak-teacher check compares
+    their per-example predictions with the teacher's). A tuned result holds the weights at the
+    horizon of its chosen rate; full-batch GD is deterministic, so the student is trained again
+    at that rate for ``tuned_epoch`` epochs (one bank per distinct epoch). Others unchanged."""
+    out = list(results)
+    if cfg.tune is None:
+        return out
+    todo: dict[int, list[int]] = {}
+    for i, (st, res) in enumerate(zip(students, results, strict=True)):
+        epoch = int(res.final.get("tuned_epoch", res.epochs_run))
+        if st.label_mode == "hard" and not res.diverged and epoch < res.epochs_run:
+            todo.setdefault(epoch, []).append(i)
+    for epoch, idx in todo.items():
+        runs = [(students[i], float(results[i].final["tuned_lr"])) for i in idx]
+        if epoch == 0:  # the seeded start
+            starts = [_start_weight(task, st, cfg) for st, _ in runs]
+        else:
+            train_cfg = cfg.train.model_copy(update={"epochs": epoch})
+            starts = [r.weight for r in _train_runs(task, runs, cfg, train_cfg, None)]
+        for i, weight in zip(idx, starts, strict=True):
+            out[i] = dataclasses.replace(results[i], weight=weight)
+    return out
+
+
+def _start_weight(task: PreparedTask, student: Student, cfg: ExperimentConfig) -> torch.Tensor:
+    model = TwoLayerReLU(
+        task.x.shape[1],
+        student.width,
+        seed=student.seed,
+        init=cfg.student.init,
+        signs=cfg.student.signs,
+        dtype=getattr(torch, cfg.dtype),
+    )
+    return model.weight.detach().clone()
 
 
 def task_horizon(task: PreparedTask, students: Sequence[Student], cfg: ExperimentConfig) -> Horizon:
@@ -253,7 +311,7 @@ def run_experiment(
                 task.x_test,
                 task.y_test_pm,
                 students,
-                results,
+                checkpoints(task, students, results, cfg),
                 init=cfg.student.init,
                 signs=cfg.student.signs,
             )

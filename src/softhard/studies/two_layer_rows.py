@@ -43,8 +43,15 @@ def result_row(
         **_task_columns(task),
         **_outcome_columns(student, result, cfg, horizon),
         **_context_columns(task, student, cfg),
-        **({} if cfg.tune is None else tuned_row(result, cfg.tune.lrs, task.y_val_pm)),
+        **({} if cfg.tune is None else _tuned_columns(result, cfg, task)),
     }
+
+
+def _tuned_columns(
+    result: TrainResult, cfg: ExperimentConfig, task: PreparedTask
+) -> dict[str, Any]:
+    assert cfg.tune is not None
+    return tuned_row(result, cfg.tune.lrs, task.y_val_pm, cfg.tune.temperatures)
 
 
 def _task_columns(task: PreparedTask) -> dict[str, Any]:

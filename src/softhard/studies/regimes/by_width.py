@@ -84,7 +84,12 @@ def verdict(frame: pd.DataFrame) -> str:
         f"With each arm's learning rate and stopping epoch {steps}, soft labels beat hard labels "
         f"in {len(wins)} of {len(last)} task x width cells{cells(wins)}, hard labels won "
         f"{len(losses)}{cells(losses)}, and {len(last) - len(wins) - len(losses)} were not "
-        f"distinguishable (95% t intervals over {unit})."
+        f"distinguishable (95% t intervals over {unit})"
+        + (
+            "; the soft arm's temperature was chosen on validation data too."
+            if "t_soft_chosen" in last.columns and last["t_soft_chosen"].notna().any()
+            else "."
+        )
     )
 
 

@@ -20,7 +20,10 @@ the hard arm's, ``lr_soft * s(T) / lr_hard`` with ``s = 1`` under ``t2_scaling``
 without (the curvature of each objective in the logit; docs/regimes.md), and ``steps`` says
 "matched" or not; for students tuned on validation data (:mod:`softhard.tuning`) ``steps`` is
 "tuned" and ``lr_soft_chosen``/``lr_hard_chosen`` and ``stop_soft``/``stop_hard`` give each
-arm's median chosen rate and stopping epoch at that horizon.
+arm's median chosen rate and stopping epoch at that horizon; ``lr_edge`` names each arm whose
+median chosen rate is the grid's largest ("soft top") or smallest ("hard bottom"): the grid
+may censor that arm's best rate, so the cell is not fully tuned; ``t_soft_chosen`` is the soft
+arm's median chosen temperature where the temperature is tuned too (``tune.temperatures``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from softhard.errors import ConfigError, DataError
 from softhard.replication import PAIR_KEYS, paired_interval, unit_means
 from softhard.sweep.rows import current_columns
 from softhard.sweep.store import STORE_FILE, RunStore
+from softhard.tuning import on_edge
 
 Method = Literal["bootstrap", "t"]
 Epoch = int | Literal["last"]
@@ -81,6 +85,8 @@ OUTPUT_COLUMNS = (
     "lr_hard_chosen",
     "stop_soft",
     "stop_hard",
+    "lr_edge",
+    "t_soft_chosen",
 )
 _KEY = "_curve_key"
 
@@ -224,7 +230,12 @@ def _last_choices(table: pd.DataFrame) -> dict[str, pd.Series]:
     tuned = table["steps"] == "tuned" if "steps" in table.columns else nan.notna()
     lr = table["lr"].where(tuned, np.nan) if "lr" in table.columns else nan
     stop = table["tuned_epoch"] if "tuned_epoch" in table.columns else nan
-    return {"chosen_lr": lr.astype(float), "chosen_epoch": stop.where(tuned, np.nan).astype(float)}
+    temp = table["tuned_temperature"] if "tuned_temperature" in table.columns else nan
+    return {
+        "chosen_lr": lr.astype(float),
+        "chosen_epoch": stop.where(tuned, np.nan).astype(float),
+        "chosen_temperature": temp.where(tuned, np.nan).astype(float),
+    }
 
 
 def _at_epoch(
@@ -243,9 +254,10 @@ def _at_epoch(
     if _KEY not in curves.columns:
         curves = curves.assign(**{_KEY: _default_keys(curves)})
     names = {metric: "value", "tuned_lr": "chosen_lr", "tuned_epoch": "chosen_epoch"}
+    names["tuned_temperature"] = "chosen_temperature"
     cols = [c for c in (_KEY, *names) if c in curves.columns]
     at = curves.loc[curves["epoch"] == e, cols].rename(columns=names)
-    for col in ("chosen_lr", "chosen_epoch"):
+    for col in ("chosen_lr", "chosen_epoch", "chosen_temperature"):
         if col not in at.columns:
             at[col] = np.nan
     merged = early.merge(at, on=_KEY, how="inner").assign(epoch=e)
@@ -299,7 +311,23 @@ def _cell_stats(
         "lr_hard_chosen": _median(h, "chosen_lr"),
         "stop_soft": _median(s, "chosen_epoch"),
         "stop_hard": _median(h, "chosen_epoch"),
+        "lr_edge": _edges(s, h),
+        "t_soft_chosen": _median(s, "chosen_temperature"),
     }
+
+
+def _edges(soft: pd.DataFrame, hard: pd.DataFrame) -> str:
+    """The arms whose median chosen rate is on the edge of their grid (``lr_grid``), e.g.
+    ``"soft top, hard top"``; ``""`` when both are interior or the arms are not tuned."""
+    out = []
+    for name, arm in (("soft", soft), ("hard", hard)):
+        if "lr_grid" not in arm.columns or not len(arm):
+            continue
+        grid = [float(v) for v in str(arm["lr_grid"].iloc[0]).split(",") if v]
+        edge = on_edge(_median(arm, "chosen_lr"), grid)
+        if edge:
+            out.append(f"{name} {edge}")
+    return ", ".join(out)
 
 
 def _median(arm: pd.DataFrame, column: str) -> float:
