@@ -126,3 +126,19 @@ def test_beta_sweep_reuses_the_digits_teacher(monkeypatch: pytest.MonkeyPatch) -
     same = levels.loc[("digits", "digits:3-8")], levels.loc[("beta", "digits:3-8")]
     for col in ("kappa", "kappa_max", "teacher_fresh_lower", "mc_error", "gamma"):
         assert same[0][col] == pytest.approx(same[1][col], rel=1e-12)
+
+
+def test_claim_3c_reads_every_pairing() -> None:
+    from softhard.report.bound_claims import practical
+
+    def table(*intervals: tuple[float, float, float]) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"pair": f"p{i}", "slope": s, "slope_lo": lo, "slope_hi": hi, "levels": 4}
+            for i, (s, lo, hi) in enumerate(intervals)
+        ])  # fmt: skip
+
+    assert practical(table((1.0, 0.5, 1.5), (0.8, 0.1, 1.2)))[0] == "grows"
+    verdict, text = practical(table((1.0, 0.5, 1.5), (-0.2, -0.5, 0.1)))
+    assert verdict == "not shown" and "p1: slope -0.2 [-0.5, 0.1] (not shown, 4 levels)" in text
+    assert practical(table((-1.0, -1.5, -0.5)))[0] == "shrinks"
+    assert practical(table((math.nan, math.nan, math.nan)))[0] == "not measured"
