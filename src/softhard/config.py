@@ -187,7 +187,7 @@ class TuneConfig(ConfigModel):
     """
 
     lrs: list[float] = Field(
-        default_factory=lambda: [0.25 * 2**i for i in range(12)],  # 0.25 .. 512
+        default_factory=lambda: [0.25 * 2**i for i in range(16)],  # 0.25 .. 8192
         min_length=1,
         description="learning-rate grid, the same for every label mode",
     )
