@@ -3,11 +3,12 @@ Literal types the config models validate against (re-exported by :mod:`softhard.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -24,9 +25,20 @@ Engine = Literal["bank", "loop"]
 
 
 class ConfigModel(BaseModel):
-    """The base of every config model: unknown keys are rejected and a loaded config is frozen."""
+    """The base of every config model: unknown keys are rejected and a loaded config is frozen.
+
+    A model whose keys were renamed lists them in ``renamed_keys`` (old key -> a sentence naming
+    its replacement); the old key then gets that sentence as its error (:func:`reject_renamed`)
+    instead of "unknown key".
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    renamed_keys: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        return reject_renamed(data, cls.renamed_keys)
 
 
 def reject_renamed(data: Any, renamed: dict[str, str]) -> Any:

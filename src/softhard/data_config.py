@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import (
@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from softhard.config_base import ConfigModel, Source, reject_renamed
+from softhard.config_base import ConfigModel, Source
 from softhard.errors import ConfigError
 from softhard.validation import validate
 
@@ -54,17 +54,11 @@ class DataConfig(ConfigModel):
         "the teacher on the whole training split (None: both on the same set)",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        return reject_renamed(
-            data,
-            {
-                "margin": "the synthetic source's difficulty knob is now 'separation' (every "
-                "point has |<u, x>| >= separation), e.g. synthetic,dim=16,separation=0.1; "
-                "'margin' names only the NTK margin gamma (the top-level 'margin' section)"
-            },
-        )
+    renamed_keys: ClassVar[dict[str, str]] = {
+        "margin": "the synthetic source's difficulty knob is now 'separation' (every "
+        "point has |<u, x>| >= separation), e.g. synthetic,dim=16,separation=0.1; "
+        "'margin' names only the NTK margin gamma (the top-level 'margin' section)"
+    }
 
     @model_validator(mode="after")
     def _student_subset_fits(self) -> DataConfig:

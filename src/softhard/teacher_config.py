@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 from pydantic import (
     Field,
     model_validator,
 )
 
-from softhard.config_base import ConfigModel, TeacherKind, reject_renamed
+from softhard.config_base import ConfigModel, TeacherKind
 from softhard.data_config import Widths
 
 StopRule = Literal["epochs", "val_loss", "val_acc", "train_tol"]
@@ -89,17 +89,11 @@ class TeacherConfig(ConfigModel):
         "config file is loaded; a changed file is refused and keys new stored runs",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        return reject_renamed(
-            data,
-            {
-                "num_directions": "the directions of the NTK margin estimate (which a kernel "
-                "teacher is built from) are set in the top-level section 'margin': write "
-                "margin: {num_directions: K}"
-            },
-        )
+    renamed_keys: ClassVar[dict[str, str]] = {
+        "num_directions": "the directions of the NTK margin estimate (which a kernel "
+        "teacher is built from) are set in the top-level section 'margin': write "
+        "margin: {num_directions: K}"
+    }
 
     @model_validator(mode="after")
     def _logits_need_a_path(self) -> TeacherConfig:

@@ -7,9 +7,9 @@ standardised per channel with training-set statistics when ``train.standardize``
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from softhard.config import ConfigModel as _Model
 from softhard.config import (
@@ -17,7 +17,6 @@ from softhard.config import (
     Device,
     TuneConfig,
     config_digest,
-    reject_renamed,
 )
 from softhard.models.table import Arch
 from softhard.student_grid import MixedWeight, SoftTermScaling, StudentGrid, Temperature, Widths
@@ -135,16 +134,10 @@ class DeepExperimentConfig(StudentGrid):
         "every student at train.lr (a fixed shared rate, not a verdict)",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        return reject_renamed(
-            data,
-            {
-                "t2_scaling": "it sits under 'train', as in the two-layer configs: write "
-                "train: {t2_scaling: true|false}"
-            },
-        )
+    renamed_keys: ClassVar[dict[str, str]] = {
+        "t2_scaling": "it sits under 'train', as in the two-layer configs: write "
+        "train: {t2_scaling: true|false}"
+    }
 
     @field_validator("tasks", mode="before")
     @classmethod
